@@ -1,0 +1,26 @@
+# `make run` creates .venv, installs the pinned requirements and starts the app.
+# `make test` runs every test (offline; the test servers listen on 127.0.0.1 only).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TOPIC ?= electric vehicle charging in Europe
+
+.PHONY: run test bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m research "$(TOPIC)" --out report.md
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) -m research.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

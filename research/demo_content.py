@@ -1,0 +1,340 @@
+"""Deterministic, topic-dependent demo content for the offline demo model.
+
+Everything here is pure: the same topic (and date) always gives the same output, and different
+topics give different numbers and names. The randomness is seeded from a SHA-256 of the
+normalised topic, never from Python's ``hash()``. The content is invented and has no sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from research.agents.competitor import CompetitorProfile, CompetitorReport
+from research.agents.customer import CustomerReport, CustomerSegment, WillingnessToPay
+from research.agents.market import SCALE_FACTOR, Growth, MarketData, MarketSize
+from research.agents.synthesis import ExecutiveReport
+
+DEMO_NOTICE = "Demo data — generated offline without a language model; not research."
+"""Shown by the report renderer on every report built from demo data."""
+
+_STOPWORDS = frozenset("a an and the of in on for to with by from at or vs via into based market markets "
+                       "industry sector global new b2b b2c this that these your you are all now true false".split())
+_FIRST = ("North", "Blue", "Amber", "Quill", "Lark", "Fern", "Copper", "Hollow", "Tide", "Cinder", "Wren", "Marl")
+_SECOND = ("wind", "fjord", "field", "stone", "spire", "brook", "gate", "vale", "crest", "moor", "haven", "ridge")
+_SUFFIXES = ("Labs", "Group", "Systems", "Networks", "Partners", "Holdings", "Technologies", "Analytics", "Co.")
+_B2B_WORDS = frozenset("b2b software saas enterprise platform payroll analytics cloud api erp crm hr".split())
+
+_TRENDS = ("Shift from one-off purchases to subscription and usage-based pricing",
+           "Consolidation as larger players acquire niche providers", "Bundling with adjacent products and services",
+           "Growing use of data and automation to cut operating costs", "Price competition in the entry-level tier",
+           "Rising buyer expectations for sustainability credentials",
+           "Entry of well-funded start-ups with digital-first offers",
+           "Closer regulatory attention to standards and transparency")
+_DRIVERS = ("Rising mainstream awareness of {L}", "Supportive policy and public funding",
+            "Falling unit costs as volumes scale", "Demand from digitally native buyers",
+            "Corporate sustainability and efficiency targets", "Better financing and partnership options")
+_RISKS = ("Margin pressure from aggressive price competition", "Regulatory changes that raise compliance costs",
+          "Supply-chain disruption and input-cost volatility", "Slower adoption if the economy weakens",
+          "Dependence on a few large channel partners", "Technology shifts that make current offers obsolete")
+_POSITIONING = ("Premium full-service provider focused on large accounts",
+                "Low-cost challenger competing on price and simplicity", "Fast-growing start-up targeting niches",
+                "Technology-led specialist with a strong product roadmap",
+                "Regional incumbent with deep distribution relationships",
+                "Diversified player bundling its core offer with adjacent services")
+_STRENGTHS = ("Strong brand recognition", "Broad distribution network", "Competitive pricing",
+              "Fast product innovation", "Large installed customer base", "Well-funded balance sheet",
+              "High customer satisfaction scores")
+_WEAKNESSES = ("Limited presence outside its home region", "Higher prices than most rivals",
+               "Ageing product portfolio", "Thin margins", "Small sales team",
+               "Reliance on a few large customers", "Mixed reviews of its service quality")
+# (segment name, size unit, typical count in a regional market, willingness to pay, pain points, buying patterns)
+_Segment = tuple[str, str, int, str, tuple[str, ...], tuple[str, ...]]
+_B2B_SEGMENTS: tuple[_Segment, ...] = (
+    ("Large enterprises", "companies with 1,000+ employees", 2_000, "high",
+     ("Complex integration with existing systems", "Lengthy compliance reviews"),
+     ("Formal tenders with multi-year contracts", "Committee decisions involving IT and finance")),
+    ("Mid-size companies", "firms with 100-999 employees", 20_000, "medium",
+     ("Outgrowing basic tools", "Limited in-house expertise"),
+     ("Shortlists from peer referrals and review sites", "Annual contracts after a pilot")),
+    ("Small businesses", "firms with fewer than 100 employees", 400_000, "low",
+     ("Tight budgets", "Little time to evaluate vendors"),
+     ("Self-serve sign-up with monthly billing", "Preference for bundled offers")),
+    ("Public sector and non-profits", "public bodies and non-profits", 15_000, "medium",
+     ("Strict procurement rules", "Budget cycles that delay purchases"),
+     ("Framework agreements and tenders", "Preference for established, compliant vendors")),
+)
+_MIXED_SEGMENTS: tuple[_Segment, ...] = (
+    ("Early adopters", "households", 300_000, "high", ("Limited choice of premium options", "Inconsistent quality"),
+     ("Try new brands quickly, often online", "Influenced by reviews and social media")),
+    ("Mainstream consumers", "households", 2_000_000, "medium",
+     ("Price premium over conventional alternatives", "Unclear benefits"),
+     ("Buy through mainstream retail and online channels", "Switch brands when promotions run")),
+    ("Premium, quality-focused buyers", "high-income households", 400_000, "high",
+     ("Few offers match their standards",), ("Loyal to trusted brands", "Value service, design and provenance")),
+    ("Business and institutional buyers", "businesses, fleets and institutions", 30_000, "medium",
+     ("Need reliable supply at volume", "Total cost of ownership"),
+     ("Framework contracts with fixed pricing", "Procurement-led vendor selection")),
+    ("Price-sensitive buyers", "households", 1_500_000, "low", ("Budget constraints", "Distrust of a new category"),
+     ("Wait for discounts or own-label products", "Compare prices across channels")),
+)
+_UNAVAILABLE = {"market": ("Market", "No market size, growth rate or trends are given in this report."),
+                "competitor": ("Competitor", "No competitors or market shares are named in this report."),
+                "customer": ("Customer", "No customer segments are described in this report.")}
+_WTP_NOTES = {"high": "Will pay a premium for reliability, service and integration",
+              "medium": "Pays market rates but expects clear value for money",
+              "low": "Very price-sensitive; buys mainly on discount"}
+
+
+def _normalise(topic: str) -> str:
+    return " ".join(topic.lower().split())
+
+
+def _rng(topic: str, salt: str) -> random.Random:
+    digest = hashlib.sha256(f"{salt}\x00{_normalise(topic)}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _label(topic: str) -> str:
+    """The topic as a short display label (whitespace collapsed, at most 80 characters)."""
+    return _short(topic, 80) or "this market"
+
+
+def _words(topic: str) -> list[str]:
+    return [w for w in re.findall(r"[^\W\d_]+", _normalise(topic)) if w not in _STOPWORDS]
+
+
+def _num(value: float) -> str:
+    return f"{value:,.1f}".rstrip("0").rstrip(".")
+
+
+def _money(currency: str, absolute: float) -> str:
+    """An amount in currency units, written with the largest fitting scale, e.g. 'EUR 1.1 billion'."""
+    for name, factor in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6), ("thousand", 1e3)):
+        if absolute >= factor:
+            return f"{currency} {_num(absolute / factor)} {name}"
+    return f"{currency} {_num(absolute)}"
+
+
+def _round2(value: float) -> int:
+    """``value`` rounded to two significant digits (at least 10)."""
+    digits = max(0, len(str(int(value))) - 2)
+    return max(10, int(round(value, -digits)))
+
+
+def _split(rng: random.Random, count: int, total: float) -> list[float]:
+    """``count`` descending shares (one decimal) that add up to about ``total``."""
+    weights = sorted((rng.uniform(1.0, 4.0) for _ in range(count)), reverse=True)
+    return [round(w / sum(weights) * total, 1) for w in weights]
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def demo_market(topic: str, today: dt.date) -> MarketData:
+    """Invented but plausible market size, growth, trends, drivers and risks for ``topic``."""
+    rng, label, words = _rng(topic, "market"), _label(topic), set(_words(topic))
+    currency = "USD"
+    if words & {"europe", "european", "eu", "eurozone", "germany", "german", "france", "french", "spain", "italy"}:
+        currency = "EUR"
+    elif words & {"uk", "britain", "british", "england", "london"}:
+        currency = "GBP"
+    year = min(max(today.year - 1, 1990), 2092)
+    if rng.random() < 0.25:
+        size = MarketSize(value=float(rng.randint(180, 950)), currency=currency, scale="million", year=year)
+    else:
+        size = MarketSize(value=round(rng.uniform(1.5, 80.0), 1), currency=currency, scale="billion", year=year)
+    growth = Growth(cagr_percent=round(rng.uniform(3.0, 22.0), 1), start_year=year,
+                    end_year=year + rng.choice((5, 6, 7, 8)))
+
+    def pick(pool: Sequence[str], count: int) -> list[str]:
+        return [item.format(L=label) for item in rng.sample(list(pool), count)]
+
+    return MarketData(market_size=size, growth=growth, key_trends=pick(_TRENDS, rng.randint(3, 4)),
+                      drivers=pick(_DRIVERS, 3), risks=pick(_RISKS, 3), sources=[], as_of=today)
+
+
+def demo_competitors(topic: str, today: dt.date | None = None) -> CompetitorReport:
+    """4-6 fictional competitors named from the topic's words, shares totalling 55-90 %, as of ``today``."""
+    rng = _rng(topic, "competitor")
+    # the last few cased words of the topic (usually the nouns), e.g. "Charging", "Europe", "Software"
+    cased = [w[:20].capitalize() for w in _words(topic) if len(w) >= 4 and w.capitalize() != w]
+    tails = list(dict.fromkeys(cased))[-3:] or ["Market"]
+    count = rng.randint(4, 6)
+    compounds = rng.sample([a + b for a in _FIRST for b in _SECOND], count)
+    shares = _split(rng, count, rng.uniform(57.0, 88.0))
+    positions = rng.sample(list(_POSITIONING), count)
+    competitors = [
+        CompetitorProfile(
+            name=f"{compound} {rng.choice(tails) if rng.random() < 0.5 else rng.choice(_SUFFIXES)}",
+            market_share_percent=share,
+            positioning=position,
+            strengths=rng.sample(list(_STRENGTHS), 2),
+            weaknesses=rng.sample(list(_WEAKNESSES), rng.randint(1, 2)),
+        )
+        for compound, share, position in zip(compounds, shares, positions)
+    ]
+    return CompetitorReport(competitors=competitors, sources=[], as_of=today)
+
+
+def demo_customers(topic: str, today: dt.date | None = None) -> CustomerReport:
+    """3-4 segments with shares totalling at most 100 % and varied willingness to pay, as of ``today``."""
+    rng = _rng(topic, "customer")
+    pool = _B2B_SEGMENTS if set(_words(topic)) & _B2B_WORDS else _MIXED_SEGMENTS
+    count = rng.randint(3, min(4, len(pool)))
+    chosen = rng.sample(list(pool), count)
+    shares = _split(rng, count, rng.uniform(78.0, 97.0))
+    segments = [
+        CustomerSegment(
+            name=name, share_percent=share,
+            size_note=f"~{_round2(typical * share / 25 * rng.uniform(0.6, 1.6)):,} {unit} (rough estimate)",
+            pain_points=list(pains), buying_patterns=list(patterns),
+            willingness_to_pay=WillingnessToPay(level=level, note=_WTP_NOTES[level]),  # type: ignore[arg-type]
+        )
+        for (name, unit, typical, level, pains, patterns), share in zip(chosen, shares)
+    ]
+    return CustomerReport(segments=segments, sources=[], as_of=today)
+
+
+def _load(model: type[BaseModel], value: Any) -> Any:
+    try:
+        return value if isinstance(value, model) else model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mapping[str, Any]]) -> ExecutiveReport:
+    """An executive report whose prose quotes the given findings and flags each missing input.
+
+    ``findings`` maps "market", "competitor" and "customer" to the agents' outputs (models or their
+    JSON dicts). For every input in ``missing`` (or absent from ``findings``) the matching section
+    says the data is unavailable and why, and nothing is invented in its place.
+    """
+    label = _label(topic)
+    reasons = {str(m.get("input")): _short(m.get("reason") or "no reason given", 300) for m in missing}
+    kinds = {"market": MarketData, "competitor": CompetitorReport, "customer": CustomerReport}
+    loaded: dict[str, Any] = {}
+    for key, kind in kinds.items():
+        value = None if key in reasons else _load(kind, findings.get(key))
+        if value is None and key not in reasons:
+            reasons[key] = "the findings could not be read" if findings.get(key) else "no findings were provided"
+        loaded[key] = value
+    market: MarketData | None = loaded["market"]
+    comp: CompetitorReport | None = loaded["competitor"]
+    cust: CustomerReport | None = loaded["customer"]
+    summary = [f"This demo report on {label} summarises the estimated market, competitors and customers."]
+    recs: list[str] = []
+    questions: list[str] = []
+    sections: dict[str, str] = {}
+
+    if market is not None:
+        size, growth = market.market_size, market.growth
+        size_text = _money(size.currency, size.absolute)
+        projected = _money(size.currency, market.projected_size(growth.end_year) * SCALE_FACTOR[size.scale])
+        summary.append(f"The market is estimated at {size_text} in {size.year}, growing at about "
+                       f"{_num(growth.cagr_percent)} % a year.")
+        sections["market"] = (
+            f"For {label}, the market is estimated at {size_text} in {size.year}. Growth is put at a CAGR of "
+            f"{_num(growth.cagr_percent)} % from {growth.start_year} to {growth.end_year}; at that pace the "
+            f"market would reach roughly {projected} by {growth.end_year}. Key trends: "
+            f"{'; '.join(market.key_trends)}. Main drivers: {'; '.join(market.drivers)}. Main risks: "
+            f"{'; '.join(market.risks)}.")
+        if market.is_estimate:
+            sections["market"] += " These figures have no sources and are estimates."
+        recs.append(f"Size the opportunity against the {_num(growth.cagr_percent)} % growth rate before committing")
+        questions.append(f"Which factors could push growth above or below {_num(growth.cagr_percent)} % a year?")
+
+    if comp is not None:
+        ranked = sorted(comp.competitors, key=lambda c: c.market_share_percent or 0.0, reverse=True)
+        top = ranked[0]
+        shared = [c for c in ranked if c.market_share_percent is not None]
+        combined = sum(c.market_share_percent or 0.0 for c in shared)
+        listing = ", ".join(f"{c.name} ({_num(c.market_share_percent)} %)" if c.market_share_percent is not None
+                            else c.name for c in ranked)
+        top_share = f" with an estimated {_num(top.market_share_percent)} % share" if top.market_share_percent else ""
+        summary.append(f"{top.name} leads the competitive field{top_share}.")
+        spread = "the field is concentrated" if combined >= 75 else "a sizeable share remains with smaller players"
+        sections["competitor"] = (
+            f"{len(ranked)} competitors were profiled: {listing}. {top.name} leads; its positioning: "
+            f"{top.positioning.rstrip('.')}. Strengths: {'; '.join(top.strengths)}. Weaknesses: "
+            f"{'; '.join(top.weaknesses)}. Together the profiled players hold about {_num(combined)} % "
+            f"of the market, so {spread}.")
+        if comp.is_estimate:
+            sections["competitor"] += " Shares have no sources and are estimates."
+        recs.append(_short(f"Differentiate clearly against {top.name}, the market leader", 400))
+        questions.append(_short(f"How is {top.name} likely to respond to a new entrant?", 400))
+
+    if cust is not None:
+        biggest = max(cust.segments, key=lambda s: s.share_percent or 0.0)
+        premium = [s.name for s in cust.segments if s.willingness_to_pay.level == "high"]
+        parts = [f"{s.name} ({_num(s.share_percent)} %, {s.willingness_to_pay.level} willingness to pay)"
+                 if s.share_percent is not None else f"{s.name} ({s.willingness_to_pay.level} willingness to pay)"
+                 for s in cust.segments]
+        big_share = f" at about {_num(biggest.share_percent)} % of customers" if biggest.share_percent else ""
+        summary.append(f"The largest customer segment is {biggest.name}{big_share}.")
+        sections["customer"] = (
+            f"The research describes {len(cust.segments)} segments: {'; '.join(parts)}. The largest, "
+            f"{biggest.name}, mainly struggles with {' and '.join(biggest.pain_points).lower()}.")
+        if premium:
+            sections["customer"] += f" The highest willingness to pay is found among {', '.join(premium)}."
+            recs.append(_short(f"Lead with a premium offer for {premium[0]}", 400))
+        if cust.is_estimate:
+            sections["customer"] += " Segment shares have no sources and are estimates."
+        recs.append(_short(f"Build the core offer around the needs of {biggest.name}", 400))
+        questions.append(_short(f"What would make {biggest.name} switch from their current provider?", 400))
+
+    for key, (what, nothing) in _UNAVAILABLE.items():
+        if loaded[key] is None:
+            summary.append(f"{what} data is unavailable ({reasons[key]}).")
+            sections[key] = f"{what} data is unavailable: {reasons[key]}. {nothing}"
+            recs.append(_short(f"Re-run the {key} analysis, which was unavailable ({reasons[key]})", 400))
+    if any(value is not None for value in loaded.values()):
+        summary.append("All figures are unsourced demo estimates.")
+    recs.append("Validate these estimates with primary research before making decisions")
+    questions.append(_short(f"Which regulations will shape {label} over the next three years?", 400))
+    text = {key: _short(value, 6000) for key, value in sections.items()}
+    return ExecutiveReport(executive_summary=_short(" ".join(summary), 6000), market_overview=text["market"],
+                           competitive_landscape=text["competitor"], customer_segments=text["customer"],
+                           strategic_recommendations=recs[:8], follow_up_questions=questions[:6])
+
+
+def parse_request(user_message: str) -> dict[str, Any]:
+    """The JSON object in a request message (text after it, e.g. a repair note, is ignored)."""
+    try:
+        value, _ = json.JSONDecoder().raw_decode(user_message[user_message.index("{"):])
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def demo_output_for(schema_title: str, user_message: str) -> str:
+    """JSON text of the demo output for the agent whose output schema is titled ``schema_title``."""
+    request = parse_request(user_message)
+    topic = str(request.get("topic") or "")
+    try:
+        today = dt.date.fromisoformat(str(request.get("today")))
+    except ValueError:
+        today = dt.date.today()
+    if schema_title == "MarketData":
+        result: BaseModel = demo_market(topic, today)
+    elif schema_title == "CompetitorReport":
+        result = demo_competitors(topic, today)
+    elif schema_title == "CustomerReport":
+        result = demo_customers(topic, today)
+    elif schema_title == "ExecutiveReport":
+        findings = request.get("findings")
+        missing = request.get("missing_inputs")
+        result = demo_report(topic, findings if isinstance(findings, dict) else {},
+                             [m for m in missing if isinstance(m, dict)] if isinstance(missing, list) else [])
+    else:
+        raise ValueError(f"the demo model has no content for output schema {schema_title!r}")
+    return result.model_dump_json()

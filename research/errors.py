@@ -1,0 +1,57 @@
+"""Turn exceptions into short, safe explanations a user can read.
+
+Messages never quote the server's error text: providers echo parts of API
+keys and prompts there. They say what kind of failure happened and the HTTP
+status, which is what a user can act on.
+"""
+
+from __future__ import annotations
+
+import openai
+from agents.exceptions import ModelBehaviorError, ModelTimeoutError
+
+_STATUS_WORDS = {
+    400: "the model server rejected the request",
+    401: "the model server rejected the API key",
+    403: "the API key may not use this model",
+    404: "the model or endpoint was not found",
+    408: "the model server timed out",
+    409: "the model server reported a conflict",
+    413: "the request was too large for the model server",
+    422: "the model server could not process the request",
+    429: "rate limited",
+    500: "server error",
+    502: "bad gateway",
+    503: "model server unavailable",
+    504: "gateway timeout",
+}
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class InvalidOutputError(RuntimeError):
+    """The model's answer did not match the expected structure, even after a repair attempt."""
+
+
+def status_reason(status: int) -> str:
+    """A few words for an HTTP status, with the code."""
+    words = _STATUS_WORDS.get(status, "the model server returned an error")
+    return f"{words} (HTTP {status})"
+
+
+def describe_error(exc: BaseException, attempt_timeout: float | None = None) -> tuple[bool, str]:
+    """Return ``(timed_out, message)`` for a task that ended with ``exc``."""
+    if isinstance(exc, ModelTimeoutError):
+        return True, f"timed out after {exc.timeout_seconds:g} s"
+    if isinstance(exc, (TimeoutError, openai.APITimeoutError)):
+        seconds = f" after {attempt_timeout:g} s" if attempt_timeout else ""
+        return True, f"timed out{seconds}"
+    if isinstance(exc, openai.APIStatusError):
+        return False, status_reason(exc.status_code)
+    if isinstance(exc, openai.APIConnectionError):
+        return False, "could not connect to the model server"
+    if isinstance(exc, InvalidOutputError):
+        return False, str(exc)
+    if isinstance(exc, ModelBehaviorError):
+        return False, "the model's answer did not match the expected structure"
+    return False, f"unexpected error ({type(exc).__name__})"

@@ -1,0 +1,317 @@
+"""One generic fan-out executor: run many tasks at once, bounded, observable.
+
+``fan_out`` takes items and an async work function and returns one
+:class:`TaskOutcome` per item (status, result or error, attempts, timings,
+token usage) plus an optional aggregate step that runs once the tasks have
+settled. Every state change is published as a :class:`StatusEvent`, so a CLI,
+a web page or a test can follow the same stream.
+
+Retries and per-attempt timeouts of model calls are carried out by the Agents
+SDK (``ModelSettings.retry`` / ``ModelSettings.timeout``, see
+:mod:`research.agents.base`); the executor supplies the limits, the backoff
+rule and the status reporting, and bounds the whole task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from research.errors import describe_error
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class TaskState(StrEnum):
+    """Where a task is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    DONE = "done"
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+    @property
+    def finished(self) -> bool:
+        """True for states a task never leaves."""
+        return self in _FINISHED
+
+
+_FINISHED = {TaskState.DONE, TaskState.FAILED, TaskState.TIMED_OUT, TaskState.CANCELLED, TaskState.SKIPPED}
+
+
+class TokenUsage(BaseModel):
+    """Tokens and requests spent by one task (summed over its attempts)."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def add(self, other: Any) -> None:
+        """Add an SDK ``Usage`` (or another ``TokenUsage``) to this one."""
+        self.requests += int(getattr(other, "requests", 0) or 0)
+        self.input_tokens += int(getattr(other, "input_tokens", 0) or 0)
+        self.output_tokens += int(getattr(other, "output_tokens", 0) or 0)
+
+
+class TaskOutcome(BaseModel, Generic[R]):
+    """What happened to one task: its final state and result or error."""
+
+    key: str
+    state: TaskState = TaskState.QUEUED
+    result: R | None = None
+    error: str | None = Field(default=None, description="Why the task did not succeed, in plain words")
+    attempts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+    @property
+    def ok(self) -> bool:
+        """True when the task finished with a result."""
+        return self.state is TaskState.DONE
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds from start to finish (or to now, while running)."""
+        if self.started_at is None:
+            return None
+        return (self.finished_at or time.time()) - self.started_at
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A state change of one task, or a piece of text it streamed (``text``)."""
+
+    key: str
+    state: TaskState
+    at: float
+    attempt: int
+    max_attempts: int
+    message: str = ""
+    usage: TokenUsage | None = None
+    text: str = ""
+
+
+EventSink = Callable[[StatusEvent], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds for a fan-out: concurrency, per-attempt timeout, retries, backoff."""
+
+    concurrency: int = 5
+    attempt_timeout: float = 60.0
+    max_retries: int = 2
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+
+    @property
+    def max_attempts(self) -> int:
+        """The first attempt plus the retries."""
+        return self.max_retries + 1
+
+    def backoff_delay(self, retry_number: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry ``retry_number`` (1-based).
+
+        A server's ``Retry-After`` is a floor: the retry never comes sooner,
+        with up to 10 % jitter on top. Otherwise exponential backoff with
+        jitter: a random delay between half and all of
+        ``backoff_initial * 2 ** (retry_number - 1)``, capped at ``backoff_max``.
+        """
+        if retry_after is not None and retry_after >= 0:
+            return retry_after * random.uniform(1.0, 1.1)
+        ceiling = min(self.backoff_max, self.backoff_initial * 2 ** max(retry_number - 1, 0))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class TaskContext:
+    """Handed to the work function: report retries, usage and streamed text."""
+
+    key: str
+    limits: Limits
+    outcome: TaskOutcome[Any]
+    publish: EventSink
+
+    def _emit(self, state: TaskState, message: str = "", text: str = "") -> None:
+        self.publish(
+            StatusEvent(
+                key=self.key,
+                state=state,
+                at=time.time(),
+                attempt=max(self.outcome.attempts, 1),
+                max_attempts=self.limits.max_attempts,
+                message=message,
+                usage=None if text else self.outcome.usage.model_copy(),
+                text=text,
+            )
+        )
+
+    def report_retry(self, reason: str, delay: float) -> None:
+        """Record that the current attempt failed and another follows after ``delay`` s."""
+        self.outcome.attempts += 1
+        self.outcome.state = TaskState.RETRYING
+        self._emit(TaskState.RETRYING, f"{reason}; retrying in {delay:.1f} s")
+
+    def report_repair(self, reason: str) -> None:
+        """Record a repair attempt (the model is asked to fix an invalid answer)."""
+        self.outcome.attempts += 1
+        self.outcome.state = TaskState.RETRYING
+        self._emit(TaskState.RETRYING, reason)
+
+    def add_usage(self, usage: Any) -> None:
+        """Count tokens spent by this task."""
+        self.outcome.usage.add(usage)
+
+    def emit_text(self, delta: str) -> None:
+        """Publish a piece of streamed text."""
+        if delta:
+            self._emit(self.outcome.state, text=delta)
+
+
+Work = Callable[[T, TaskContext], Awaitable[R]]
+
+
+@dataclass
+class FanOutResult(Generic[R]):
+    """All task outcomes (in input order), the aggregate outcome, and counts."""
+
+    outcomes: list[TaskOutcome[R]]
+    aggregate: TaskOutcome[Any] | None = None
+    cancelled: bool = False
+    started_at: float = field(default_factory=time.time)
+    finished_at: float = field(default_factory=time.time)
+
+    @property
+    def total(self) -> int:
+        """Number of tasks."""
+        return len(self.outcomes)
+
+    @property
+    def succeeded(self) -> int:
+        """Tasks that finished with a result."""
+        return sum(1 for o in self.outcomes if o.ok)
+
+    @property
+    def failed(self) -> int:
+        """Tasks that did not finish with a result."""
+        return self.total - self.succeeded
+
+
+async def _run_one(item: Any, work: Work[Any, Any], ctx: TaskContext, gate: asyncio.Semaphore) -> None:
+    outcome = ctx.outcome
+    async with gate:
+        outcome.state = TaskState.RUNNING
+        outcome.attempts = 1
+        outcome.started_at = time.time()
+        ctx._emit(TaskState.RUNNING)
+        try:
+            outcome.result = await work(item, ctx)
+            outcome.state = TaskState.DONE
+        except asyncio.CancelledError:
+            outcome.state, outcome.error = TaskState.CANCELLED, "cancelled"
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+            timed_out, outcome.error = describe_error(exc, ctx.limits.attempt_timeout)
+            outcome.state = TaskState.TIMED_OUT if timed_out else TaskState.FAILED
+        finally:
+            outcome.finished_at = time.time()
+            ctx._emit(outcome.state, outcome.error or "")
+
+
+async def _settle(coros: list[Awaitable[None]], cancel: asyncio.Event | None) -> bool:
+    """Run ``coros`` to completion; return True if ``cancel`` was set first."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    waiters: set[asyncio.Future[Any]] = set(tasks)
+    stopper = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
+    if stopper is not None:
+        waiters.add(stopper)
+    try:
+        while any(not t.done() for t in tasks):
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if stopper is not None and stopper.done():
+                break
+    finally:
+        for t in tasks:
+            t.cancel()
+        if stopper is not None:
+            stopper.cancel()
+        await asyncio.gather(*tasks, *(x for x in [stopper] if x), return_exceptions=True)
+    return stopper is not None and stopper.done() and not stopper.cancelled()
+
+
+def _mark_cancelled(outcome: TaskOutcome[Any], publish: EventSink, limits: Limits) -> None:
+    if outcome.state.finished:
+        return
+    outcome.state, outcome.error = TaskState.CANCELLED, "cancelled"
+    outcome.finished_at = time.time()
+    publish(StatusEvent(outcome.key, TaskState.CANCELLED, time.time(), max(outcome.attempts, 1), limits.max_attempts, "cancelled"))
+
+
+async def fan_out(
+    items: Sequence[T],
+    work: Work[T, R],
+    *,
+    limits: Limits,
+    key: Callable[[T], str] = str,
+    on_event: EventSink | None = None,
+    aggregate: Callable[[list[TaskOutcome[R]], TaskContext], Awaitable[Any]] | None = None,
+    aggregate_key: str = "aggregate",
+    cancel: asyncio.Event | None = None,
+) -> FanOutResult[R]:
+    """Run ``work(item, ctx)`` for every item, at most ``limits.concurrency`` at once.
+
+    All tasks are queued at once and start as soon as the semaphore lets them.
+    A failing task never stops the others: its outcome records why. When every
+    task has settled, ``aggregate`` (if given) runs as one more tracked task,
+    unless no task succeeded, in which case it is skipped and never called.
+    Setting ``cancel`` stops everything still running; the result then holds
+    whatever finished, with ``cancelled=True``.
+    """
+    publish: EventSink = on_event or (lambda _event: None)
+    started = time.time()
+    keys = [key(item) for item in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError("task keys must be unique")
+    outcomes: list[TaskOutcome[R]] = [TaskOutcome(key=k) for k in keys]
+    contexts = [TaskContext(k, limits, o, publish) for k, o in zip(keys, outcomes)]
+    for ctx in contexts:
+        ctx._emit(TaskState.QUEUED)
+
+    gate = asyncio.Semaphore(limits.concurrency)
+    cancelled = await _settle([_run_one(i, work, c, gate) for i, c in zip(items, contexts)], cancel)
+    agg: TaskOutcome[Any] | None = None
+    if aggregate is not None:
+        agg = TaskOutcome(key=aggregate_key)
+        agg_ctx = TaskContext(aggregate_key, limits, agg, publish)
+        if cancelled:
+            pass
+        elif not any(o.ok for o in outcomes):
+            agg.state, agg.error = TaskState.SKIPPED, "not started: every input failed"
+            agg_ctx._emit(TaskState.SKIPPED, agg.error)
+        else:
+            agg_ctx._emit(TaskState.QUEUED)
+            cancelled = await _settle(
+                [_run_one(outcomes, lambda outs, c: aggregate(outs, c), agg_ctx, asyncio.Semaphore(1))], cancel
+            )
+    if cancelled:
+        for outcome in [*outcomes, *([agg] if agg else [])]:
+            _mark_cancelled(outcome, publish, limits)
+    return FanOutResult(outcomes=outcomes, aggregate=agg, cancelled=cancelled, started_at=started, finished_at=time.time())

@@ -1,0 +1,50 @@
+"""Escaping for text that comes from users or models and goes into Markdown.
+
+Nothing a model or a user writes may turn into HTML, a heading, a link or a
+table break in the report: inline text is escaped character by character,
+prose keeps its paragraphs but loses block syntax and HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]#|>]|~(?=~))")
+_INLINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
+_BLOCK_START = re.compile(r"^(\s*)([#>\-+*=|]|\d+[.)]|```|~~~)")
+
+
+def _no_html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inline(text: str) -> str:
+    """One line of literal text: every Markdown character escaped, no line breaks."""
+    flat = " ".join(str(text).split())
+    escaped = _INLINE_SPECIAL.sub(r"\\\1", flat.replace("<", "&lt;"))
+    return _INLINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), escaped)
+
+
+def cell(text: str) -> str:
+    """Literal text for a table cell."""
+    return inline(text)
+
+
+def prose(text: str) -> str:
+    """Paragraphs of literal prose: no HTML, headings, quotes, lists, tables or fences."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", str(text).strip()):
+        lines = []
+        for line in block.splitlines():
+            line = _no_html(line.rstrip())
+            line = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), line)
+            lines.append(line.replace("|", "\\|").replace("[", "\\[").replace("`", "\\`"))
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table; cells must already be escaped."""
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(out)

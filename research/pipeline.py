@@ -1,0 +1,165 @@
+"""The market-research pipeline: three research agents at once, then the synthesis.
+
+``run_market_research`` is the manager: it fans the market, competitor and
+customer agents out on the executor (they start together), and once all three
+have settled runs the synthesis agent as the aggregate step, streaming its
+text. A failed agent never stops the others; the synthesis is told what is
+missing; if all three fail no synthesis request is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from research.agents import competitor, customer, market, synthesis
+from research.agents.base import AgentSpec, request_message, run_structured
+from research.agents.competitor import CompetitorReport
+from research.agents.customer import CustomerReport
+from research.agents.market import MarketData
+from research.agents.synthesis import ExecutiveReport
+from research.config import Settings
+from research.executor import EventSink, Limits, TaskContext, TaskOutcome, TokenUsage, fan_out
+from research.providers import ModelSource, open_models
+from research.validation import validate_topic
+
+RESEARCH_SPECS: tuple[AgentSpec[BaseModel], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)  # type: ignore[assignment]
+AGENT_KEYS = tuple(spec.key for spec in RESEARCH_SPECS) + (synthesis.SPEC.key,)
+
+
+class RunStatus(StrEnum):
+    """How a whole run ended."""
+
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class MarketResearchResult(BaseModel):
+    """Everything a run produced: per-agent outcomes, the report, and run facts."""
+
+    topic: str
+    status: RunStatus
+    error: str | None = None
+    started_at: float
+    finished_at: float
+    provider: str
+    model: str
+    demo: bool
+    market: TaskOutcome[MarketData]
+    competitor: TaskOutcome[CompetitorReport]
+    customer: TaskOutcome[CustomerReport]
+    synthesis: TaskOutcome[ExecutiveReport]
+
+    @property
+    def elapsed(self) -> float:
+        """Wall-clock seconds of the whole run."""
+        return self.finished_at - self.started_at
+
+    @property
+    def research(self) -> list[TaskOutcome[BaseModel]]:
+        """The three research outcomes, in report order."""
+        return [self.market, self.competitor, self.customer]  # type: ignore[list-item]
+
+    @property
+    def usage(self) -> TokenUsage:
+        """Tokens spent by all four agents."""
+        total = TokenUsage()
+        for outcome in [*self.research, self.synthesis]:
+            total.add(outcome.usage)
+        return total
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The executor limits the settings ask for."""
+    return Limits(
+        concurrency=max(settings.max_concurrency, len(RESEARCH_SPECS)),
+        attempt_timeout=settings.agent_timeout,
+        max_retries=settings.max_retries,
+    )
+
+
+def synthesis_message(topic: str, today: str, outcomes: list[TaskOutcome[BaseModel]]) -> str:
+    """The synthesis request: the findings that exist and the inputs that are missing."""
+    findings = {o.key: o.result.model_dump(mode="json") for o in outcomes if o.ok and o.result is not None}
+    missing = [{"input": o.key, "reason": o.error or o.state.value} for o in outcomes if not o.ok]
+    return request_message(topic=topic, today=today, findings=findings, missing_inputs=missing)
+
+
+def _overall_status(research: list[TaskOutcome[BaseModel]], report: TaskOutcome[BaseModel], cancelled: bool) -> tuple[RunStatus, str | None]:
+    if cancelled:
+        return RunStatus.CANCELLED, "the run was cancelled"
+    if not any(o.ok for o in research):
+        reasons = "; ".join(f"{o.key}: {o.error}" for o in research)
+        return RunStatus.FAILED, f"every research agent failed ({reasons})"
+    if all(o.ok for o in research) and report.ok:
+        return RunStatus.COMPLETE, None
+    return RunStatus.PARTIAL, None
+
+
+async def run_market_research(
+    topic: str,
+    settings: Settings,
+    *,
+    on_event: EventSink | None = None,
+    cancel: asyncio.Event | None = None,
+    models: ModelSource | None = None,
+    limits: Limits | None = None,
+) -> MarketResearchResult:
+    """Research ``topic`` and return the full result (never raises for agent failures).
+
+    ``models`` replaces the models the settings select (tests pass scripted
+    ones) and ``limits`` the executor limits derived from the settings. Raises :class:`research.validation.InputError` for a bad topic and
+    :class:`research.config.ConfigError` when no model can be selected; in
+    both cases no request has been made.
+    """
+    topic = validate_topic(topic)
+    source = models or await open_models(settings)
+    today = dt.date.today().isoformat()
+    started = time.time()
+
+    async def research(spec: AgentSpec[BaseModel], ctx: TaskContext) -> BaseModel:
+        message = request_message(topic=topic, today=today)
+        return await run_structured(spec, source.for_agent(spec.key), message, ctx, tracing=settings.tracing)
+
+    async def synthesize(outcomes: list[TaskOutcome[BaseModel]], ctx: TaskContext) -> BaseModel:
+        spec = synthesis.SPEC
+        message = synthesis_message(topic, today, outcomes)
+        return await run_structured(spec, source.for_agent(spec.key), message, ctx, stream=True, tracing=settings.tracing)
+
+    try:
+        run = await fan_out(
+            list(RESEARCH_SPECS),
+            research,
+            limits=limits or limits_from(settings),
+            key=lambda spec: spec.key,
+            on_event=on_event,
+            aggregate=synthesize,
+            aggregate_key=synthesis.SPEC.key,
+            cancel=cancel,
+        )
+    finally:
+        if models is None:
+            await source.aclose()
+    report = run.aggregate or TaskOutcome(key=synthesis.SPEC.key)
+    status, error = _overall_status(run.outcomes, report, run.cancelled)
+    by_key = {o.key: o for o in run.outcomes}
+    return MarketResearchResult(
+        topic=topic,
+        status=status,
+        error=error,
+        started_at=started,
+        finished_at=time.time(),
+        provider=source.label,
+        model=source.model_name,
+        demo=source.is_demo,
+        market=by_key["market"],
+        competitor=by_key["competitor"],
+        customer=by_key["customer"],
+        synthesis=report,
+    )

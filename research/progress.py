@@ -1,0 +1,71 @@
+"""A live per-agent progress display for a terminal (used by the CLI on stderr)."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from research.executor import StatusEvent, TaskState
+
+_ICONS = {
+    TaskState.QUEUED: "·", TaskState.RUNNING: "…", TaskState.RETRYING: "↻", TaskState.DONE: "✓",
+    TaskState.FAILED: "✗", TaskState.TIMED_OUT: "⏱", TaskState.CANCELLED: "■", TaskState.SKIPPED: "-",
+}
+
+
+class ProgressDisplay:
+    """Shows one line per agent. On a terminal the lines are redrawn in place;
+    otherwise each state change is printed once (streamed text is not printed)."""
+
+    def __init__(self, keys: list[str], stream: TextIO) -> None:
+        self._keys = list(keys)
+        self._stream = stream
+        self._live = bool(getattr(stream, "isatty", lambda: False)())
+        self._lines = {k: "queued" for k in keys}
+        self._since = {k: time.monotonic() for k in keys}
+        self._chars = dict.fromkeys(keys, 0)
+        self._drawn = False
+
+    def __call__(self, event: StatusEvent) -> None:
+        """Consume one status event."""
+        if event.key not in self._lines:
+            self._keys.append(event.key)
+            self._chars[event.key] = 0
+        if event.text:
+            self._chars[event.key] += len(event.text)
+            if self._live:
+                self._redraw()
+            return
+        if event.state is TaskState.RUNNING:
+            self._since[event.key] = time.monotonic()
+        line = self._describe(event)
+        changed = self._lines.get(event.key) != line
+        self._lines[event.key] = line
+        if self._live:
+            self._redraw()
+        elif changed:
+            self._stream.write(f"{event.key:<11} {line}\n")
+            self._stream.flush()
+
+    def _describe(self, event: StatusEvent) -> str:
+        text = f"{_ICONS[event.state]} {event.state.value}"
+        if event.state is TaskState.RETRYING:
+            text += f" ({event.attempt + 1}/{event.max_attempts}): {event.message}"
+        elif event.state.finished and event.state is not TaskState.DONE and event.message:
+            text += f": {event.message}"
+        elif event.state is TaskState.DONE:
+            seconds = time.monotonic() - self._since.get(event.key, time.monotonic())
+            tokens = event.usage.input_tokens + event.usage.output_tokens if event.usage else 0
+            text += f" in {seconds:.1f} s, {tokens:,} tokens"
+        return text
+
+    def _redraw(self) -> None:
+        out = []
+        if self._drawn:
+            out.append(f"\x1b[{len(self._keys)}F")
+        for key in self._keys:
+            extra = f" · {self._chars[key]:,} chars written" if self._chars.get(key) else ""
+            out.append(f"\x1b[2K{key:<11} {self._lines.get(key, '')}{extra}\n")
+        self._stream.write("".join(out))
+        self._stream.flush()
+        self._drawn = True

@@ -1,0 +1,116 @@
+"""Which model server a run talks to: OpenAI, any OpenAI-compatible server, or the demo.
+
+Clients are created inside the running event loop (``open_models``), never
+at import time, so one process-wide loop thread can own them.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal
+
+from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel, set_tracing_disabled
+from agents.models.interface import Model
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+from research.config import DEFAULT_OPENAI_MODEL, ConfigError, Settings
+
+ProviderKind = Literal["openai", "compatible", "demo"]
+DEMO_MODEL_NAME = "offline-demo"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """The models a run uses, and how to describe them (never including the key)."""
+
+    kind: ProviderKind
+    model_name: str
+    api: str
+    base_url: str | None
+    models: dict[str, Model]
+    fallback: Model
+    client: AsyncOpenAI | None = field(default=None, repr=False)
+
+    @property
+    def is_demo(self) -> bool:
+        """True for the offline demo model."""
+        return self.kind == "demo"
+
+    @property
+    def label(self) -> str:
+        """A short description such as 'OpenAI · gpt-4.1-mini (Responses API)'."""
+        if self.is_demo:
+            return "Offline demo model (no language model)"
+        api = "Responses API" if self.api == "responses" else "Chat Completions"
+        where = "OpenAI" if self.kind == "openai" else f"OpenAI-compatible server at {self.base_url}"
+        return f"{where} · {self.model_name} ({api})"
+
+    def for_agent(self, key: str) -> Model:
+        """The model that serves the agent named ``key``."""
+        return self.models.get(key, self.fallback)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (call it in the loop that opened it)."""
+        if self.client is not None:
+            await self.client.close()
+
+
+def describe_settings(settings: Settings) -> tuple[ProviderKind, str]:
+    """The provider kind and model name the settings select (no network access)."""
+    if settings.demo:
+        return "demo", DEMO_MODEL_NAME
+    if settings.base_url:
+        return "compatible", settings.model or "(first model the server lists)"
+    return "openai", settings.model or DEFAULT_OPENAI_MODEL
+
+
+async def _first_server_model(client: AsyncOpenAI, base_url: str) -> str:
+    try:
+        page = await client.models.list()
+    except Exception as exc:  # noqa: BLE001 - any failure means we cannot pick a model
+        raise ConfigError(
+            f"RESEARCH_MODEL is not set and the server at {base_url} did not list its models "
+            f"({type(exc).__name__}); set RESEARCH_MODEL"
+        ) from None
+    ids = [m.id for m in page.data]
+    if not ids:
+        raise ConfigError(f"RESEARCH_MODEL is not set and the server at {base_url} lists no models")
+    return ids[0]
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: building it costs ~20 ms, so runs share it."""
+    return ssl.create_default_context()
+
+
+async def open_models(settings: Settings, *, demo_speed: float = 1.0) -> ModelSource:
+    """Create the client and models for one run, inside the running event loop."""
+    set_tracing_disabled(not settings.tracing)
+    kind, name = describe_settings(settings)
+    if kind == "demo":
+        from research.demo_model import DemoModel
+
+        model: Model = DemoModel(speed=demo_speed)
+        return ModelSource("demo", DEMO_MODEL_NAME, "demo", None, {}, model)
+
+    # The SDK's runner does every retry (and reports it); the client must not retry on its own.
+    client = AsyncOpenAI(
+        api_key=settings.api_key or "not-needed",
+        base_url=settings.base_url,
+        max_retries=0,
+        http_client=DefaultAsyncHttpxClient(verify=_tls_context()),
+    )
+    if kind == "compatible" and not settings.model:
+        try:
+            name = await _first_server_model(client, settings.base_url or "")
+        except ConfigError:
+            await client.close()
+            raise
+    if settings.api == "responses":
+        model = OpenAIResponsesModel(model=name, openai_client=client)
+    else:
+        model = OpenAIChatCompletionsModel(model=name, openai_client=client)
+    return ModelSource(kind, name, settings.api, settings.base_url, {}, model, client)

@@ -1,0 +1,18 @@
+"""Shared fixtures: offline settings, a demo-free environment, the stub server."""
+
+from __future__ import annotations
+
+import pytest
+from agents import set_tracing_disabled
+
+set_tracing_disabled(True)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """No test sees the developer's real keys, servers or `.env`."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RESEARCH_API", "RESEARCH_MODEL", "RESEARCH_DEMO",
+                 "RESEARCH_AGENT_TIMEOUT", "RESEARCH_MAX_RETRIES", "RESEARCH_MAX_CONCURRENCY",
+                 "RESEARCH_DATA_DIR", "RESEARCH_TRACING"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)

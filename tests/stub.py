@@ -1,0 +1,43 @@
+"""A scripted OpenAI-compatible server for integration tests (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from research.demo_content import demo_output_for
+from research.stub_server import Reply, StubOpenAIServer, StubRequest
+
+AGENT_OF_TITLE = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer", "ExecutiveReport": "synthesis"}
+
+
+def agent_of(request: StubRequest) -> str:
+    """Which agent sent a request, from its output schema's title."""
+    return AGENT_OF_TITLE.get(request.schema_title or "", "unknown")
+
+
+@dataclass
+class Plan:
+    """Per-agent behaviour: latency, and a list of replies to give before answering validly."""
+
+    latency: dict[str, float] = field(default_factory=dict)
+    before: dict[str, list[Reply]] = field(default_factory=dict)
+    always: dict[str, Callable[[StubRequest], Reply]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, request: StubRequest) -> Reply:
+        key = agent_of(request)
+        if key in self.always:
+            return self.always[key](request)
+        with self._lock:
+            queued = self.before.get(key)
+            if queued:
+                return queued.pop(0)
+        content = demo_output_for(request.schema_title or "", request.user_text)
+        return Reply(content=content, delay=self.latency.get(key, 0.0))
+
+
+def serve(plan: Plan | None = None) -> StubOpenAIServer:
+    """A stub server answering according to ``plan`` (start it with ``with``)."""
+    return StubOpenAIServer(plan or Plan())

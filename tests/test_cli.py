@@ -1,0 +1,107 @@
+"""The command line: exit codes, one-line messages, no request for bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from stub import Plan, serve
+
+from research.cli import main
+from research.stub_server import Reply
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run `python -m research` in a fresh process, as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "research", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([""], "Enter a topic"),
+        (["   "], "Enter a topic"),
+        (["x" * 201], "keep it under 200"),
+        (["two\nlines"], "control characters or line breaks"),
+        (["ok topic", "--colour"], "unrecognized arguments: --colour"),
+        ([], "the following arguments are required: topic"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_request(args, message, monkeypatch, capsys) -> None:
+    with serve() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
+        code = main(args)
+        requests = server.requests
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and err.startswith("research: ")
+    assert requests == []
+
+
+def test_a_real_provider_without_a_key_exits_2(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("RESEARCH_DEMO", "0")
+    assert main(["plant-based dairy"]) == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
+
+
+def test_bad_numbers_in_the_environment_exit_2(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("RESEARCH_AGENT_TIMEOUT", "soon")
+    assert main(["--demo", "plant-based dairy"]) == 2
+    assert "RESEARCH_AGENT_TIMEOUT must be a number" in capsys.readouterr().err
+
+
+def test_unwritable_output_exits_2_before_any_work(monkeypatch, capsys, tmp_path) -> None:
+    assert main(["--demo", "plant-based dairy", "--out", str(tmp_path / "missing" / "r.md")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_complete_report_exits_0_and_writes_files(tmp_path) -> None:
+    with serve() as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model"}
+        proc = run_cli("electric vehicle charging in Europe", "--out", str(tmp_path / "r.md"), "--json", str(tmp_path / "r.json"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = (tmp_path / "r.md").read_text()
+    for heading in ("Executive Summary", "Market Overview", "Competitive Landscape", "Customer Segments", "Strategic Recommendations"):
+        assert f"## {heading}" in report
+    assert '"status": "complete"' in (tmp_path / "r.json").read_text()
+    assert "market" in proc.stderr and "done" in proc.stderr  # progress went to stderr
+    assert proc.stdout == ""
+
+
+def test_partial_report_exits_3() -> None:
+    plan = Plan(always={"competitor": lambda r: Reply(status=500)})
+    with serve(plan) as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model", "RESEARCH_MAX_RETRIES": "0"}
+        proc = run_cli("plant-based dairy", env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert "Competitor data unavailable** — server error (HTTP 500)" in proc.stdout
+    assert "competitor  ✗ failed: server error (HTTP 500)" in proc.stderr
+
+
+def test_no_report_exits_1() -> None:
+    plan = Plan(always={k: (lambda r: Reply(status=503)) for k in ("market", "competitor", "customer")})
+    with serve(plan) as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model", "RESEARCH_MAX_RETRIES": "0"}
+        proc = run_cli("plant-based dairy", env=env)
+        synthesis_calls = [r for r in server.requests if r.schema_title == "ExecutiveReport"]
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "no report: every research agent failed" in proc.stderr
+    assert synthesis_calls == []
+
+
+def test_demo_report_is_watermarked(tmp_path) -> None:
+    proc = run_cli("--demo", "plant-based dairy", "--out", str(tmp_path / "demo.md"))
+    assert proc.returncode == 0, proc.stderr
+    report = (tmp_path / "demo.md").read_text()
+    assert report.count("Demo data — generated offline without a language model; not research.") >= 2

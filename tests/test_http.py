@@ -1,0 +1,125 @@
+"""The real SDK and openai client over HTTP against the local stub server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from stub import Plan, agent_of, serve
+
+from research.config import Settings
+from research.executor import Limits, StatusEvent, TaskState
+from research.pipeline import RunStatus, run_market_research
+from research.report import render_markdown
+from research.stub_server import Reply
+
+FAST = Limits(attempt_timeout=10, max_retries=2, backoff_initial=0.01, backoff_max=0.05)
+
+
+def settings_for(server, api: str = "chat_completions", **extra) -> Settings:
+    return Settings(api_key="sk-test-not-real", base_url=server.base_url, api=api, model="stub-model", **extra)
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+async def test_full_run_over_http(api: str) -> None:
+    with serve() as server:
+        events: list[StatusEvent] = []
+        result = await run_market_research("plant-based dairy", settings_for(server, api), on_event=events.append, limits=FAST)
+        requests = server.requests
+
+    assert result.status is RunStatus.COMPLETE
+    assert {agent_of(r): r.stream for r in requests} == {"market": False, "competitor": False, "customer": False, "synthesis": True}
+    assert all(r.api == api and r.authorization == "Bearer sk-test-not-real" for r in requests)
+    assert sum(1 for e in events if e.key == "synthesis" and e.text) > 3, "the synthesis text arrives in pieces"
+    assert result.usage.output_tokens > 0 and result.synthesis.usage.output_tokens > 0
+    assert "## Executive Summary" in render_markdown(result)
+    assert result.provider == f"OpenAI-compatible server at {server.base_url} · stub-model ({'Chat Completions' if api == 'chat_completions' else 'Responses API'})"
+
+
+async def test_three_requests_in_flight_and_the_run_takes_the_critical_path() -> None:
+    plan = Plan(latency={"market": 1.0, "competitor": 1.5, "customer": 2.0, "synthesis": 0.5})
+    with serve(plan) as server:
+        started = time.monotonic()
+        result = await run_market_research("plant-based dairy", settings_for(server), limits=FAST)
+        elapsed = time.monotonic() - started
+        arrivals = sorted(r.started_at for r in server.requests if agent_of(r) != "synthesis")
+        max_in_flight = server.max_in_flight
+
+    assert result.status is RunStatus.COMPLETE
+    assert max_in_flight == 3
+    assert arrivals[-1] - arrivals[0] < 0.5, "the three research agents start together"
+    assert elapsed < 4.0, f"{elapsed:.1f} s: the agents ran one after another (sum is 5 s)"
+
+
+async def test_retry_after_is_honoured() -> None:
+    plan = Plan(before={"market": [Reply(status=429, headers={"Retry-After": "1"})]})
+    with serve(plan) as server:
+        events: list[StatusEvent] = []
+        result = await run_market_research("plant-based dairy", settings_for(server), on_event=events.append, limits=FAST)
+        market = [r.started_at for r in server.requests if agent_of(r) == "market"]
+
+    assert result.market.ok and result.market.attempts == 2
+    assert len(market) == 2 and market[1] - market[0] >= 1.0, "retried sooner than Retry-After allows"
+    retry = next(e for e in events if e.key == "market" and e.state is TaskState.RETRYING)
+    assert retry.message.startswith("rate limited (HTTP 429); retrying in 1.")
+
+
+async def test_an_agent_that_always_fails_gives_a_partial_report() -> None:
+    plan = Plan(always={"customer": lambda r: Reply(status=500)})
+    with serve(plan) as server:
+        result = await run_market_research("plant-based dairy", settings_for(server), limits=FAST)
+        customer_calls = sum(1 for r in server.requests if agent_of(r) == "customer")
+
+    assert result.status is RunStatus.PARTIAL
+    assert customer_calls == 3
+    assert result.customer.error == "server error (HTTP 500)"
+    assert "Customer data unavailable** — server error (HTTP 500)" in render_markdown(result)
+
+
+async def test_a_hanging_agent_times_out() -> None:
+    plan = Plan(always={"competitor": lambda r: Reply(hang=True)})
+    limits = Limits(attempt_timeout=0.5, max_retries=1, backoff_initial=0.01, backoff_max=0.05)
+    with serve(plan) as server:
+        result = await run_market_research("plant-based dairy", settings_for(server), limits=limits)
+
+    assert result.competitor.state is TaskState.TIMED_OUT
+    assert result.competitor.error == "timed out after 0.5 s"
+    assert result.competitor.attempts == 2
+    assert result.status is RunStatus.PARTIAL
+
+
+async def test_malformed_json_gets_one_repair_then_the_section_is_unavailable() -> None:
+    plan = Plan(always={"market": lambda r: Reply(content='{"market_size": {"value": -')})
+    with serve(plan) as server:
+        result = await run_market_research("plant-based dairy", settings_for(server), limits=FAST)
+        market = [r for r in server.requests if agent_of(r) == "market"]
+
+    assert len(market) == 2
+    assert "Your previous answer was rejected" in market[1].user_text
+    assert result.market.state is TaskState.FAILED
+    assert result.market.error.startswith("invalid answer after a repair attempt")
+
+
+async def test_model_is_discovered_from_the_server_when_unset() -> None:
+    with serve() as server:
+        server.model_ids = ["local-llama", "other"]
+        settings = Settings(base_url=server.base_url, api="chat_completions")
+        result = await run_market_research("plant-based dairy", settings, limits=FAST)
+        models_used = {r.model for r in server.requests}
+
+    assert result.model == "local-llama"
+    assert models_used == {"local-llama"}
+
+
+async def test_the_key_never_appears_in_errors_or_the_report() -> None:
+    key = "sk-secret-1234567890abcdef"
+    echo = Reply(status=401, error_body={"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error", "code": "invalid_api_key"}})
+    plan = Plan(always={k: (lambda r: echo) for k in ("market", "competitor", "customer")})
+    with serve(plan) as server:
+        settings = Settings(api_key=key, base_url=server.base_url, api="responses", model="stub-model")
+        result = await run_market_research("plant-based dairy", settings, limits=FAST)
+
+    assert result.status is RunStatus.FAILED
+    assert result.market.error == "the model server rejected the API key (HTTP 401)"
+    for text in (render_markdown(result), result.model_dump_json(), repr(settings)):
+        assert key not in text
