@@ -1,11 +1,12 @@
-# `make run` creates .venv, installs the pinned requirements and starts the app.
+# `make run` creates .venv, installs the pinned requirements and starts the app on http://localhost:8501.
+# `make report TOPIC=...` writes report.md from the command line.
 # `make test` runs every test (offline; the test servers listen on 127.0.0.1 only).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TOPIC ?= electric vehicle charging in Europe
 
-.PHONY: run test bench clean
+.PHONY: run report test bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +15,9 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 run: $(VENV)/.installed
+	$(PY) -m streamlit run app.py --server.port 8501
+
+report: $(VENV)/.installed
 	$(PY) -m research "$(TOPIC)" --out report.md
 
 test: $(VENV)/.installed

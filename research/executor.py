@@ -107,6 +107,8 @@ class StatusEvent:
     message: str = ""
     usage: TokenUsage | None = None
     text: str = ""
+    result: Any = None
+    """The task's result, on its ``done`` event (so a front end can show it at once)."""
 
 
 EventSink = Callable[[StatusEvent], None]
@@ -150,7 +152,7 @@ class TaskContext:
     outcome: TaskOutcome[Any]
     publish: EventSink
 
-    def _emit(self, state: TaskState, message: str = "", text: str = "") -> None:
+    def _emit(self, state: TaskState, message: str = "", text: str = "", result: Any = None) -> None:
         self.publish(
             StatusEvent(
                 key=self.key,
@@ -161,6 +163,7 @@ class TaskContext:
                 message=message,
                 usage=None if text else self.outcome.usage.model_copy(),
                 text=text,
+                result=result,
             )
         )
 
@@ -233,7 +236,7 @@ async def _run_one(item: Any, work: Work[Any, Any], ctx: TaskContext, gate: asyn
             outcome.state = TaskState.TIMED_OUT if timed_out else TaskState.FAILED
         finally:
             outcome.finished_at = time.time()
-            ctx._emit(outcome.state, outcome.error or "")
+            ctx._emit(outcome.state, outcome.error or "", result=outcome.result)
 
 
 async def _settle(coros: list[Awaitable[None]], cancel: asyncio.Event | None) -> bool:

@@ -153,3 +153,9 @@ def render_json(result: MarketResearchResult) -> str:
     if result.demo:
         data = {"notice": DEMO_NOTICE, **data}
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def download_name(topic: str, extension: str) -> str:
+    """A safe file name for a download, e.g. 'market-research-plant-based-dairy.md'."""
+    slug = "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in topic.lower()).split())[:60]
+    return f"market-research-{slug.strip('-') or 'report'}.{extension}"

@@ -1,0 +1,16 @@
+"""Market-research studio: enter a topic, watch three agents research it, read the report.
+
+Run with ``make run`` (``streamlit run app.py``). This file only sets the page
+up and routes; the pages draw engine state from ``research`` via ``ui``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import nav, runtime, sidebar
+
+st.set_page_config(page_title="Market research studio", page_icon=":material/analytics:", layout="wide")
+navigation = st.navigation([nav.research(), nav.history()])
+sidebar.provider_panel(runtime.settings_or_stop())
+navigation.run()

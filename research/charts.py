@@ -1,0 +1,177 @@
+"""Pure chart builders: research data in, ``plotly.graph_objects.Figure`` out.
+
+No Streamlit and no I/O here, so the builders are easy to test and reuse. Every piece of
+user or model text (names, notes, currency codes) goes through :func:`plain` before it is
+placed in a figure, because Plotly renders some HTML tags in titles, labels and hovers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+
+from research.agents.competitor import CompetitorReport
+from research.agents.customer import WTP_SCORE, CustomerReport
+from research.agents.market import MarketData
+from research.schemas import Sourced
+
+TEMPLATE = "plotly_white"
+HEIGHT = 360
+ESTIMATE_SUFFIX = " — estimate"
+OTHERS_LABEL = "Others / unallocated"
+WTP_ORDER: list[str] = sorted(WTP_SCORE, key=WTP_SCORE.__getitem__)  # low, medium, high
+
+_STATED, _PROJECTED = "#1f4e79", "#9dc3e6"
+_BAR, _OTHERS = "#2e75b6", "#bfbfbf"
+_WTP_COLOUR = {"low": "#9dc3e6", "medium": "#2e75b6", "high": "#1f4e79"}
+_LABEL_CHARS = 40
+_MIN_BUBBLE, _MAX_BUBBLE = 14.0, 64.0
+
+
+def plain(text: str) -> str:
+    """``text`` made safe to show as plain text in a Plotly figure.
+
+    ``&``, ``<`` and ``>`` become HTML entities, which Plotly displays as the original
+    characters but never interprets as markup.
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _short(text: str, limit: int = _LABEL_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis (not yet escaped)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _num(value: float) -> str:
+    """A number with at most one decimal and no trailing zeros, e.g. 12.3 or 5."""
+    return f"{value:,.1f}".rstrip("0").rstrip(".")
+
+
+def _title(text: str, data: Sourced) -> str:
+    """A chart title, marked as an estimate when nothing backs the figures."""
+    return text + ESTIMATE_SUFFIX if data.is_estimate else text
+
+
+def _style(fig: go.Figure, title: str, *, legend: bool = False) -> go.Figure:
+    """Apply the shared look: template, height, margins, title and (usually no) legend."""
+    fig.update_layout(
+        template=TEMPLATE,
+        height=HEIGHT,
+        margin=dict(l=20, r=30, t=70 if legend else 60, b=40),
+        title=dict(text=title, x=0.01, xanchor="left"),
+        showlegend=legend,
+        hoverlabel=dict(align="left"),
+    )
+    if legend:
+        fig.update_layout(legend=dict(orientation="h", x=0, y=1.02, xanchor="left", yanchor="bottom"))
+    return fig
+
+
+def market_size_chart(data: MarketData) -> go.Figure:
+    """Bars of the market size per year, from the base year to the end of the growth period.
+
+    The base year's bar is the stated figure; later years are projected with the CAGR
+    (:meth:`MarketData.projected_size`) and drawn in a lighter colour.
+    """
+    size, growth = data.market_size, data.growth
+    unit = f"{size.scale} {plain(size.currency)}"
+    years = list(range(size.year + 1, growth.end_year + 1))
+    show_text = len(years) < 15
+    fig = go.Figure()
+    for name, xs, ys, colour, status in (
+        (f"Stated ({size.year})", [size.year], [size.value], _STATED, "stated"),
+        (f"Projected at {_num(growth.cagr_percent)} % CAGR", years, [data.projected_size(y) for y in years],
+         _PROJECTED, "projected"),
+    ):
+        if not xs:
+            continue
+        fig.add_trace(go.Bar(
+            name=name, x=xs, y=ys, marker_color=colour,
+            customdata=[[status, unit]] * len(xs),
+            texttemplate="%{y:,.1f}" if show_text else None, textposition="outside", cliponaxis=False,
+            hovertemplate="%{x}: %{y:,.2f} %{customdata[1]} (%{customdata[0]})<extra></extra>",
+        ))
+    fig.update_xaxes(title_text="Year", tickmode="linear", dtick=1 if show_text else 5, tickformat="d")
+    fig.update_yaxes(title_text=unit, rangemode="tozero", automargin=True)
+    return _style(fig, _title(f"Market size and growth (CAGR {_num(growth.cagr_percent)} %)", data), legend=True)
+
+
+def competitor_share_chart(data: CompetitorReport) -> go.Figure:
+    """Horizontal bars of each competitor's estimated market share, largest at the top.
+
+    Competitors without a share estimate are listed without a bar (marked "share not
+    estimated" at 0, with a hover note); the rest of the market up to 100 % is shown as an
+    "Others / unallocated" bar when there is any.
+    """
+    known = sorted((c for c in data.competitors if c.market_share_percent is not None),
+                   key=lambda c: c.market_share_percent or 0.0, reverse=True)
+    unknown = [c for c in data.competitors if c.market_share_percent is None]
+    names = [plain(c.name) for c in known + unknown]
+    shares: list[float | None] = [c.market_share_percent for c in known] + [None] * len(unknown)
+    hover = [f"{_num(s)} % estimated share" if s is not None else "share not estimated" for s in shares]
+    colours = [_BAR] * len(names)
+    labels = [plain(_short(c.name)) for c in known + unknown]
+    remainder = round(100.0 - sum(c.market_share_percent or 0.0 for c in known), 2)
+    if remainder > 0:
+        names.append(OTHERS_LABEL)
+        shares.append(remainder)
+        hover.append(f"{_num(remainder)} % not allocated to the competitors listed")
+        colours.append(_OTHERS)
+        labels.append(OTHERS_LABEL)
+    fig = go.Figure(go.Bar(
+        x=shares, y=names, orientation="h", marker_color=colours, customdata=hover,
+        texttemplate="%{x:.1f} %", textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{customdata}<extra></extra>",
+    ))
+    if unknown:
+        fig.add_trace(go.Scatter(
+            x=[0.0] * len(unknown), y=[plain(c.name) for c in unknown], mode="markers+text",
+            marker=dict(symbol="line-ns-open", size=12, color=_OTHERS), text=["share not estimated"] * len(unknown),
+            textposition="middle right", hovertemplate="%{y}: share not estimated<extra></extra>",
+        ))
+    fig.update_xaxes(title_text="Estimated market share (%)", range=[0, 100], ticksuffix=" %")
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=names, ticktext=labels, automargin=True)
+    return _style(fig, _title("Competitors by estimated market share", data))
+
+
+def segment_chart(data: CustomerReport) -> go.Figure:
+    """A bubble chart of customer segments: share of customers against willingness to pay.
+
+    Bubble area is proportional to the share (with a minimum size so small segments stay
+    visible); segments without a share estimate sit at 0 % with a hover note.
+    """
+    segments = data.segments
+    shares = [s.share_percent for s in segments]
+    largest = max((s for s in shares if s is not None), default=0.0)
+    sizes = [max(_MIN_BUBBLE, _MAX_BUBBLE * math.sqrt(s / largest)) if s and largest else _MIN_BUBBLE
+             for s in shares]
+    details: list[list[Any]] = [
+        [f"{_num(share)} % of customers" if share is not None else "share not estimated (shown at 0 %)",
+         plain(_short(s.willingness_to_pay.note, 120))]
+        for s, share in zip(segments, shares)
+    ]
+    fig = go.Figure(go.Scatter(
+        x=[s if s is not None else 0.0 for s in shares],
+        y=[s.willingness_to_pay.level for s in segments],
+        mode="markers+text",
+        text=[plain(_short(s.name)) for s in segments],
+        textposition="top center",
+        hovertext=[plain(s.name) for s in segments],
+        customdata=details,
+        marker=dict(size=sizes, sizemode="diameter", sizeref=1, opacity=0.75,
+                    color=[_WTP_COLOUR[s.willingness_to_pay.level] for s in segments],
+                    line=dict(width=1, color="white")),
+        hovertemplate=("%{hovertext}<br>%{customdata[0]}<br>Willingness to pay: %{y}"
+                       "<br>%{customdata[1]}<extra></extra>"),
+        cliponaxis=False,
+    ))
+    upper = max(30.0, min(110.0, largest * 1.15 + 8))
+    step = 10 if upper <= 60 else 20
+    fig.update_xaxes(title_text="Estimated share of customers (%)", range=[-8, upper],
+                     tickvals=list(range(0, int(upper) + 1, step)), ticksuffix=" %", zeroline=False)
+    fig.update_yaxes(title_text="Willingness to pay", type="category", categoryorder="array",
+                     categoryarray=WTP_ORDER, range=[-0.6, len(WTP_ORDER) - 0.4], automargin=True)
+    return _style(fig, _title("Customer segments: size vs willingness to pay", data))

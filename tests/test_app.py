@@ -1,0 +1,97 @@
+"""The Streamlit app through `streamlit.testing.v1.AppTest`, against the local stub server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from stub import Plan, serve
+
+from ui import runtime
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def server(monkeypatch, tmp_path):
+    """The app talks to a stub server; history goes to a fresh folder; caches start empty."""
+    st.cache_resource.clear()
+    with serve(Plan(latency={"synthesis": 0.2})) as stub:
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
+        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+        yield stub
+    st.cache_resource.clear()
+
+
+def start(topic: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input(key="topic").input(topic)
+    next(b for b in at.button if b.label == "Generate report").click().run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(e.value for e in at.error)
+
+
+def test_empty_and_overlong_topics_are_refused_without_a_request(server) -> None:
+    at = start("   ")
+    assert [e.value for e in at.error] == ["Enter a topic to research, e.g. 'electric vehicle charging in Europe'."]
+    assert "job" not in at.query_params
+    at.text_input(key="topic").input("x" * 250)
+    next(b for b in at.button if b.label == "Generate report").click().run()
+    assert "keep it under 200" in at.error[0].value
+    assert server.requests == []
+
+
+def test_a_run_shows_status_then_report_charts_and_downloads(server) -> None:
+    at = start("plant-based dairy")
+    job_id = at.query_params["job"][0] if isinstance(at.query_params["job"], list) else at.query_params["job"]
+    assert not at.exception
+    assert any(s.label.startswith("Researching") for s in at.status), "live status is shown at once"
+    assert runtime.runner().wait(job_id, 30)
+    at.run()
+    assert not at.exception
+    page = texts(at)
+    for heading in ("Executive Summary", "Market Overview", "Competitive Landscape", "Customer Segments", "Strategic Recommendations"):
+        assert f"## {heading}" in page
+    assert len(at.get("plotly_chart")) == 3
+    labels = [d.label for d in at.get("download_button")]
+    assert labels == ["Download report (.md)", "Download data (.json)"]
+    assert any(s.label.startswith("Report ready in") for s in at.status)
+
+
+def test_history_lists_the_run_and_a_job_link_reopens_it(server) -> None:
+    at = start("vertical farming")
+    job_id = at.query_params["job"]
+    job_id = job_id[0] if isinstance(job_id, list) else job_id
+    assert runtime.runner().wait(job_id, 30)
+
+    history = AppTest.from_file(APP, default_timeout=30).run()
+    history.switch_page("pages/History.py").run()
+    assert not history.exception
+    assert "**vertical farming**" in texts(history)
+    assert any(s.value == "complete" for s in history.markdown)
+
+    reopened = AppTest.from_file(APP, default_timeout=30)
+    reopened.query_params["job"] = job_id
+    reopened.run()
+    assert "# Market research: vertical farming" in texts(reopened)
+
+
+def test_an_unknown_job_link_says_so(server) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["job"] = "<script>alert(1)</script>"
+    at.run()
+    assert "There is no report at this link" in at.error[0].value
+
+
+def test_demo_mode_is_labelled(monkeypatch, tmp_path) -> None:
+    st.cache_resource.clear()
+    monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert any("Demo mode" in w.value for w in at.sidebar.warning)
+    st.cache_resource.clear()

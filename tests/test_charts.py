@@ -1,0 +1,226 @@
+"""Tests for the pure chart builders in research.charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import pytest
+
+from research import charts
+from research.agents.competitor import CompetitorReport
+from research.agents.customer import CustomerReport
+from research.agents.market import MarketData
+from research.charts import (
+    ESTIMATE_SUFFIX,
+    OTHERS_LABEL,
+    competitor_share_chart,
+    market_size_chart,
+    plain,
+    segment_chart,
+)
+from research.demo_content import demo_competitors, demo_customers, demo_market
+from research.schemas import Source
+
+TOPICS = ["EV charging in Europe", "B2B payroll software", "Plant-based snacks in the UK"]
+TODAY = dt.date(2025, 6, 1)
+SOURCED = {"sources": [Source(title="x", url="https://example.com")]}
+EVIL = "<img src=x onerror=alert(1)>"
+# the only markup the builders themselves put into hover templates
+OWN_TAGS = re.compile(r"<br>|<extra></extra>")
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a decoded JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def figure_strings(fig: go.Figure) -> list[str]:
+    """All strings in the figure's traces and layout (the template's own styling left out)."""
+    decoded = json.loads(fig.to_json())
+    decoded["layout"].pop("template", None)
+    return list(strings(decoded))
+
+
+def title(fig: go.Figure) -> str:
+    return fig.layout.title.text
+
+
+def bars(fig: go.Figure) -> list[go.Bar]:
+    return [t for t in fig.data if isinstance(t, go.Bar)]
+
+
+def test_module_is_pure() -> None:
+    source = Path(charts.__file__).read_text(encoding="utf-8")
+    assert "import streamlit" not in source and "from streamlit" not in source
+    assert not re.search(r"\bopen\(|write_image|write_html", source)
+
+
+# --- plain --------------------------------------------------------------------------------------
+
+
+def test_plain_escapes_markup() -> None:
+    assert plain(EVIL) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert plain("AT&T <b>") == "AT&amp;T &lt;b&gt;"
+    assert plain("Acme Labs") == "Acme Labs"
+
+
+# --- market -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_market_chart_bars_are_stated_then_projected(topic: str) -> None:
+    data = demo_market(topic, TODAY)
+    fig = market_size_chart(data)
+    size, growth = data.market_size, data.growth
+    points = sorted((x, y) for trace in bars(fig) for x, y in zip(trace.x, trace.y))
+    expected_years = list(range(size.year, growth.end_year + 1))
+    assert [x for x, _ in points] == expected_years
+    for (year, value) in points:
+        expected = size.value * (1 + growth.cagr_percent / 100) ** (year - size.year)
+        assert value == pytest.approx(expected, abs=0.005)
+        assert round(value, 2) == round(data.projected_size(year), 2)
+    stated, projected = bars(fig)
+    assert list(stated.x) == [size.year] and list(stated.y) == [size.value]
+    assert "Stated" in stated.name and "Projected" in projected.name
+    assert {row[0] for row in stated.customdata} == {"stated"}
+    assert {row[0] for row in projected.customdata} == {"projected"}
+    assert stated.marker.color != projected.marker.color
+    assert fig.layout.yaxis.title.text == f"{size.scale} {size.currency}"
+    assert title(fig).startswith(f"Market size and growth (CAGR {growth.cagr_percent:g} %)")
+    fig.to_json()
+
+
+def test_market_chart_estimate_suffix() -> None:
+    data = demo_market(TOPICS[0], TODAY)
+    assert data.is_estimate
+    assert title(market_size_chart(data)).endswith(ESTIMATE_SUFFIX)
+    sourced = data.model_copy(update=SOURCED)
+    assert not sourced.is_estimate
+    assert ESTIMATE_SUFFIX not in title(market_size_chart(sourced))
+
+
+def test_market_chart_base_year_after_growth_period() -> None:
+    data = demo_market(TOPICS[1], TODAY)
+    late = data.model_copy(update={"market_size": data.market_size.model_copy(update={"year": 2040})})
+    fig = market_size_chart(MarketData.model_validate(late.model_dump()))
+    assert [list(t.y) for t in bars(fig)] == [[data.market_size.value]]
+    fig.to_json()
+
+
+# --- competitors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_competitor_chart_holds_shares_and_remainder(topic: str) -> None:
+    data = demo_competitors(topic, TODAY)
+    fig = competitor_share_chart(data)
+    (bar,) = bars(fig)
+    shares = sorted((c.market_share_percent for c in data.competitors), reverse=True)
+    names = [c.name for c in sorted(data.competitors, key=lambda c: c.market_share_percent, reverse=True)]
+    remainder = 100 - sum(shares)
+    assert remainder > 0
+    assert list(bar.y) == names + [OTHERS_LABEL]
+    assert list(bar.x[:-1]) == shares
+    assert bar.x[-1] == pytest.approx(remainder, abs=0.005)
+    assert bar.orientation == "h"
+    assert fig.layout.yaxis.autorange == "reversed"  # first (largest) at the top
+    assert tuple(fig.layout.xaxis.range) == (0, 100)
+    assert title(fig) == "Competitors by estimated market share" + ESTIMATE_SUFFIX
+    assert ESTIMATE_SUFFIX not in title(competitor_share_chart(data.model_copy(update=SOURCED)))
+    fig.to_json()
+
+
+def test_competitor_chart_no_remainder_when_shares_fill_the_market() -> None:
+    data = demo_competitors(TOPICS[0], TODAY)
+    first, *rest = data.competitors
+    full = 100 - sum(c.market_share_percent for c in rest)
+    data = CompetitorReport.model_validate(
+        data.model_copy(update={"competitors": [first.model_copy(update={"market_share_percent": full}), *rest]})
+        .model_dump())
+    (bar,) = bars(competitor_share_chart(data))
+    assert OTHERS_LABEL not in bar.y
+    assert len(bar.x) == len(data.competitors)
+
+
+def test_competitor_chart_handles_unknown_share() -> None:
+    data = demo_competitors(TOPICS[1], TODAY)
+    first, *rest = data.competitors
+    data = CompetitorReport.model_validate(
+        data.model_copy(update={"competitors": [first.model_copy(update={"market_share_percent": None}), *rest]})
+        .model_dump())
+    fig = competitor_share_chart(data)
+    (bar,) = bars(fig)
+    position = list(bar.y).index(first.name)
+    assert bar.x[position] is None
+    assert "not estimated" in bar.customdata[position]
+    known = sum(c.market_share_percent for c in rest)
+    assert bar.y[-1] == OTHERS_LABEL and bar.x[-1] == pytest.approx(100 - known, abs=0.005)
+    notes = [t for t in fig.data if isinstance(t, go.Scatter)]
+    assert notes and list(notes[0].y) == [first.name] and "not estimated" in notes[0].hovertemplate
+    fig.to_json()
+
+
+def test_competitor_names_are_escaped() -> None:
+    data = demo_competitors(TOPICS[0], TODAY)
+    first, *rest = data.competitors
+    data = CompetitorReport.model_validate(
+        data.model_copy(update={"competitors": [first.model_copy(update={"name": EVIL}), *rest]}).model_dump())
+    fig = competitor_share_chart(data)
+    raw = fig.to_json()
+    assert "<" not in raw and ">" not in raw
+    assert "\\u003cimg" not in raw  # the JSON encoder's escape of a raw "<img"
+    for text in figure_strings(fig):
+        remaining = OWN_TAGS.sub("", text)
+        assert "<" not in remaining and ">" not in remaining, text
+    assert plain(EVIL) in bars(fig)[0].y
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_segment_chart_holds_shares_and_wtp(topic: str) -> None:
+    data = demo_customers(topic, TODAY)
+    fig = segment_chart(data)
+    (scatter,) = fig.data
+    assert list(scatter.x) == [s.share_percent for s in data.segments]
+    assert list(scatter.y) == [s.willingness_to_pay.level for s in data.segments]
+    assert list(scatter.text) == [s.name for s in data.segments]
+    assert "markers" in scatter.mode and "text" in scatter.mode
+    assert list(fig.layout.yaxis.categoryarray) == ["low", "medium", "high"]
+    sizes = list(scatter.marker.size)
+    by_share = sorted(zip((s.share_percent for s in data.segments), sizes))
+    assert [size for _, size in by_share] == sorted(sizes)  # bigger share, bigger bubble
+    assert title(fig) == "Customer segments: size vs willingness to pay" + ESTIMATE_SUFFIX
+    assert ESTIMATE_SUFFIX not in title(segment_chart(data.model_copy(update=SOURCED)))
+    fig.to_json()
+
+
+def test_segment_chart_handles_unknown_share_and_markup() -> None:
+    data = demo_customers(TOPICS[2], TODAY)
+    first, *rest = data.segments
+    data = CustomerReport.model_validate(
+        data.model_copy(update={"segments": [first.model_copy(update={"share_percent": None, "name": EVIL}), *rest]})
+        .model_dump())
+    fig = segment_chart(data)
+    (scatter,) = fig.data
+    assert scatter.x[0] == 0
+    assert "not estimated" in scatter.customdata[0][0]
+    assert scatter.marker.size[0] == min(scatter.marker.size) > 0
+    assert scatter.text[0] == plain(EVIL)
+    for text in figure_strings(fig):
+        remaining = OWN_TAGS.sub("", text)
+        assert "<" not in remaining and ">" not in remaining, text

@@ -1,0 +1,1 @@
+"""Streamlit views for the app: they read engine state and draw it, nothing more."""

@@ -1,0 +1,66 @@
+"""The research page: topic form, then the job named in the URL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from research.config import Settings
+from research.providers import describe_settings
+from research.validation import MAX_TOPIC_LENGTH, InputError
+from ui import job_view, runtime
+
+EXAMPLES = ("Electric vehicle charging in Europe", "Plant-based dairy", "B2B payroll software", "Vertical farming")
+
+
+def _use_example(topic: str) -> None:
+    st.session_state["topic"] = topic
+
+
+def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
+    options = replace(settings, model=model.strip() or settings.model, agent_timeout=float(timeout))
+    try:
+        st.query_params["job"] = runtime.runner().submit(topic, options)
+    except InputError as exc:
+        st.session_state["topic_error"] = str(exc)
+
+
+def topic_form(settings: Settings) -> None:
+    """Example topics, the topic input with its error, run options and the button."""
+    examples = st.container(horizontal=True, key="examples", vertical_alignment="center")
+    examples.caption("Try:")
+    for example in EXAMPLES:
+        examples.button(example, on_click=_use_example, args=(example,), type="tertiary", key=f"example-{example}")
+
+    with st.form("research", border=True):
+        topic = st.text_input("Industry or market", key="topic", placeholder="e.g. electric vehicle charging in Europe",
+                              help=f"One line, up to {MAX_TOPIC_LENGTH} characters.")
+        error = st.session_state.pop("topic_error", None)
+        if error:
+            st.error(error, icon=":material/edit:")
+        with st.expander("Run options"):
+            _, default_model = describe_settings(settings)
+            model = st.text_input("Model", value=settings.model or "", placeholder=default_model, disabled=settings.demo,
+                                  help="Used by every agent. The offline demo model ignores it.")
+            timeout = st.number_input("Per-agent timeout (seconds)", min_value=5, max_value=600,
+                                      value=int(settings.agent_timeout), step=5)
+        if st.form_submit_button("Generate report", type="primary", icon=":material/rocket_launch:"):
+            _start(settings, topic, model or "", timeout)
+            if "topic_error" in st.session_state:
+                st.rerun()
+
+
+def page() -> None:
+    """Draw the research page."""
+    settings = runtime.settings_or_stop()
+    st.title("Market research studio")
+    st.caption("Three agents research a market at the same time — market size, competitors, customers — "
+               "and a fourth writes the executive report.")
+    topic_form(settings)
+    job_id = st.query_params.get("job")
+    if job_id:
+        if st.button("New research", key="new", icon=":material/add:", type="tertiary"):
+            del st.query_params["job"]
+            st.rerun()
+        job_view.show(job_id)

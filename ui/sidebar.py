@@ -1,0 +1,45 @@
+"""The provider panel: which model server is in use and how to configure one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from research.config import Settings
+from research.demo_content import DEMO_NOTICE
+from research.providers import describe_settings
+
+_HOW_TO = """**Use a real model**
+
+Put your key in a `.env` file next to `app.py` and restart:
+
+```
+OPENAI_API_KEY=sk-...
+```
+
+Or point the app at a local OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp):
+
+```
+OPENAI_BASE_URL=http://localhost:11434/v1
+RESEARCH_MODEL=llama3.1
+```
+"""
+
+
+def provider_panel(settings: Settings) -> None:
+    """Draw the sidebar panel (the API key itself is never shown)."""
+    kind, model = describe_settings(settings)
+    with st.sidebar:
+        st.subheader("Model provider")
+        if kind == "demo":
+            st.warning(f"**Demo mode.** {DEMO_NOTICE}", icon=":material/science:")
+        elif kind == "openai":
+            st.success(f"OpenAI · `{model}`", icon=":material/cloud_done:")
+        else:
+            st.success(f"OpenAI-compatible server · `{model}`", icon=":material/cloud_done:")
+            st.caption(f"Server: `{settings.base_url}`")
+        if kind != "demo":
+            api = "Responses API" if settings.api == "responses" else "Chat Completions"
+            key = "set" if settings.api_key else "not set"
+            st.caption(f"API: {api} · API key: {key}")
+        with st.expander("How to configure", expanded=kind == "demo"):
+            st.markdown(_HOW_TO)
