@@ -1,7 +1,8 @@
 """Command line: ``python -m research "TOPIC" [--out FILE.md] [--json FILE.json] [--demo]``.
 
-Exit status: 0 complete report; 3 partial report; 1 no report (or cancelled);
-2 bad input or configuration, with a one-line message and no request made.
+Exit status: 0 complete report; 3 partial report; 1 no report; 2 bad input or
+configuration, with a one-line message and no request made; 130 cancelled with
+Ctrl-C (the report then holds what finished).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from research.progress import ProgressDisplay
 from research.report import render_json, render_markdown
 from research.validation import InputError, validate_topic
 
-EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 EXIT_CODES = {
     RunStatus.COMPLETE: EXIT_OK,
     RunStatus.PARTIAL: EXIT_PARTIAL,
     RunStatus.FAILED: EXIT_NO_REPORT,
-    RunStatus.CANCELLED: EXIT_NO_REPORT,
+    RunStatus.CANCELLED: EXIT_CANCELLED,
 }
 
 
@@ -88,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C before the run could install its handler
+        print("research: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
 
     if args.json:
         args.json.write_text(render_json(result), encoding="utf-8")

@@ -20,6 +20,7 @@ DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_AGENT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONCURRENCY = 5
+DEFAULT_RUN_TIMEOUT = 600.0
 
 
 class ConfigError(ValueError):
@@ -40,6 +41,7 @@ class Settings:
     model: str | None = None
     demo: bool = False
     agent_timeout: float = DEFAULT_AGENT_TIMEOUT
+    run_timeout: float = DEFAULT_RUN_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     data_dir: Path = Path("data")
@@ -49,7 +51,7 @@ class Settings:
         key = "set" if self.api_key else "unset"
         return (
             f"Settings(api_key=<{key}>, base_url={self.base_url!r}, api={self.api!r}, "
-            f"model={self.model!r}, demo={self.demo}, agent_timeout={self.agent_timeout}, "
+            f"model={self.model!r}, demo={self.demo}, agent_timeout={self.agent_timeout}, run_timeout={self.run_timeout}, "
             f"max_retries={self.max_retries}, max_concurrency={self.max_concurrency})"
         )
 
@@ -139,6 +141,7 @@ def load_settings(
         model=(env.get("RESEARCH_MODEL") or "").strip() or None,
         demo=demo,
         agent_timeout=_number(env, "RESEARCH_AGENT_TIMEOUT", DEFAULT_AGENT_TIMEOUT, integer=False, minimum=0.1),
+        run_timeout=_number(env, "RESEARCH_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT, integer=False, minimum=1),
         max_retries=int(_number(env, "RESEARCH_MAX_RETRIES", DEFAULT_MAX_RETRIES, integer=True, minimum=0)),
         max_concurrency=int(
             _number(env, "RESEARCH_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, integer=True, minimum=1)

@@ -199,6 +199,7 @@ class FanOutResult(Generic[R]):
     outcomes: list[TaskOutcome[R]]
     aggregate: TaskOutcome[Any] | None = None
     cancelled: bool = False
+    timed_out: bool = False
     started_at: float = field(default_factory=time.time)
     finished_at: float = field(default_factory=time.time)
 
@@ -218,7 +219,15 @@ class FanOutResult(Generic[R]):
         return self.total - self.succeeded
 
 
-async def _run_one(item: Any, work: Work[Any, Any], ctx: TaskContext, gate: asyncio.Semaphore) -> None:
+@dataclass
+class _Stop:
+    """Why unfinished tasks were stopped: a cancel request or the run's time limit."""
+
+    state: TaskState | None = None
+    message: str = ""
+
+
+async def _run_one(item: Any, work: Work[Any, Any], ctx: TaskContext, gate: asyncio.Semaphore, stop: _Stop) -> None:
     outcome = ctx.outcome
     async with gate:
         outcome.state = TaskState.RUNNING
@@ -229,7 +238,7 @@ async def _run_one(item: Any, work: Work[Any, Any], ctx: TaskContext, gate: asyn
             outcome.result = await work(item, ctx)
             outcome.state = TaskState.DONE
         except asyncio.CancelledError:
-            outcome.state, outcome.error = TaskState.CANCELLED, "cancelled"
+            outcome.state, outcome.error = stop.state or TaskState.CANCELLED, stop.message or "cancelled"
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             timed_out, outcome.error = describe_error(exc, ctx.limits.attempt_timeout)
@@ -239,33 +248,34 @@ async def _run_one(item: Any, work: Work[Any, Any], ctx: TaskContext, gate: asyn
             ctx._emit(outcome.state, outcome.error or "", result=outcome.result)
 
 
-async def _settle(coros: list[Awaitable[None]], cancel: asyncio.Event | None) -> bool:
-    """Run ``coros`` to completion; return True if ``cancel`` was set first."""
+async def _settle(coros: list[Awaitable[None]], cancel: asyncio.Event | None, deadline: float | None, stop: _Stop) -> None:
+    """Run ``coros`` to completion, unless ``cancel`` is set or ``deadline`` (loop time) passes first."""
+    loop = asyncio.get_running_loop()
     tasks = [asyncio.ensure_future(c) for c in coros]
-    waiters: set[asyncio.Future[Any]] = set(tasks)
     stopper = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
-    if stopper is not None:
-        waiters.add(stopper)
+    waiters: set[asyncio.Future[Any]] = set(tasks) | ({stopper} if stopper else set())
     try:
-        while any(not t.done() for t in tasks):
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        while stop.state is None and any(not t.done() for t in tasks):
+            timeout = None if deadline is None else max(deadline - loop.time(), 0)
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if stopper is not None and stopper.done():
-                break
+                stop.state, stop.message = TaskState.CANCELLED, "cancelled"
+            elif deadline is not None and loop.time() >= deadline and any(not t.done() for t in tasks):
+                stop.state = TaskState.TIMED_OUT
     finally:
         for t in tasks:
             t.cancel()
         if stopper is not None:
             stopper.cancel()
         await asyncio.gather(*tasks, *(x for x in [stopper] if x), return_exceptions=True)
-    return stopper is not None and stopper.done() and not stopper.cancelled()
 
 
-def _mark_cancelled(outcome: TaskOutcome[Any], publish: EventSink, limits: Limits) -> None:
-    if outcome.state.finished:
+def _mark_stopped(outcome: TaskOutcome[Any], publish: EventSink, limits: Limits, stop: _Stop) -> None:
+    if outcome.state.finished or stop.state is None:
         return
-    outcome.state, outcome.error = TaskState.CANCELLED, "cancelled"
+    outcome.state, outcome.error = stop.state, stop.message
     outcome.finished_at = time.time()
-    publish(StatusEvent(outcome.key, TaskState.CANCELLED, time.time(), max(outcome.attempts, 1), limits.max_attempts, "cancelled"))
+    publish(StatusEvent(outcome.key, stop.state, time.time(), max(outcome.attempts, 1), limits.max_attempts, stop.message))
 
 
 async def fan_out(
@@ -278,6 +288,7 @@ async def fan_out(
     aggregate: Callable[[list[TaskOutcome[R]], TaskContext], Awaitable[Any]] | None = None,
     aggregate_key: str = "aggregate",
     cancel: asyncio.Event | None = None,
+    run_timeout: float | None = None,
 ) -> FanOutResult[R]:
     """Run ``work(item, ctx)`` for every item, at most ``limits.concurrency`` at once.
 
@@ -285,11 +296,15 @@ async def fan_out(
     A failing task never stops the others: its outcome records why. When every
     task has settled, ``aggregate`` (if given) runs as one more tracked task,
     unless no task succeeded, in which case it is skipped and never called.
-    Setting ``cancel`` stops everything still running; the result then holds
-    whatever finished, with ``cancelled=True``.
+    Setting ``cancel`` stops everything still running (``cancelled=True``);
+    after ``run_timeout`` seconds for tasks and aggregate together, whatever
+    still runs is stopped as timed out (``timed_out=True``). Either way the
+    result holds whatever finished.
     """
     publish: EventSink = on_event or (lambda _event: None)
     started = time.time()
+    deadline = None if run_timeout is None else asyncio.get_running_loop().time() + run_timeout
+    stop = _Stop(message=f"stopped: the run's time limit of {run_timeout:g} s was reached" if run_timeout else "")
     keys = [key(item) for item in items]
     if len(set(keys)) != len(keys):
         raise ValueError("task keys must be unique")
@@ -299,22 +314,19 @@ async def fan_out(
         ctx._emit(TaskState.QUEUED)
 
     gate = asyncio.Semaphore(limits.concurrency)
-    cancelled = await _settle([_run_one(i, work, c, gate) for i, c in zip(items, contexts)], cancel)
+    await _settle([_run_one(i, work, c, gate, stop) for i, c in zip(items, contexts)], cancel, deadline, stop)
     agg: TaskOutcome[Any] | None = None
     if aggregate is not None:
         agg = TaskOutcome(key=aggregate_key)
         agg_ctx = TaskContext(aggregate_key, limits, agg, publish)
-        if cancelled:
-            pass
-        elif not any(o.ok for o in outcomes):
+        if stop.state is None and not any(o.ok for o in outcomes):
             agg.state, agg.error = TaskState.SKIPPED, "not started: every input failed"
             agg_ctx._emit(TaskState.SKIPPED, agg.error)
-        else:
+        elif stop.state is None:
             agg_ctx._emit(TaskState.QUEUED)
-            cancelled = await _settle(
-                [_run_one(outcomes, lambda outs, c: aggregate(outs, c), agg_ctx, asyncio.Semaphore(1))], cancel
-            )
-    if cancelled:
-        for outcome in [*outcomes, *([agg] if agg else [])]:
-            _mark_cancelled(outcome, publish, limits)
-    return FanOutResult(outcomes=outcomes, aggregate=agg, cancelled=cancelled, started_at=started, finished_at=time.time())
+            runner = _run_one(outcomes, lambda outs, c: aggregate(outs, c), agg_ctx, asyncio.Semaphore(1), stop)
+            await _settle([runner], cancel, deadline, stop)
+    for outcome in [*outcomes, *([agg] if agg else [])]:
+        _mark_stopped(outcome, publish, limits, stop)
+    return FanOutResult(outcomes=outcomes, aggregate=agg, cancelled=stop.state is TaskState.CANCELLED,
+                        timed_out=stop.state is TaskState.TIMED_OUT, started_at=started, finished_at=time.time())

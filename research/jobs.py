@@ -222,4 +222,5 @@ class JobRunner:
                 job.error = f"the job stopped unexpectedly ({type(exc).__name__})"
         finally:
             await source.aclose()
+            job.settings = replace(job.settings, api_key=None)  # a session's key lives no longer than its job
             job.done.set()

@@ -38,7 +38,7 @@ def prose(text: str) -> str:
         for line in block.splitlines():
             line = _no_html(line.rstrip())
             line = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), line)
-            lines.append(line.replace("|", "\\|").replace("[", "\\[").replace("`", "\\`"))
+            lines.append(line.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]").replace("`", "\\`"))
         paragraphs.append("\n".join(lines))
     return "\n\n".join(p for p in paragraphs if p)
 

@@ -125,12 +125,14 @@ async def run_market_research(
 
     async def research(spec: AgentSpec[BaseModel], ctx: TaskContext) -> BaseModel:
         message = request_message(topic=topic, today=today)
-        return await run_structured(spec, source.for_agent(spec.key), message, ctx, tracing=settings.tracing)
+        return await run_structured(spec, source.for_agent(spec.key), message, ctx, tracing=settings.tracing,
+                                    support=source.output_support)
 
     async def synthesize(outcomes: list[TaskOutcome[BaseModel]], ctx: TaskContext) -> BaseModel:
         spec = synthesis.SPEC
         message = synthesis_message(topic, today, outcomes)
-        return await run_structured(spec, source.for_agent(spec.key), message, ctx, stream=True, tracing=settings.tracing)
+        return await run_structured(spec, source.for_agent(spec.key), message, ctx, stream=True,
+                                    tracing=settings.tracing, support=source.output_support)
 
     try:
         run = await fan_out(
@@ -142,6 +144,7 @@ async def run_market_research(
             aggregate=synthesize,
             aggregate_key=synthesis.SPEC.key,
             cancel=cancel,
+            run_timeout=settings.run_timeout,
         )
     finally:
         if models is None:

@@ -15,6 +15,7 @@ from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel, set_tracing
 from agents.models.interface import Model
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
+from research.agents.output import OutputSupport
 from research.config import DEFAULT_OPENAI_MODEL, ConfigError, Settings
 
 ProviderKind = Literal["openai", "compatible", "demo"]
@@ -32,6 +33,8 @@ class ModelSource:
     models: dict[str, Model]
     fallback: Model
     client: AsyncOpenAI | None = field(default=None, repr=False)
+    output_support: OutputSupport = field(default_factory=OutputSupport)
+    """Learned during the run: e.g. the server refuses JSON schemas, so use JSON mode."""
 
     @property
     def is_demo(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,9 +13,17 @@ from research.stub_server import Reply, StubOpenAIServer, StubRequest
 AGENT_OF_TITLE = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer", "ExecutiveReport": "synthesis"}
 
 
+def schema_title(request: StubRequest) -> str:
+    """The output schema's title: from response_format, or (JSON mode) from the instructions."""
+    if request.schema_title:
+        return request.schema_title
+    match = re.search(r"JSON Schema for (\w+)", request.system)
+    return match.group(1) if match else ""
+
+
 def agent_of(request: StubRequest) -> str:
-    """Which agent sent a request, from its output schema's title."""
-    return AGENT_OF_TITLE.get(request.schema_title or "", "unknown")
+    """Which agent sent a request."""
+    return AGENT_OF_TITLE.get(schema_title(request), "unknown")
 
 
 @dataclass
@@ -24,17 +33,21 @@ class Plan:
     latency: dict[str, float] = field(default_factory=dict)
     before: dict[str, list[Reply]] = field(default_factory=dict)
     always: dict[str, Callable[[StubRequest], Reply]] = field(default_factory=dict)
+    gate: Callable[[StubRequest], Reply | None] | None = None
+    """Called first for every request; a Reply it returns is given instead of the plan's."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, request: StubRequest) -> Reply:
         key = agent_of(request)
+        if self.gate is not None and (reply := self.gate(request)) is not None:
+            return reply
         if key in self.always:
             return self.always[key](request)
         with self._lock:
             queued = self.before.get(key)
             if queued:
                 return queued.pop(0)
-        content = demo_output_for(request.schema_title or "", request.user_text)
+        content = demo_output_for(schema_title(request), request.user_text)
         return Reply(content=content, delay=self.latency.get(key, 0.0))
 
 

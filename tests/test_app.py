@@ -9,6 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
+from research.stub_server import Reply
+
 from ui import runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -94,4 +96,24 @@ def test_demo_mode_is_labelled(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert any("Demo mode" in w.value for w in at.sidebar.warning)
+    st.cache_resource.clear()
+
+
+def test_cancel_stops_the_job_and_keeps_what_finished(monkeypatch, tmp_path) -> None:
+    st.cache_resource.clear()
+    plan = Plan(always={"customer": lambda r: Reply(hang=True)})
+    with serve(plan) as stub:
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
+        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+        at = start("plant-based dairy")
+        job_id = at.query_params["job"]
+        job_id = job_id[0] if isinstance(job_id, list) else job_id
+        next(b for b in at.button if b.label == "Cancel").click().run()
+        assert runtime.runner().wait(job_id, 2), "the job did not stop within 2 s"
+        at.run()
+        saved = runtime.store().get(job_id)
+    assert saved.status == "cancelled"
+    assert any(s.label.startswith("Cancelled") for s in at.status)
+    assert "Cancelled" in texts(at)
     st.cache_resource.clear()

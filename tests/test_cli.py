@@ -105,3 +105,31 @@ def test_demo_report_is_watermarked(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     report = (tmp_path / "demo.md").read_text()
     assert report.count("Demo data — generated offline without a language model; not research.") >= 2
+
+
+def test_ctrl_c_stops_within_2_s_and_keeps_what_finished(tmp_path) -> None:
+    import signal
+    import time
+
+    plan = Plan(always={"customer": lambda r: Reply(hang=True)})
+    with serve(plan) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
+        env.update({"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model", "PYTHONPATH": str(ROOT)})
+        out = tmp_path / "cancelled.md"
+        proc = subprocess.Popen([sys.executable, "-m", "research", "plant-based dairy", "--out", str(out)],
+                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=env)
+        seen = []
+        for line in proc.stderr:  # progress lines tell us when the market agent has finished
+            seen.append(line)
+            if line.startswith("market") and "done" in line:
+                break
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        stopped_after = time.monotonic() - sent
+        rest = proc.stderr.read()
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert stopped_after < 2.0
+    report = out.read_text()
+    assert "Cancelled" in report and "| Figure | Value |" in report  # the finished market data is kept
+    assert "cancelled" in rest

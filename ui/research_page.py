@@ -11,6 +11,7 @@ from research.providers import describe_settings
 from research.validation import MAX_TOPIC_LENGTH, InputError
 from ui import job_view, runtime
 
+SESSION_KEY = "session_api_key"
 EXAMPLES = ("Electric vehicle charging in Europe", "Plant-based dairy", "B2B payroll software", "Vertical farming")
 
 
@@ -20,6 +21,9 @@ def _use_example(topic: str) -> None:
 
 def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
     options = replace(settings, model=model.strip() or settings.model, agent_timeout=float(timeout))
+    session_key = (st.session_state.get(SESSION_KEY) or "").strip()
+    if session_key:  # lives in this browser session only: never saved, logged or shown
+        options = replace(options, api_key=session_key, demo=False)
     try:
         st.query_params["job"] = runtime.runner().submit(topic, options)
     except InputError as exc:
@@ -41,8 +45,11 @@ def topic_form(settings: Settings) -> None:
             st.error(error, icon=":material/edit:")
         with st.expander("Run options"):
             _, default_model = describe_settings(settings)
-            model = st.text_input("Model", value=settings.model or "", placeholder=default_model, disabled=settings.demo,
+            model = st.text_input("Model", value=settings.model or "", placeholder=default_model,
                                   help="Used by every agent. The offline demo model ignores it.")
+            st.text_input("OpenAI API key for this session", key=SESSION_KEY, type="password",
+                          placeholder="sk-… (optional; overrides the configured key)",
+                          help="Kept only in this browser session: never saved, logged or shown.")
             timeout = st.number_input("Per-agent timeout (seconds)", min_value=5, max_value=600,
                                       value=int(settings.agent_timeout), step=5)
         if st.form_submit_button("Generate report", type="primary", icon=":material/rocket_launch:"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from research.config import Settings
@@ -25,8 +27,13 @@ RESEARCH_MODEL=llama3.1
 """
 
 
-def provider_panel(settings: Settings) -> None:
-    """Draw the sidebar panel (the API key itself is never shown)."""
+def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
+    """Draw the sidebar panel (the API key itself is never shown).
+
+    ``session_key`` says a key was pasted in this session, which overrides the demo.
+    """
+    if session_key:
+        settings = replace(settings, api_key="(session)", demo=False)
     kind, model = describe_settings(settings)
     with st.sidebar:
         st.subheader("Model provider")
@@ -39,7 +46,7 @@ def provider_panel(settings: Settings) -> None:
             st.caption(f"Server: `{settings.base_url}`")
         if kind != "demo":
             api = "Responses API" if settings.api == "responses" else "Chat Completions"
-            key = "set" if settings.api_key else "not set"
+            key = "from this session" if session_key else ("set" if settings.api_key else "not set")
             st.caption(f"API: {api} · API key: {key}")
         with st.expander("How to configure", expanded=kind == "demo"):
             st.markdown(_HOW_TO)

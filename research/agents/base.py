@@ -13,12 +13,21 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from agents import Agent, AgentOutputSchema, ModelRetrySettings, ModelSettings, RunConfig, Runner
-from agents.exceptions import ModelBehaviorError
+import openai
+from agents import Agent, ModelRetrySettings, ModelSettings, RunConfig, Runner
 from agents.models.interface import Model
 from agents.retry import RetryDecision, RetryPolicyContext
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from research.agents.output import (
+    CheckedOutput,
+    InvalidAnswer,
+    OutputSupport,
+    json_mode_settings,
+    schema_prompt,
+    schema_unsupported,
+    strip_fences,
+)
 from research.errors import RETRYABLE_STATUSES, InvalidOutputError, status_reason
 from research.executor import TaskContext
 
@@ -49,6 +58,8 @@ def request_message(**fields: object) -> str:
 def retry_reason(ctx: RetryPolicyContext, attempt_timeout: float) -> str | None:
     """Why a failed model call is worth retrying, or None when it is not."""
     err = ctx.normalized
+    if schema_unsupported(ctx.error):
+        return None  # answered by switching to JSON mode, not by asking again
     if err.is_timeout:
         return f"timed out after {attempt_timeout:g} s"
     if err.status_code is not None:
@@ -72,35 +83,7 @@ def sdk_retry_settings(task: TaskContext) -> ModelRetrySettings:
     return ModelRetrySettings(max_retries=task.limits.max_retries, policy=policy)
 
 
-class InvalidAnswer(ModelBehaviorError):
-    """The model's answer failed validation; ``summary`` says why without quoting it."""
-
-    def __init__(self, summary: str) -> None:
-        super().__init__(f"invalid answer: {summary}")
-        self.summary = summary
-
-
-def validation_summary(error: ValidationError) -> str:
-    """What was wrong with an answer (field and rule), never the answer's text."""
-    parts = []
-    for item in error.errors(include_input=False, include_url=False)[:4]:
-        where = ".".join(str(p) for p in item["loc"]) or "answer"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
-
-
-class CheckedOutput(AgentOutputSchema):
-    """The SDK's output schema, validating with the model's own rules and a safe error."""
-
-    def validate_json(self, json_str: str) -> BaseModel:
-        """Parse and validate the answer, raising :class:`InvalidAnswer` on any problem."""
-        try:
-            return self.output_type.model_validate_json(json_str)
-        except ValidationError as exc:
-            raise InvalidAnswer(validation_summary(exc)) from None
-
-
-async def _run_once(agent: Agent[None], message: str, task: TaskContext, stream: bool, tracing: bool) -> BaseModel:
+async def _run_once(agent: Agent[None], message: str, task: TaskContext, stream: bool, tracing: bool) -> object:
     config = RunConfig(tracing_disabled=not tracing)
     if not stream:
         result = await Runner.run(agent, message, run_config=config)
@@ -117,6 +100,19 @@ async def _run_once(agent: Agent[None], message: str, task: TaskContext, stream:
     return streamed.final_output
 
 
+def _agent(spec: AgentSpec[OutputT], model: Model, task: TaskContext, *, json_mode: bool) -> Agent[None]:
+    settings = ModelSettings(
+        timeout=task.limits.attempt_timeout,
+        retry=sdk_retry_settings(task),
+        include_usage=True,  # streamed Chat Completions report tokens only when asked
+    )
+    if not json_mode:
+        return Agent(name=spec.key, instructions=spec.instructions, model=model, model_settings=settings,
+                     output_type=CheckedOutput(spec.output_type))
+    return Agent(name=spec.key, instructions=spec.instructions + schema_prompt(spec.output_type), model=model,
+                 model_settings=settings.resolve(json_mode_settings(model)))
+
+
 async def run_structured(
     spec: AgentSpec[OutputT],
     model: Model,
@@ -125,27 +121,33 @@ async def run_structured(
     *,
     stream: bool = False,
     tracing: bool = False,
+    support: OutputSupport | None = None,
 ) -> OutputT:
     """Run ``spec`` on ``message`` and return its validated output.
 
-    If the answer does not validate, the model sees the validation errors and
-    gets exactly one repair attempt; a second invalid answer raises
-    :class:`InvalidOutputError`.
+    Structured output uses the server's strict JSON schema support. A server
+    that refuses it (``support`` remembers this for the whole run) is asked
+    for JSON mode with the schema in the instructions instead, and the answer
+    is validated here. If the answer does not validate, the model sees the
+    validation errors and gets exactly one repair attempt; a second invalid
+    answer raises :class:`InvalidOutputError`.
     """
-    settings = ModelSettings(
-        timeout=task.limits.attempt_timeout,
-        retry=sdk_retry_settings(task),
-        include_usage=True,  # streamed Chat Completions report tokens only when asked
-    )
-    agent: Agent[None] = Agent(
-        name=spec.key,
-        instructions=spec.instructions,
-        model=model,
-        model_settings=settings,
-        output_type=CheckedOutput(spec.output_type),
-    )
+    support = support if support is not None else OutputSupport()
+
+    async def attempt(text: str) -> OutputT:
+        if support.json_schema:
+            try:
+                return await _run_once(_agent(spec, model, task, json_mode=False), text, task, stream, tracing)  # type: ignore[return-value]
+            except openai.APIStatusError as exc:
+                if not schema_unsupported(exc):
+                    raise
+                support.json_schema = False
+                task.report_repair("the server does not accept JSON schemas; switching to JSON mode")
+        raw = await _run_once(_agent(spec, model, task, json_mode=True), text, task, stream, tracing)
+        return CheckedOutput(spec.output_type).validate_json(strip_fences(str(raw)))  # type: ignore[return-value]
+
     try:
-        return await _run_once(agent, message, task, stream, tracing)  # type: ignore[return-value]
+        return await attempt(message)
     except InvalidAnswer as first:
         problem = first.summary
     task.report_repair("invalid answer; asking the model to correct it")
@@ -154,6 +156,6 @@ async def run_structured(
         "Answer again with one JSON object that satisfies the schema and every rule above."
     )
     try:
-        return await _run_once(agent, repair, task, stream, tracing)  # type: ignore[return-value]
+        return await attempt(repair)
     except InvalidAnswer as second:
         raise InvalidOutputError(f"invalid answer after a repair attempt: {second.summary}") from None
