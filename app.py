@@ -11,6 +11,6 @@ import streamlit as st
 from ui import nav, research_page, runtime, sidebar
 
 st.set_page_config(page_title="Market research studio", page_icon=":material/analytics:", layout="wide")
-navigation = st.navigation([nav.research(), nav.history()])
+navigation = st.navigation([nav.research(), nav.companies(), nav.history()])
 sidebar.provider_panel(runtime.settings_or_stop(), session_key=bool(st.session_state.get(research_page.SESSION_KEY)))
 navigation.run()

@@ -7,6 +7,8 @@ import datetime as dt
 import streamlit as st
 
 from research import markdown as md
+from research.batch import CompanyBatchResult
+from research.batch_report import render_batch_markdown
 from research.pipeline import MarketResearchResult
 from research.report import download_name, render_markdown
 from ui import nav, runtime
@@ -16,9 +18,13 @@ store = runtime.store()
 runtime.runner()  # marks jobs of a previous server process as interrupted before listing
 
 
-def _markdown_of(job_id: str) -> str:
+def _markdown_of(job_id: str, kind: str) -> str:
     raw = store.result_json(job_id)
-    return render_markdown(MarketResearchResult.model_validate_json(raw)) if raw else ""
+    if not raw:
+        return ""
+    if kind == "companies":
+        return render_batch_markdown(CompanyBatchResult.model_validate_json(raw))
+    return render_markdown(MarketResearchResult.model_validate_json(raw))
 
 
 jobs = store.list()
@@ -28,16 +34,18 @@ if not jobs:
 for job in jobs:
     with st.container(border=True, key=f"job-{job.id}"):
         info, when, state, model, duration, actions = st.columns([4, 2, 1.2, 2, 1, 3], vertical_alignment="center")
-        info.markdown(f"**{md.inline(job.topic)}**" + (" · _demo_" if job.demo else ""))
+        kind = "Companies" if job.kind == "companies" else "Market"
+        info.markdown(f"**{md.inline(job.topic)}**  \n:gray[{kind}" + (" · demo" if job.demo else "") + "]")
         when.caption(dt.datetime.fromtimestamp(job.created_at).strftime("%Y-%m-%d %H:%M"))
         state.markdown(job.status)
         model.caption(md.inline(job.model))
         duration.caption(f"{job.duration:.1f} s" if job.duration is not None else "—")
         with actions.container(horizontal=True):
-            st.page_link(nav.research(), label="Open", icon=":material/description:", query_params={"job": job.id})
+            page = nav.companies() if job.kind == "companies" else nav.research()
+            st.page_link(page, label="Open", icon=":material/description:", query_params={"job": job.id})
             if job.status not in ("running", "interrupted", "failed"):
-                st.download_button(".md", data=lambda job_id=job.id: _markdown_of(job_id), key=f"dl-{job.id}",
-                                   file_name=download_name(job.topic, "md"), mime="text/markdown", on_click="ignore",
+                st.download_button(".md", data=lambda job_id=job.id, kind=job.kind: _markdown_of(job_id, kind),
+                                   key=f"dl-{job.id}", file_name=download_name(job.topic, "md"), mime="text/markdown", on_click="ignore",
                                    icon=":material/download:")
             if job.status != "running" and st.button("Delete", key=f"del-{job.id}", icon=":material/delete:", type="tertiary"):
                 store.delete(job.id)

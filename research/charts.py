@@ -12,6 +12,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from research.agents.company import CompanyProfile
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import WTP_SCORE, CustomerReport
 from research.agents.market import MarketData
@@ -175,3 +176,19 @@ def segment_chart(data: CustomerReport) -> go.Figure:
     fig.update_yaxes(title_text="Willingness to pay", type="category", categoryorder="array",
                      categoryarray=WTP_ORDER, range=[-0.6, len(WTP_ORDER) - 0.4], automargin=True)
     return _style(fig, _title("Customer segments: size vs willingness to pay", data))
+
+
+def company_revenue_chart(profiles: list[CompanyProfile]) -> go.Figure:
+    """Horizontal bars of each company's estimated revenue (companies without one are listed at 0)."""
+    ordered = sorted(profiles, key=lambda p: p.revenue_estimate_usd_millions or 0)
+    values = [p.revenue_estimate_usd_millions or 0 for p in ordered]
+    notes = ["no estimate" if p.revenue_estimate_usd_millions is None else
+             ("estimate" if p.is_estimate else "sourced") for p in ordered]
+    fig = go.Figure(go.Bar(
+        x=values, y=[plain(_short(p.name)) for p in ordered], orientation="h", marker_color=_BAR,
+        customdata=[[plain(p.name), n] for p, n in zip(ordered, notes)],
+        hovertemplate="%{customdata[0]}: %{x:,.1f} million USD (%{customdata[1]})<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="Revenue, million USD")
+    title = "Estimated annual revenue" + (ESTIMATE_SUFFIX if any(p.is_estimate for p in ordered) else "")
+    return _style(fig, title)

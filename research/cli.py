@@ -1,4 +1,8 @@
-"""Command line: ``python -m research "TOPIC" [--out FILE.md] [--json FILE.json] [--demo]``.
+"""Command line for both workflows.
+
+``python -m research "TOPIC" [--out FILE.md] [--json FILE.json] [--demo]``
+``python -m research companies NAME [NAME ...] [--file FILE] [--concurrency N]
+[--out FILE.md] [--json FILE.json] [--csv FILE.csv] [--demo]``
 
 Exit status: 0 complete report; 3 partial report; 1 no report; 2 bad input or
 configuration, with a one-line message and no request made; 130 cancelled with
@@ -12,13 +16,18 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
 
-from research.config import ConfigError, load_settings
-from research.pipeline import AGENT_KEYS, MarketResearchResult, RunStatus, run_market_research
+from research.batch import COMPARISON_KEY, run_company_batch
+from research.batch_report import render_batch_csv, render_batch_json, render_batch_markdown
+from research.config import ConfigError, Settings, load_settings
+from research.executor import EventSink
+from research.pipeline import AGENT_KEYS, run_market_research
 from research.progress import ProgressDisplay
 from research.report import render_json, render_markdown
-from research.validation import InputError, validate_topic
+from research.runs import RunStatus
+from research.validation import InputError, validate_company_names, validate_topic
 
 EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 EXIT_CODES = {
@@ -38,14 +47,29 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for the market-research command."""
-    parser = _Parser(prog="python -m research", description="Research a market with three agents and write an executive report.")
-    parser.add_argument("topic", help="the market or industry to research, e.g. 'plant-based dairy'")
+def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, metavar="FILE.md", help="write the Markdown report here (default: stdout)")
     parser.add_argument("--json", type=Path, metavar="FILE.json", help="also write the full structured result as JSON")
     parser.add_argument("--demo", action="store_true", help="use the offline demo model (no API key, illustrative data)")
     return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for the market-research command."""
+    parser = _Parser(prog="python -m research", description="Research a market with three agents and write an "
+                     "executive report. (`python -m research companies --help` researches companies.)")
+    parser.add_argument("topic", help="the market or industry to research, e.g. 'plant-based dairy'")
+    return _common(parser)
+
+
+def build_companies_parser() -> argparse.ArgumentParser:
+    """The argument parser for the company batch command."""
+    parser = _Parser(prog="python -m research companies", description="Profile many companies at once and compare them.")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="company names (trimmed and de-duplicated; at most 50)")
+    parser.add_argument("--file", type=Path, help="read more names from this file, one per line")
+    parser.add_argument("--concurrency", type=int, metavar="N", help="companies researched at once (default: RESEARCH_MAX_CONCURRENCY)")
+    parser.add_argument("--csv", type=Path, metavar="FILE.csv", help="also write one row per company as CSV")
+    return _common(parser)
 
 
 def _check_writable(path: Path | None) -> None:
@@ -53,7 +77,8 @@ def _check_writable(path: Path | None) -> None:
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
 
 
-async def _run(topic: str, settings, display: ProgressDisplay) -> MarketResearchResult:  # noqa: ANN001
+async def _with_ctrl_c(start: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
+    """Run ``start(cancel)``; Ctrl-C sets ``cancel`` so the run stops and keeps what finished."""
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     try:
@@ -61,7 +86,7 @@ async def _run(topic: str, settings, display: ProgressDisplay) -> MarketResearch
     except (NotImplementedError, RuntimeError):  # not on the main thread, or no signals here
         pass
     try:
-        return await run_market_research(topic, settings, on_event=display, cancel=cancel)
+        return await start(cancel)
     finally:
         try:
             loop.remove_signal_handler(signal.SIGINT)
@@ -69,13 +94,37 @@ async def _run(topic: str, settings, display: ProgressDisplay) -> MarketResearch
             pass
 
 
+def _read_names(args: argparse.Namespace) -> list[str]:
+    names = list(args.names)
+    if args.file is not None:
+        try:
+            names += args.file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.file}: {type(exc).__name__}") from None
+    if args.concurrency is not None and not 1 <= args.concurrency <= 50:
+        raise UsageError("--concurrency must be between 1 and 50")
+    return validate_company_names(names)
+
+
+def _prepare(argv: list[str]) -> tuple[argparse.Namespace, list[str], Callable[[Settings, EventSink, asyncio.Event], Awaitable[Any]]]:
+    """Parse and check everything before any request: the args, progress keys and the run."""
+    if argv[:1] == ["companies"]:
+        args = build_companies_parser().parse_args(argv[1:])
+        names = _read_names(args)
+        return args, [*names, COMPARISON_KEY], lambda s, sink, cancel: run_company_batch(
+            names, s, concurrency=args.concurrency, on_event=sink, cancel=cancel)
+    args = build_parser().parse_args(argv)
+    topic = validate_topic(args.topic)
+    return args, list(AGENT_KEYS), lambda s, sink, cancel: run_market_research(topic, s, on_event=sink, cancel=cancel)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
-        topic = validate_topic(args.topic)
-        _check_writable(args.out)
-        _check_writable(args.json)
+        args, keys, start = _prepare(argv)
+        for path in (args.out, args.json, getattr(args, "csv", None)):
+            _check_writable(path)
         settings = load_settings(overrides={"RESEARCH_DEMO": "1"} if args.demo else None)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
@@ -83,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    display = ProgressDisplay(list(AGENT_KEYS), sys.stderr)
+    display = ProgressDisplay(keys, sys.stderr)
     try:
-        result = asyncio.run(_run(topic, settings, display))
+        result = asyncio.run(_with_ctrl_c(lambda cancel: start(settings, display, cancel)))
     except ConfigError as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -93,12 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         print("research: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
 
+    batch = getattr(result, "kind", "") == "companies"
     if args.json:
-        args.json.write_text(render_json(result), encoding="utf-8")
+        args.json.write_text((render_batch_json if batch else render_json)(result), encoding="utf-8")
+    if batch and args.csv:
+        args.csv.write_text(render_batch_csv(result), encoding="utf-8")
     if result.status is RunStatus.FAILED:
         print(f"research: no report: {result.error}", file=sys.stderr)
         return EXIT_NO_REPORT
-    report = render_markdown(result)
+    report = (render_batch_markdown if batch else render_markdown)(result)
     if args.out:
         args.out.write_text(report, encoding="utf-8")
         print(f"Report written to {args.out} ({result.status.value}, {result.elapsed:.1f} s)", file=sys.stderr)

@@ -330,6 +330,13 @@ def demo_output_for(schema_title: str, user_message: str) -> str:
         result = demo_competitors(topic, today)
     elif schema_title == "CustomerReport":
         result = demo_customers(topic, today)
+    elif schema_title in ("CompanyProfile", "CompanyComparison"):
+        from research.demo_companies import demo_company, demo_comparison
+
+        profiles, gaps = request.get("profiles"), request.get("missing_companies")
+        result = (demo_company(str(request.get("company") or ""), today) if schema_title == "CompanyProfile" else
+                  demo_comparison(profiles if isinstance(profiles, dict) else {},
+                                  [g for g in gaps if isinstance(g, dict)] if isinstance(gaps, list) else []))
     elif schema_title == "ExecutiveReport":
         findings = request.get("findings")
         missing = request.get("missing_inputs")

@@ -50,6 +50,8 @@ DEFAULT_LATENCY: Mapping[str, float] = {
     "CompetitorReport": 1.6,
     "CustomerReport": 1.4,
     "ExecutiveReport": 2.0,
+    "CompanyProfile": 1.0,
+    "CompanyComparison": 1.5,
 }
 """Seconds each agent's answer takes at ``speed=1``, by output schema title."""
 

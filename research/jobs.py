@@ -13,15 +13,22 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pydantic import BaseModel
 
+from research.batch import COMPARISON_KEY, CompanyBatchResult, batch_title, run_company_batch
 from research.config import ConfigError, Settings
-from research.executor import StatusEvent, TaskState
+from research.executor import EventSink, StatusEvent, TaskState
 from research.pipeline import AGENT_KEYS, MarketResearchResult, run_market_research
-from research.providers import open_models
+from research.providers import ModelSource, open_models
 from research.store import ReportStore, is_valid_job_id, new_job_id
-from research.validation import validate_topic
+from research.validation import validate_company_names, validate_topic
+
+JobResult = MarketResearchResult | CompanyBatchResult
+StartRun = Callable[[Settings, ModelSource, EventSink, asyncio.Event], Awaitable[JobResult]]
+RESULT_TYPES: dict[str, type[JobResult]] = {"market": MarketResearchResult, "companies": CompanyBatchResult}
+AGGREGATE_KEYS = {"synthesis", COMPARISON_KEY}
 
 RUNNING = "running"
 INTERRUPTED = "interrupted"
@@ -59,8 +66,9 @@ class JobSnapshot:
     agents: tuple[AgentView, ...]
     synthesis_text: str = ""
     partial: dict[str, BaseModel] = field(default_factory=dict)
-    result: MarketResearchResult | None = None
+    result: JobResult | None = None
     error: str | None = None
+    kind: str = "market"
 
     @property
     def finished(self) -> bool:
@@ -71,15 +79,15 @@ class JobSnapshot:
 class _Job:
     """Mutable job state, written by the loop thread, copied under a lock."""
 
-    def __init__(self, job_id: str, topic: str, settings: Settings) -> None:
-        self.id, self.topic, self.settings = job_id, topic, settings
+    def __init__(self, kind: str, title: str, keys: Iterable[str], settings: Settings, start: StartRun) -> None:
+        self.id, self.kind, self.topic, self.settings, self.start = new_job_id(), kind, title, settings, start
         self.created_at = time.time()
         self.lock = threading.Lock()
         self.done = threading.Event()
-        self.agents = {key: AgentView(key) for key in AGENT_KEYS}
+        self.agents = {key: AgentView(key) for key in keys}
         self.text: list[str] = []
         self.partial: dict[str, BaseModel] = {}
-        self.result: MarketResearchResult | None = None
+        self.result: JobResult | None = None
         self.error: str | None = None
         self.cancel_requested = False
         self.cancel_event: asyncio.Event | None = None
@@ -90,7 +98,7 @@ class _Job:
                 self.text.append(event.text)
                 return
             view = self.agents.get(event.key, AgentView(event.key))
-            if event.key == "synthesis" and event.state is TaskState.RETRYING:
+            if event.key in AGGREGATE_KEYS and event.state is TaskState.RETRYING:
                 self.text.clear()  # the streamed answer starts over
             self.agents[event.key] = replace(
                 view,
@@ -102,14 +110,14 @@ class _Job:
                 finished_at=event.at if event.state.finished else None,
                 tokens=event.usage.total_tokens if event.usage else view.tokens,
             )
-            if event.result is not None and event.key != "synthesis":
+            if event.result is not None and event.key not in AGGREGATE_KEYS:
                 self.partial[event.key] = event.result
 
     def snapshot(self) -> JobSnapshot:
         with self.lock:
             status = self.result.status.value if self.result else ("failed" if self.error else RUNNING)
             return JobSnapshot(self.id, self.topic, self.created_at, status, tuple(self.agents.values()),
-                               "".join(self.text), dict(self.partial), self.result, self.error)
+                               "".join(self.text), dict(self.partial), self.result, self.error, self.kind)
 
 
 def snapshot_from_store(store: ReportStore, job_id: str) -> JobSnapshot | None:
@@ -118,12 +126,12 @@ def snapshot_from_store(store: ReportStore, job_id: str) -> JobSnapshot | None:
     if row is None:
         return None
     raw = store.result_json(job_id)
-    result = MarketResearchResult.model_validate_json(raw) if raw else None
+    result = RESULT_TYPES[row.kind].model_validate_json(raw) if raw else None
     agents = tuple(AgentView(o.key, o.state, o.attempts, o.attempts, o.error or "", o.started_at, o.finished_at,
-                             o.usage.total_tokens) for o in ([*result.research, result.synthesis] if result else []))
+                             o.usage.total_tokens) for o in (result.all_outcomes if result else []))
     status = row.status if row.status != RUNNING else INTERRUPTED
     error = "the server stopped while this job was running" if status == INTERRUPTED else None
-    return JobSnapshot(row.id, row.topic, row.created_at, status, agents, result=result, error=error)
+    return JobSnapshot(row.id, row.topic, row.created_at, status, agents, result=result, error=error, kind=row.kind)
 
 
 class JobRunner:
@@ -141,12 +149,26 @@ class JobRunner:
             store.mark_interrupted()
 
     def submit(self, topic: str, settings: Settings) -> str:
-        """Start researching ``topic``; returns the job id at once.
+        """Start researching the market ``topic``; returns the job id at once.
 
         Raises :class:`research.validation.InputError` for a bad topic
         (nothing is started).
         """
-        job = _Job(new_job_id(), validate_topic(topic), settings)
+        topic = validate_topic(topic)
+        return self._submit(_Job("market", topic, AGENT_KEYS, settings, lambda s, source, sink, cancel:
+                                 run_market_research(topic, s, on_event=sink, cancel=cancel, models=source)))
+
+    def submit_companies(self, names: Iterable[str], settings: Settings, concurrency: int | None = None) -> str:
+        """Start profiling the companies ``names``; returns the job id at once.
+
+        Raises :class:`research.validation.InputError` for bad names (nothing is started).
+        """
+        cleaned = validate_company_names(names)
+        return self._submit(_Job("companies", batch_title(cleaned), [*cleaned, COMPARISON_KEY], settings, lambda s, source, sink, cancel:
+                                 run_company_batch(cleaned, s, concurrency=concurrency, on_event=sink, cancel=cancel,
+                                                   models=source)))
+
+    def _submit(self, job: _Job) -> str:
         with self._jobs_lock:
             self._jobs[job.id] = job
             self._evict_finished()
@@ -207,11 +229,10 @@ class JobRunner:
             return
         try:
             if self._store is not None:  # SQLite waits on the disk: keep it off the loop
-                await asyncio.to_thread(self._store.record_started, job.id, kind="market", topic=job.topic,
+                await asyncio.to_thread(self._store.record_started, job.id, kind=job.kind, topic=job.topic,
                                         provider=source.label, model=source.model_name, demo=source.is_demo,
                                         created_at=job.created_at)
-            result = await run_market_research(job.topic, job.settings, on_event=job.on_event,
-                                               cancel=job.cancel_event, models=source)
+            result = await job.start(job.settings, source, job.on_event, job.cancel_event)
             if self._store is not None:
                 await asyncio.to_thread(self._store.record_finished, job.id, status=result.status.value,
                                         finished_at=result.finished_at, result_json=result.model_dump_json())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from enum import StrEnum
 
 from pydantic import BaseModel
 
@@ -25,19 +24,11 @@ from research.agents.synthesis import ExecutiveReport
 from research.config import Settings
 from research.executor import EventSink, Limits, TaskContext, TaskOutcome, TokenUsage, fan_out
 from research.providers import ModelSource, open_models
+from research.runs import RunStatus, overall_status
 from research.validation import validate_topic
 
 RESEARCH_SPECS: tuple[AgentSpec[BaseModel], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)  # type: ignore[assignment]
 AGENT_KEYS = tuple(spec.key for spec in RESEARCH_SPECS) + (synthesis.SPEC.key,)
-
-
-class RunStatus(StrEnum):
-    """How a whole run ended."""
-
-    COMPLETE = "complete"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class MarketResearchResult(BaseModel):
@@ -67,6 +58,11 @@ class MarketResearchResult(BaseModel):
         return [self.market, self.competitor, self.customer]  # type: ignore[list-item]
 
     @property
+    def all_outcomes(self) -> list[TaskOutcome[BaseModel]]:
+        """Every agent's outcome, in display order (research, then synthesis)."""
+        return [*self.research, self.synthesis]  # type: ignore[list-item]
+
+    @property
     def usage(self) -> TokenUsage:
         """Tokens spent by all four agents."""
         total = TokenUsage()
@@ -89,17 +85,6 @@ def synthesis_message(topic: str, today: str, outcomes: list[TaskOutcome[BaseMod
     findings = {o.key: o.result.model_dump(mode="json") for o in outcomes if o.ok and o.result is not None}
     missing = [{"input": o.key, "reason": o.error or o.state.value} for o in outcomes if not o.ok]
     return request_message(topic=topic, today=today, findings=findings, missing_inputs=missing)
-
-
-def _overall_status(research: list[TaskOutcome[BaseModel]], report: TaskOutcome[BaseModel], cancelled: bool) -> tuple[RunStatus, str | None]:
-    if cancelled:
-        return RunStatus.CANCELLED, "the run was cancelled"
-    if not any(o.ok for o in research):
-        reasons = "; ".join(f"{o.key}: {o.error}" for o in research)
-        return RunStatus.FAILED, f"every research agent failed ({reasons})"
-    if all(o.ok for o in research) and report.ok:
-        return RunStatus.COMPLETE, None
-    return RunStatus.PARTIAL, None
 
 
 async def run_market_research(
@@ -150,7 +135,7 @@ async def run_market_research(
         if models is None:
             await source.aclose()
     report = run.aggregate or TaskOutcome(key=synthesis.SPEC.key)
-    status, error = _overall_status(run.outcomes, report, run.cancelled)
+    status, error = overall_status(run, "research agent")
     by_key = {o.key: o for o in run.outcomes}
     return MarketResearchResult(
         topic=topic,

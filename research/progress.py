@@ -7,9 +7,9 @@ from typing import TextIO
 
 from research.executor import StatusEvent, TaskState
 
-_ICONS = {
+STATE_SYMBOLS = {  # plain text symbols: they render in any terminal font and any table
     TaskState.QUEUED: "·", TaskState.RUNNING: "…", TaskState.RETRYING: "↻", TaskState.DONE: "✓",
-    TaskState.FAILED: "✗", TaskState.TIMED_OUT: "⏱", TaskState.CANCELLED: "■", TaskState.SKIPPED: "-",
+    TaskState.FAILED: "✗", TaskState.TIMED_OUT: "✗", TaskState.CANCELLED: "■", TaskState.SKIPPED: "-",
 }
 
 
@@ -25,6 +25,7 @@ class ProgressDisplay:
         self._since = {k: time.monotonic() for k in keys}
         self._chars = dict.fromkeys(keys, 0)
         self._drawn = False
+        self._width = min(max((len(k) for k in keys), default=10) + 1, 28)
 
     def __call__(self, event: StatusEvent) -> None:
         """Consume one status event."""
@@ -44,11 +45,11 @@ class ProgressDisplay:
         if self._live:
             self._redraw()
         elif changed:
-            self._stream.write(f"{event.key:<11} {line}\n")
+            self._stream.write(f"{event.key[:27]:<{self._width}} {line}\n")
             self._stream.flush()
 
     def _describe(self, event: StatusEvent) -> str:
-        text = f"{_ICONS[event.state]} {event.state.value}"
+        text = f"{STATE_SYMBOLS[event.state]} {event.state.value}"
         if event.state is TaskState.RETRYING:
             text += f" ({event.attempt + 1}/{event.max_attempts}): {event.message}"
         elif event.state.finished and event.state is not TaskState.DONE and event.message:
@@ -65,7 +66,7 @@ class ProgressDisplay:
             out.append(f"\x1b[{len(self._keys)}F")
         for key in self._keys:
             extra = f" · {self._chars[key]:,} chars written" if self._chars.get(key) else ""
-            out.append(f"\x1b[2K{key:<11} {self._lines.get(key, '')}{extra}\n")
+            out.append(f"\x1b[2K{key[:27]:<{self._width}} {self._lines.get(key, '')}{extra}\n")
         self._stream.write("".join(out))
         self._stream.flush()
         self._drawn = True

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from research.demo_content import demo_output_for
 from research.stub_server import Reply, StubOpenAIServer, StubRequest
 
-AGENT_OF_TITLE = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer", "ExecutiveReport": "synthesis"}
+AGENT_OF_TITLE = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer",
+                  "ExecutiveReport": "synthesis", "CompanyProfile": "company", "CompanyComparison": "comparison"}
 
 
 def schema_title(request: StubRequest) -> str:

@@ -117,3 +117,32 @@ def test_cancel_stops_the_job_and_keeps_what_finished(monkeypatch, tmp_path) -> 
     assert any(s.label.startswith("Cancelled") for s in at.status)
     assert "Cancelled" in texts(at)
     st.cache_resource.clear()
+
+
+
+def test_companies_page_runs_a_batch_and_history_lists_it(server) -> None:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page("pages/Companies.py").run()
+    at.text_area(key="companies").input("Stripe\n\nstripe\nDatadog\nCloudflare")
+    next(b for b in at.button if b.label == "Research companies").click().run()
+    assert not at.exception
+    job_id = at.query_params["job"]
+    job_id = job_id[0] if isinstance(job_id, list) else job_id
+    assert runtime.runner().wait(job_id, 30)
+    at.run()
+    assert "**3 companies: 3 succeeded, 0 failed.**" in texts(at)
+    assert [d.label for d in at.get("download_button")] == ["Download report (.md)", "Download table (.csv)", "Download data (.json)"]
+    assert len(at.get("plotly_chart")) == 1
+
+    history = AppTest.from_file(APP, default_timeout=30).run()
+    history.switch_page("pages/History.py").run()
+    assert "**Stripe, Datadog, Cloudflare**" in texts(history)
+
+
+def test_companies_page_refuses_too_many_names(server) -> None:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page("pages/Companies.py").run()
+    at.text_area(key="companies").input("\n".join(f"Company {i}" for i in range(60)))
+    next(b for b in at.button if b.label == "Research companies").click().run()
+    assert "60 companies given; the limit is 50 per run." in [e.value for e in at.error]
+    assert "job" not in at.query_params and server.requests == []

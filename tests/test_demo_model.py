@@ -190,7 +190,7 @@ async def test_model_needs_an_output_schema() -> None:
 
 def test_default_latencies_scale_with_speed() -> None:
     assert DEFAULT_LATENCY == {"MarketData": 1.2, "CompetitorReport": 1.6, "CustomerReport": 1.4,
-                               "ExecutiveReport": 2.0}
+                               "ExecutiveReport": 2.0, "CompanyProfile": 1.0, "CompanyComparison": 1.5}
     assert DemoModel(speed=4).latency_for("ExecutiveReport") == pytest.approx(0.5)
 
 

@@ -1,4 +1,4 @@
-"""A job on the page: live status while it runs, then the report."""
+"""A job on the page: live status while it runs, then its report (market or company batch)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import streamlit as st
 
 from research import markdown as md
 from research.jobs import JobSnapshot
-from research.pipeline import RunStatus
-from ui import report_view, runtime, status
+from research.runs import RunStatus
+from ui import batch_view, report_view, runtime, status
 
 POLL_SECONDS = 0.5
 _OUTCOME = {
@@ -19,6 +19,14 @@ _OUTCOME = {
 }
 
 
+def _progress(snapshot: JobSnapshot) -> None:
+    if snapshot.kind == "companies":
+        batch_view.status_grid(snapshot)
+    else:
+        status.agent_cards(snapshot)
+    status.synthesis_preview(snapshot.synthesis_text)
+
+
 @st.fragment(run_every=POLL_SECONDS)
 def live(job_id: str) -> None:
     """Redraw the running job twice a second; hand over to a full rerun when it ends."""
@@ -26,8 +34,7 @@ def live(job_id: str) -> None:
     if snapshot is None or snapshot.finished:
         st.rerun()
     with st.status(f"Researching “{md.inline(snapshot.topic)}”…", state="running", expanded=True):
-        status.agent_cards(snapshot)
-        status.synthesis_preview(snapshot.synthesis_text)
+        _progress(snapshot)
         if st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
             runtime.runner().cancel(job_id)
 
@@ -40,16 +47,19 @@ def finished(snapshot: JobSnapshot) -> None:
         label += f" in {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens"
     with st.status(f"{label} — “{md.inline(snapshot.topic)}”", state=state, expanded=result is None):
         if snapshot.agents:
-            status.agent_cards(snapshot)
+            _progress(snapshot)
         if snapshot.error:
             st.error(snapshot.error)
     if result is None:
         return
     if result.status is RunStatus.FAILED:
         st.error(f"No report: {result.error}")
-        return
-    report_view.downloads(result, snapshot.id)
-    report_view.report(result, snapshot.id)
+    elif snapshot.kind == "companies":
+        batch_view.downloads(result, snapshot.id)
+        batch_view.report(result, snapshot.id)
+    else:
+        report_view.downloads(result, snapshot.id)
+        report_view.report(result, snapshot.id)
 
 
 def show(job_id: str) -> None:

@@ -20,3 +20,9 @@ def research() -> StreamlitPage:
 def history() -> StreamlitPage:
     """The history page, at `/History`."""
     return st.Page("pages/History.py", title="History", icon=":material/history:", url_path="History")
+
+
+@cache
+def companies() -> StreamlitPage:
+    """The company batch page, at `/companies`."""
+    return st.Page("pages/Companies.py", title="Companies", icon=":material/domain:", url_path="companies")

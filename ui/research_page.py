@@ -19,11 +19,14 @@ def _use_example(topic: str) -> None:
     st.session_state["topic"] = topic
 
 
-def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
-    options = replace(settings, model=model.strip() or settings.model, agent_timeout=float(timeout))
+def session_settings(settings: Settings) -> Settings:
+    """The settings with this session's pasted API key, if any (it is never saved, logged or shown)."""
     session_key = (st.session_state.get(SESSION_KEY) or "").strip()
-    if session_key:  # lives in this browser session only: never saved, logged or shown
-        options = replace(options, api_key=session_key, demo=False)
+    return replace(settings, api_key=session_key, demo=False) if session_key else settings
+
+
+def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
+    options = replace(session_settings(settings), model=model.strip() or settings.model, agent_timeout=float(timeout))
     try:
         st.query_params["job"] = runtime.runner().submit(topic, options)
     except InputError as exc:

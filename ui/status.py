@@ -25,7 +25,6 @@ ICONS = {  # Material icons ship with Streamlit, so they render without emoji fo
     TaskState.SKIPPED: ":gray[:material/remove_circle:]",
 }
 
-
 def describe(agent: AgentView) -> list[str]:
     """The lines of an agent's card, already escaped for Markdown."""
     head = f"{ICONS[agent.state]} **{agent.state.value}**"

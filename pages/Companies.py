@@ -1,0 +1,5 @@
+"""Companies: research many companies at once and compare them (drawn by ui.companies_page)."""
+
+from ui import companies_page
+
+companies_page.page()

@@ -1,0 +1,146 @@
+"""The company batch: one researcher agent over many companies, then a comparison.
+
+``run_company_batch`` fans the company agent out over the names on the same
+executor as the market pipeline, at most ``concurrency`` at once; each
+company's status is published as events; a failed company never stops the
+others; the comparison agent runs as the aggregate step over the successful
+profiles and is told which companies failed, so it names them and invents
+nothing about them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel
+
+from research.agents import company, comparison
+from research.agents.base import request_message, run_structured
+from research.agents.company import CompanyProfile
+from research.agents.comparison import CompanyComparison
+from research.config import Settings
+from research.executor import EventSink, Limits, TaskContext, TaskOutcome, TokenUsage, fan_out
+from research.providers import ModelSource, open_models
+from research.runs import RunStatus, overall_status
+from research.validation import validate_company_names
+
+COMPARISON_KEY = comparison.SPEC.key
+
+
+def batch_title(names: list[str]) -> str:
+    """A short name for a batch, e.g. 'Stripe, Datadog, Vercel and 2 more'."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+class CompanyBatchResult(BaseModel):
+    """Everything a batch produced: one outcome per company, the comparison, and counts."""
+
+    kind: Literal["companies"] = "companies"
+    names: list[str]
+    status: RunStatus
+    error: str | None = None
+    started_at: float
+    finished_at: float
+    provider: str
+    model: str
+    demo: bool
+    concurrency: int
+    companies: list[TaskOutcome[CompanyProfile]]
+    comparison: TaskOutcome[CompanyComparison]
+
+    @property
+    def title(self) -> str:
+        """A short name for the batch, e.g. 'Stripe, Datadog, Vercel and 2 more'."""
+        return batch_title(self.names)
+
+    @property
+    def elapsed(self) -> float:
+        """Wall-clock seconds of the whole batch."""
+        return self.finished_at - self.started_at
+
+    @property
+    def total(self) -> int:
+        """Companies in the batch."""
+        return len(self.companies)
+
+    @property
+    def succeeded(self) -> int:
+        """Companies profiled successfully."""
+        return sum(1 for o in self.companies if o.ok)
+
+    @property
+    def failed(self) -> int:
+        """Companies whose research failed."""
+        return self.total - self.succeeded
+
+    @property
+    def all_outcomes(self) -> list[TaskOutcome[BaseModel]]:
+        """Every agent's outcome, in display order (companies, then the comparison)."""
+        return [*self.companies, self.comparison]  # type: ignore[list-item]
+
+    @property
+    def usage(self) -> TokenUsage:
+        """Tokens spent by every agent of the batch."""
+        total = TokenUsage()
+        for outcome in [*self.companies, self.comparison]:
+            total.add(outcome.usage)
+        return total
+
+
+def comparison_message(today: str, outcomes: list[TaskOutcome[CompanyProfile]]) -> str:
+    """The comparison request: the profiles that exist and the companies that failed."""
+    profiles = {o.key: o.result.model_dump(mode="json") for o in outcomes if o.ok and o.result is not None}
+    missing = [{"company": o.key, "reason": o.error or o.state.value} for o in outcomes if not o.ok]
+    return request_message(today=today, profiles=profiles, missing_companies=missing)
+
+
+async def run_company_batch(
+    names: Iterable[str],
+    settings: Settings,
+    *,
+    concurrency: int | None = None,
+    on_event: EventSink | None = None,
+    cancel: asyncio.Event | None = None,
+    models: ModelSource | None = None,
+    limits: Limits | None = None,
+) -> CompanyBatchResult:
+    """Profile every company, at most ``concurrency`` (default ``RESEARCH_MAX_CONCURRENCY``) at once.
+
+    Raises :class:`research.validation.InputError` for bad names (nothing is
+    requested); agent failures end up in the result, never as exceptions.
+    """
+    cleaned = validate_company_names(names)
+    limits = limits or Limits(
+        concurrency=concurrency or settings.max_concurrency,
+        attempt_timeout=settings.agent_timeout,
+        max_retries=settings.max_retries,
+    )
+    source = models or await open_models(settings)
+    today = dt.date.today().isoformat()
+    started = time.time()
+
+    async def profile(name: str, ctx: TaskContext) -> CompanyProfile:
+        message = request_message(company=name, today=today)
+        return await run_structured(company.SPEC, source.for_agent(company.SPEC.key), message, ctx,
+                                    tracing=settings.tracing, support=source.output_support)
+
+    async def compare(outcomes: list[TaskOutcome[CompanyProfile]], ctx: TaskContext) -> CompanyComparison:
+        return await run_structured(comparison.SPEC, source.for_agent(COMPARISON_KEY), comparison_message(today, outcomes),
+                                    ctx, stream=True, tracing=settings.tracing, support=source.output_support)
+
+    try:
+        run = await fan_out(cleaned, profile, limits=limits, on_event=on_event, aggregate=compare,
+                            aggregate_key=COMPARISON_KEY, cancel=cancel, run_timeout=settings.run_timeout)
+    finally:
+        if models is None:
+            await source.aclose()
+    status, error = overall_status(run, "company")
+    return CompanyBatchResult(
+        names=cleaned, status=status, error=error, started_at=started, finished_at=time.time(),
+        provider=source.label, model=source.model_name, demo=source.is_demo, concurrency=limits.concurrency,
+        companies=run.outcomes, comparison=run.aggregate or TaskOutcome(key=COMPARISON_KEY),
+    )

@@ -1,0 +1,115 @@
+"""Render a company batch as Markdown, JSON and CSV (the files users download)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+from research import markdown as md
+from research.agents.company import CompanyProfile
+from research.batch import CompanyBatchResult
+from research.demo_content import DEMO_NOTICE
+from research.executor import TaskOutcome
+from research.runs import RunStatus
+
+CSV_FIELDS = ("company", "status", "error", "industry", "founded_year", "employees_estimate",
+              "revenue_estimate_usd_millions", "market_position", "key_products", "recent_developments",
+              "competitive_advantages", "sources")
+
+
+def _number(value: float | int | None, fmt: str = "{:,.0f}") -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def comparison_rows(result: CompanyBatchResult) -> list[list[str]]:
+    """One escaped table row per company, failed ones included with the reason."""
+    rows = []
+    for o in result.companies:
+        p = o.result
+        if p is None:
+            rows.append([md.cell(o.key), f"⚠️ {o.state.value}: {md.cell(o.error or '')}", "", "", "", ""])
+            continue
+        estimate = " (estimate)" if p.is_estimate else ""
+        rows.append([md.cell(p.name), md.cell(p.industry), _number(p.founded_year, "{}"), _number(p.employees_estimate),
+                     _number(p.revenue_estimate_usd_millions, "{:,.1f}") + (estimate if p.revenue_estimate_usd_millions else ""),
+                     md.cell("; ".join(p.key_products[:3]))])
+    return rows
+
+
+def _profile(o: TaskOutcome[CompanyProfile]) -> str:
+    p = o.result
+    if p is None:
+        return f"### {md.inline(o.key)}\n\n> ⚠️ **Not researched** — {md.inline(o.error or o.state.value)}."
+    lists = [("Key products and services", p.key_products), ("Recent developments", p.recent_developments),
+             ("Competitive advantages", p.competitive_advantages)]
+    parts = [f"### {md.inline(p.name)}", f"_{md.inline(p.industry)}_", md.prose(p.market_position)]
+    parts += [f"**{title}**\n\n" + "\n".join(f"- {md.inline(i)}" for i in items) for title, items in lists]
+    sources = ("\n".join(f"- {md.inline(s.title)}" + (f" (<{s.url}>)" if s.url else "") for s in p.sources)
+               if p.sources else "_No sources were given: the figures are estimates._")
+    parts.append(sources)
+    return "\n\n".join(parts)
+
+
+def render_batch_markdown(result: CompanyBatchResult) -> str:
+    """The batch report: summary counts, comparison, table, one profile per company, run details."""
+    date = dt.datetime.fromtimestamp(result.started_at).strftime("%Y-%m-%d %H:%M")
+    head = [f"# Company research: {md.inline(result.title)}", f"_{date} · {result.status.value}_"]
+    if result.demo:
+        head.append(f"> **{DEMO_NOTICE}**")
+    failed = [o for o in result.companies if not o.ok]
+    head.append(f"**{result.total} companies: {result.succeeded} succeeded, {result.failed} failed.**")
+    if failed:
+        head.append("Failed: " + "; ".join(f"{md.inline(o.key)} ({md.inline(o.error or o.state.value)})" for o in failed))
+    if result.status is RunStatus.CANCELLED:
+        head.append("> ⚠️ **Cancelled** — this report holds only what finished before the run was stopped.")
+
+    comp = result.comparison.result
+    section = ["## Comparison"]
+    if comp is not None:
+        section += [md.prose(comp.overview), "**Differentiators**\n\n" + "\n".join(f"- {md.inline(d)}" for d in comp.differentiators)]
+        if comp.watch_points:
+            section.append("**Watch points**\n\n" + "\n".join(f"- {md.inline(w)}" for w in comp.watch_points))
+    else:
+        section.append(f"> ⚠️ **Comparison unavailable** — {md.inline(result.comparison.error or result.comparison.state.value)}.")
+    table = md.table(["Company", "Industry", "Founded", "Employees (est.)", "Revenue, USD m", "Key products"], comparison_rows(result))
+    profiles = "## Profiles\n\n" + "\n\n".join(_profile(o) for o in result.companies)
+    details = (f"## Run details\n\nProvider: {md.inline(result.provider)} · model {md.inline(result.model)} · "
+               f"concurrency {result.concurrency} · elapsed {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens")
+    if result.demo:
+        details += f"\n\n_{DEMO_NOTICE}_"
+    return "\n\n".join(["\n\n".join(head), "\n\n".join(section), table, profiles, details]) + "\n"
+
+
+def render_batch_json(result: CompanyBatchResult) -> str:
+    """The full structured batch as JSON (with the demo notice when it applies)."""
+    data = {"summary": {"total": result.total, "succeeded": result.succeeded, "failed": result.failed},
+            **result.model_dump(mode="json")}
+    if result.demo:
+        data = {"notice": DEMO_NOTICE, **data}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _csv_safe(value: object) -> str:
+    """Text a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def render_batch_csv(result: CompanyBatchResult) -> str:
+    """One row per company (failed ones with their reason), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    for o in result.companies:
+        p = o.result
+        row = [o.key, o.state.value, o.error or ""]
+        if p is not None:
+            row += [p.industry, p.founded_year, p.employees_estimate, p.revenue_estimate_usd_millions, p.market_position,
+                    "; ".join(p.key_products), "; ".join(p.recent_developments), "; ".join(p.competitive_advantages),
+                    "; ".join(s.url or s.title for s in p.sources)]
+        writer.writerow([_csv_safe(v) for v in row])
+    if result.demo:
+        writer.writerow([_csv_safe(DEMO_NOTICE)])
+    return out.getvalue()
