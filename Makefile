@@ -21,6 +21,7 @@ report: $(VENV)/.installed
 	$(PY) -m research "$(TOPIC)" --out report.md
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed

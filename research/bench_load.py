@@ -15,8 +15,8 @@ from pathlib import Path
 
 from research.config import Settings
 from research.jobs import JobRunner
-from research.stub_server import StubOpenAIServer
 from research.store import ReportStore
+from research.stub_server import StubOpenAIServer
 
 
 def run_load_bench(jobs: int, latency: dict[str, float]) -> dict[str, float]:

@@ -15,8 +15,8 @@ import argparse
 import asyncio
 import signal
 import sys
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from research.batch import COMPARISON_KEY, run_company_batch

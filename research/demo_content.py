@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from research import demo_phrases as phrases
 from research.agents.competitor import CompetitorProfile, CompetitorReport
 from research.agents.customer import CustomerReport, CustomerSegment, WillingnessToPay
 from research.agents.market import SCALE_FACTOR, Growth, MarketData, MarketSize
@@ -24,74 +25,6 @@ from research.agents.synthesis import ExecutiveReport
 
 DEMO_NOTICE = "Demo data — generated offline without a language model; not research."
 """Shown by the report renderer on every report built from demo data."""
-
-_STOPWORDS = frozenset("a an and the of in on for to with by from at or vs via into based market markets "
-                       "industry sector global new b2b b2c this that these your you are all now true false".split())
-_FIRST = ("North", "Blue", "Amber", "Quill", "Lark", "Fern", "Copper", "Hollow", "Tide", "Cinder", "Wren", "Marl")
-_SECOND = ("wind", "fjord", "field", "stone", "spire", "brook", "gate", "vale", "crest", "moor", "haven", "ridge")
-_SUFFIXES = ("Labs", "Group", "Systems", "Networks", "Partners", "Holdings", "Technologies", "Analytics", "Co.")
-_B2B_WORDS = frozenset("b2b software saas enterprise platform payroll analytics cloud api erp crm hr".split())
-
-_TRENDS = ("Shift from one-off purchases to subscription and usage-based pricing",
-           "Consolidation as larger players acquire niche providers", "Bundling with adjacent products and services",
-           "Growing use of data and automation to cut operating costs", "Price competition in the entry-level tier",
-           "Rising buyer expectations for sustainability credentials",
-           "Entry of well-funded start-ups with digital-first offers",
-           "Closer regulatory attention to standards and transparency")
-_DRIVERS = ("Rising mainstream awareness of {L}", "Supportive policy and public funding",
-            "Falling unit costs as volumes scale", "Demand from digitally native buyers",
-            "Corporate sustainability and efficiency targets", "Better financing and partnership options")
-_RISKS = ("Margin pressure from aggressive price competition", "Regulatory changes that raise compliance costs",
-          "Supply-chain disruption and input-cost volatility", "Slower adoption if the economy weakens",
-          "Dependence on a few large channel partners", "Technology shifts that make current offers obsolete")
-_POSITIONING = ("Premium full-service provider focused on large accounts",
-                "Low-cost challenger competing on price and simplicity", "Fast-growing start-up targeting niches",
-                "Technology-led specialist with a strong product roadmap",
-                "Regional incumbent with deep distribution relationships",
-                "Diversified player bundling its core offer with adjacent services")
-_STRENGTHS = ("Strong brand recognition", "Broad distribution network", "Competitive pricing",
-              "Fast product innovation", "Large installed customer base", "Well-funded balance sheet",
-              "High customer satisfaction scores")
-_WEAKNESSES = ("Limited presence outside its home region", "Higher prices than most rivals",
-               "Ageing product portfolio", "Thin margins", "Small sales team",
-               "Reliance on a few large customers", "Mixed reviews of its service quality")
-# (segment name, size unit, typical count in a regional market, willingness to pay, pain points, buying patterns)
-_Segment = tuple[str, str, int, str, tuple[str, ...], tuple[str, ...]]
-_B2B_SEGMENTS: tuple[_Segment, ...] = (
-    ("Large enterprises", "companies with 1,000+ employees", 2_000, "high",
-     ("Complex integration with existing systems", "Lengthy compliance reviews"),
-     ("Formal tenders with multi-year contracts", "Committee decisions involving IT and finance")),
-    ("Mid-size companies", "firms with 100-999 employees", 20_000, "medium",
-     ("Outgrowing basic tools", "Limited in-house expertise"),
-     ("Shortlists from peer referrals and review sites", "Annual contracts after a pilot")),
-    ("Small businesses", "firms with fewer than 100 employees", 400_000, "low",
-     ("Tight budgets", "Little time to evaluate vendors"),
-     ("Self-serve sign-up with monthly billing", "Preference for bundled offers")),
-    ("Public sector and non-profits", "public bodies and non-profits", 15_000, "medium",
-     ("Strict procurement rules", "Budget cycles that delay purchases"),
-     ("Framework agreements and tenders", "Preference for established, compliant vendors")),
-)
-_MIXED_SEGMENTS: tuple[_Segment, ...] = (
-    ("Early adopters", "households", 300_000, "high", ("Limited choice of premium options", "Inconsistent quality"),
-     ("Try new brands quickly, often online", "Influenced by reviews and social media")),
-    ("Mainstream consumers", "households", 2_000_000, "medium",
-     ("Price premium over conventional alternatives", "Unclear benefits"),
-     ("Buy through mainstream retail and online channels", "Switch brands when promotions run")),
-    ("Premium, quality-focused buyers", "high-income households", 400_000, "high",
-     ("Few offers match their standards",), ("Loyal to trusted brands", "Value service, design and provenance")),
-    ("Business and institutional buyers", "businesses, fleets and institutions", 30_000, "medium",
-     ("Need reliable supply at volume", "Total cost of ownership"),
-     ("Framework contracts with fixed pricing", "Procurement-led vendor selection")),
-    ("Price-sensitive buyers", "households", 1_500_000, "low", ("Budget constraints", "Distrust of a new category"),
-     ("Wait for discounts or own-label products", "Compare prices across channels")),
-)
-_UNAVAILABLE = {"market": ("Market", "No market size, growth rate or trends are given in this report."),
-                "competitor": ("Competitor", "No competitors or market shares are named in this report."),
-                "customer": ("Customer", "No customer segments are described in this report.")}
-_WTP_NOTES = {"high": "Will pay a premium for reliability, service and integration",
-              "medium": "Pays market rates but expects clear value for money",
-              "low": "Very price-sensitive; buys mainly on discount"}
-
 
 def _normalise(topic: str) -> str:
     return " ".join(topic.lower().split())
@@ -108,7 +41,7 @@ def _label(topic: str) -> str:
 
 
 def _words(topic: str) -> list[str]:
-    return [w for w in re.findall(r"[^\W\d_]+", _normalise(topic)) if w not in _STOPWORDS]
+    return [w for w in re.findall(r"[^\W\d_]+", _normalise(topic)) if w not in phrases.STOPWORDS]
 
 
 def _num(value: float) -> str:
@@ -159,8 +92,8 @@ def demo_market(topic: str, today: dt.date) -> MarketData:
     def pick(pool: Sequence[str], count: int) -> list[str]:
         return [item.format(L=label) for item in rng.sample(list(pool), count)]
 
-    return MarketData(market_size=size, growth=growth, key_trends=pick(_TRENDS, rng.randint(3, 4)),
-                      drivers=pick(_DRIVERS, 3), risks=pick(_RISKS, 3), sources=[], as_of=today)
+    return MarketData(market_size=size, growth=growth, key_trends=pick(phrases.TRENDS, rng.randint(3, 4)),
+                      drivers=pick(phrases.DRIVERS, 3), risks=pick(phrases.RISKS, 3), sources=[], as_of=today)
 
 
 def demo_competitors(topic: str, today: dt.date | None = None) -> CompetitorReport:
@@ -170,16 +103,16 @@ def demo_competitors(topic: str, today: dt.date | None = None) -> CompetitorRepo
     cased = [w[:20].capitalize() for w in _words(topic) if len(w) >= 4 and w.capitalize() != w]
     tails = list(dict.fromkeys(cased))[-3:] or ["Market"]
     count = rng.randint(4, 6)
-    compounds = rng.sample([a + b for a in _FIRST for b in _SECOND], count)
+    compounds = rng.sample([a + b for a in phrases.FIRST for b in phrases.SECOND], count)
     shares = _split(rng, count, rng.uniform(57.0, 88.0))
-    positions = rng.sample(list(_POSITIONING), count)
+    positions = rng.sample(list(phrases.POSITIONING), count)
     competitors = [
         CompetitorProfile(
-            name=f"{compound} {rng.choice(tails) if rng.random() < 0.5 else rng.choice(_SUFFIXES)}",
+            name=f"{compound} {rng.choice(tails) if rng.random() < 0.5 else rng.choice(phrases.SUFFIXES)}",
             market_share_percent=share,
             positioning=position,
-            strengths=rng.sample(list(_STRENGTHS), 2),
-            weaknesses=rng.sample(list(_WEAKNESSES), rng.randint(1, 2)),
+            strengths=rng.sample(list(phrases.STRENGTHS), 2),
+            weaknesses=rng.sample(list(phrases.WEAKNESSES), rng.randint(1, 2)),
         )
         for compound, share, position in zip(compounds, shares, positions)
     ]
@@ -189,7 +122,7 @@ def demo_competitors(topic: str, today: dt.date | None = None) -> CompetitorRepo
 def demo_customers(topic: str, today: dt.date | None = None) -> CustomerReport:
     """3-4 segments with shares totalling at most 100 % and varied willingness to pay, as of ``today``."""
     rng = _rng(topic, "customer")
-    pool = _B2B_SEGMENTS if set(_words(topic)) & _B2B_WORDS else _MIXED_SEGMENTS
+    pool = phrases.B2B_SEGMENTS if set(_words(topic)) & phrases.B2B_WORDS else phrases.MIXED_SEGMENTS
     count = rng.randint(3, min(4, len(pool)))
     chosen = rng.sample(list(pool), count)
     shares = _split(rng, count, rng.uniform(78.0, 97.0))
@@ -198,7 +131,7 @@ def demo_customers(topic: str, today: dt.date | None = None) -> CustomerReport:
             name=name, share_percent=share,
             size_note=f"~{_round2(typical * share / 25 * rng.uniform(0.6, 1.6)):,} {unit} (rough estimate)",
             pain_points=list(pains), buying_patterns=list(patterns),
-            willingness_to_pay=WillingnessToPay(level=level, note=_WTP_NOTES[level]),  # type: ignore[arg-type]
+            willingness_to_pay=WillingnessToPay(level=level, note=phrases.WTP_NOTES[level]),  # type: ignore[arg-type]
         )
         for (name, unit, typical, level, pains, patterns), share in zip(chosen, shares)
     ]
@@ -292,7 +225,7 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
         recs.append(_short(f"Build the core offer around the needs of {biggest.name}", 400))
         questions.append(_short(f"What would make {biggest.name} switch from their current provider?", 400))
 
-    for key, (what, nothing) in _UNAVAILABLE.items():
+    for key, (what, nothing) in phrases.UNAVAILABLE.items():
         if loaded[key] is None:
             summary.append(f"{what} data is unavailable ({reasons[key]}).")
             sections[key] = f"{what} data is unavailable: {reasons[key]}. {nothing}"

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+
 from pydantic import BaseModel
 
 from research.batch import COMPARISON_KEY, CompanyBatchResult, batch_title, run_company_batch

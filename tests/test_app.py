@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
 from research.stub_server import Reply
-
 from ui import runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

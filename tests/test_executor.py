@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from research.executor import Limits, StatusEvent, TaskState, fan_out
-
 
 
 class Recorder:

@@ -15,8 +15,8 @@ from stub import Plan, serve
 from research.config import Settings
 from research.jobs import JobRunner
 from research.report import render_json, render_markdown
-from research.stub_server import Reply
 from research.store import ReportStore
+from research.stub_server import Reply
 from ui import runtime
 
 KEY = "sk-test-SECRET-0123456789abcdefXYZ"

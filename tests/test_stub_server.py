@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import openai
 import pytest

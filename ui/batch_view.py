@@ -10,8 +10,8 @@ from research.batch import CompanyBatchResult
 from research.batch_report import render_batch_csv, render_batch_json, render_batch_markdown
 from research.charts import company_revenue_chart
 from research.jobs import JobSnapshot
-from research.report import download_name
 from research.progress import STATE_SYMBOLS
+from research.report import download_name
 
 
 def status_grid(snapshot: JobSnapshot) -> None:
