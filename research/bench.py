@@ -1,10 +1,16 @@
-"""Benchmark: the market pipeline run sequentially and concurrently over HTTP.
+"""Benchmarks: both workflows run sequentially and concurrently over HTTP.
 
 ``python -m research.bench`` starts the local OpenAI-compatible stub server on
-127.0.0.1 with the stated latencies, runs the real pipeline (real SDK, real
-``openai`` client) once with the research agents one at a time and once
-concurrently, and prints wall times, the speedup and the ratio of the
-concurrent time to the critical path (slowest research agent + synthesis).
+127.0.0.1 with the stated latencies and runs the real code (real SDK, real
+``openai`` client):
+
+- the market pipeline with the research agents one at a time and concurrently,
+  against the critical path (slowest research agent + synthesis);
+- the company batch at cap 1 and at ``--concurrency``, against the ideal
+  (ceil(companies / concurrency) x latency + comparison).
+
+``--ui`` measures the web app in Chromium (:mod:`research.bench_ui`);
+``--load N`` runs N jobs at once in one job runner (:mod:`research.bench_load`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 
 from research.config import Settings
@@ -20,7 +27,9 @@ from research.executor import Limits
 from research.pipeline import RunStatus, run_market_research
 from research.stub_server import Reply, StubOpenAIServer, StubRequest, text_chunks
 
-TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport", "synthesis": "ExecutiveReport"}
+TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport",
+          "synthesis": "ExecutiveReport", "company": "CompanyProfile", "comparison": "CompanyComparison"}
+PIPELINE_AGENTS = ("market", "competitor", "customer", "synthesis")
 
 
 def latency_responder(latency: dict[str, float]):  # noqa: ANN201 - a Responder
@@ -65,26 +74,50 @@ def run_pipeline_bench(latency: dict[str, float], api: str, repeat: int) -> dict
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print a Markdown table."""
-    parser = argparse.ArgumentParser(prog="python -m research.bench", description=__doc__.splitlines()[0])
-    for key, default in (("market", 1.0), ("competitor", 1.5), ("customer", 2.0), ("synthesis", 0.5)):
-        parser.add_argument(f"--{key}", type=float, default=default, help=f"{key} agent latency in s (default {default})")
-    parser.add_argument("--api", choices=["chat_completions", "responses"], default="chat_completions")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per mode; the median is reported")
-    args = parser.parse_args(argv)
-    latency = {k: getattr(args, k) for k in TITLES}
-    figures = run_pipeline_bench(latency, args.api, max(args.repeat, 1))
+def print_pipeline_bench(latency: dict[str, float], api: str, repeat: int) -> None:
+    """Run the market pipeline benchmark and print a Markdown table."""
+    figures = run_pipeline_bench(latency, api, repeat)
     lat = ", ".join(f"{k} {v:g} s" for k, v in latency.items())
-    print(f"Market pipeline over HTTP ({args.api}; {lat}; median of {args.repeat})\n")
+    print(f"Market pipeline over HTTP ({api}; {lat}; median of {repeat})\n")
     print("| Mode | Wall time | Speedup | Critical path | Ratio to critical path |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| sequential (cap 1) | {figures['sequential']:.2f} s | 1.00× | {figures['critical_path']:.2f} s | "
           f"{figures['sequential'] / figures['critical_path']:.3f} |")
     print(f"| concurrent | {figures['concurrent']:.2f} s | {figures['speedup']:.2f}× | {figures['critical_path']:.2f} s | "
           f"{figures['ratio']:.3f} |")
-    verdict = "meets" if figures["ratio"] <= 1.05 else "MISSES"
-    print(f"\nGoal: ratio ≤ 1.05 — {verdict} it.")
+    print(f"\nGoal: ratio ≤ 1.05 — {'meets' if figures['ratio'] <= 1.05 else 'MISSES'} it.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print Markdown tables."""
+    argv = sys.argv[1:] if argv is None else argv
+    if "--ui" in argv:
+        from research.bench_ui import main as ui_main
+
+        return ui_main(argv)
+    parser = argparse.ArgumentParser(prog="python -m research.bench", description=__doc__.splitlines()[0])
+    for key, default in (("market", 1.0), ("competitor", 1.5), ("customer", 2.0), ("synthesis", 0.5)):
+        parser.add_argument(f"--{key}", type=float, default=default, help=f"{key} agent latency in s (default {default})")
+    parser.add_argument("--api", choices=["chat_completions", "responses"], default="chat_completions")
+    parser.add_argument("--repeat", type=int, default=3, help="pipeline runs per mode; the median is reported")
+    parser.add_argument("--companies", type=int, default=20, help="companies in the batch benchmark (default 20)")
+    parser.add_argument("--company", type=float, default=1.0, help="company agent latency in s (default 1)")
+    parser.add_argument("--comparison", type=float, default=0.5, help="comparison agent latency in s (default 0.5)")
+    parser.add_argument("--concurrency", type=int, default=5, help="batch concurrency cap (default 5)")
+    parser.add_argument("--load", type=int, metavar="N", help="instead: N concurrent market jobs in one job runner")
+    parser.add_argument("--ui", action="store_true", help="instead: the web app in Chromium (see research.bench_ui)")
+    args = parser.parse_args(argv)
+    latency = {k: getattr(args, k) for k in PIPELINE_AGENTS}
+    if args.load:
+        from research.bench_load import print_load_bench
+
+        print_load_bench(args.load, latency)
+        return 0
+    print_pipeline_bench(latency, args.api, max(args.repeat, 1))
+    print()
+    from research.bench_batch import print_batch_bench
+
+    print_batch_bench(args.companies, args.company, args.comparison, max(args.concurrency, 1), args.api)
     return 0
 
 

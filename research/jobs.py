@@ -11,6 +11,7 @@ id keeps working after the process restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -242,6 +243,10 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001 - the page must learn of any failure
             with job.lock:
                 job.error = f"the job stopped unexpectedly ({type(exc).__name__})"
+            if self._store is not None:
+                with contextlib.suppress(Exception):  # the store itself may be what failed
+                    await asyncio.to_thread(self._store.record_finished, job.id, status="failed",
+                                            finished_at=time.time(), result_json="")
         finally:
             await source.aclose()
             job.settings = replace(job.settings, api_key=None)  # a session's key lives no longer than its job

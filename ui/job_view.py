@@ -33,7 +33,8 @@ def live(job_id: str) -> None:
     snapshot = runtime.runner().snapshot(job_id)
     if snapshot is None or snapshot.finished:
         st.rerun()
-    with st.status(f"Researching “{md.inline(snapshot.topic)}”…", state="running", expanded=True):
+    box = st.status(f"Researching “{md.inline(snapshot.topic)}”…", state="running", expanded=True)
+    with box.container():  # not `with box:`, whose exit would mark the job complete
         _progress(snapshot)
         if st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
             runtime.runner().cancel(job_id)

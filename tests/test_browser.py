@@ -1,0 +1,229 @@
+"""The app in a real browser: `streamlit run app.py` as a subprocess, Chromium via Playwright.
+
+The app talks to the local stub server (tests/stub.py) with per-agent latencies and a
+streamed synthesis, so every run is offline and takes a few seconds. Screenshots go to
+``artifacts/screenshots/``, the server's output to ``artifacts/browser-tests/streamlit.log``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from browser import (
+    ARTIFACTS,
+    CLICK_AT,
+    SECTIONS,
+    VIEWPORT,
+    StreamlitApp,
+    agent_card,
+    exceptions,
+    generate_button,
+    heading,
+    job_id_of,
+    launch_chromium,
+    log_size,
+    require_chromium,
+    screenshot,
+    server_errors,
+    topic_box,
+)
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from stub import Plan, serve
+
+from research.bench import latency_responder
+from research.store import ReportStore
+from research.stub_server import StubOpenAIServer
+
+LATENCY = {"market": 0.6, "competitor": 0.9, "customer": 1.2}
+SYNTHESIS = 0.8  # streamed: first token after a fifth, the rest spread evenly
+SMALL = {"width": 1200, "height": 900}
+WAIT = 20_000  # ms: generous upper bound for any one UI wait (a run takes about 2.5 s)
+LOG = ARTIFACTS / "browser-tests" / "streamlit.log"
+JOB_URL = re.compile(r"[?&]job=[0-9a-f]{12}(&|$)")
+TOPIC = "Vertical farming in Scandinavia"
+saved: dict[str, str] = {}  # the report test 1 saved: topic and job id (test 3 reopens it)
+log_start = {"at": 0}  # where the current test's part of the server log begins
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[StubOpenAIServer]:
+    plan = Plan(latency=LATENCY, always={"synthesis": latency_responder({"synthesis": SYNTHESIS})})
+    with serve(plan) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app(stub, tmp_path_factory) -> Iterator[StreamlitApp]:
+    """The app on a free port of 127.0.0.1 with its own data folder (restartable)."""
+    require_chromium()
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    LOG.unlink(missing_ok=True)
+    with StreamlitApp(stub.base_url, tmp_path_factory.mktemp("browser-data"), log_path=LOG) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require_chromium()
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _own_log_window(app) -> None:
+    """Each test checks only the server errors logged while it ran."""
+    log_start["at"] = log_size(LOG)
+
+
+@pytest.fixture
+def new_page(browser) -> Iterator[Callable[..., Page]]:
+    """Open a page in a fresh browser context (a separate Streamlit session); all closed afterwards."""
+    contexts = []
+
+    def make(viewport: dict[str, int] = VIEWPORT) -> Page:
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        context.set_default_timeout(WAIT)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def no_errors(page: Page) -> None:
+    """No exception box in the page and no uncaught exception in the server log."""
+    count = exceptions(page).count()
+    shown = exceptions(page).first.inner_text() if count else ""
+    assert count == 0, f"the page shows an exception: {shown[:300]}"
+    errors = server_errors(LOG, log_start["at"])
+    assert not errors, f"the app raised (see {LOG}): {errors}"
+
+
+def wait_for_report(page: Page, topic: str) -> None:
+    """Wait until the report for ``topic`` shows, failing at once if an exception box shows instead."""
+    expect(heading(page, topic).or_(exceptions(page)).first).to_be_visible(timeout=WAIT)
+    no_errors(page)
+
+
+def open_home(page: Page, app: StreamlitApp) -> None:
+    page.goto(app.url + "/")
+    expect(topic_box(page).or_(exceptions(page)).first).to_be_visible(timeout=WAIT)
+    no_errors(page)
+
+
+def test_one_user_runs_downloads_reloads_and_finds_the_report_in_history(app, new_page) -> None:
+    page = new_page()
+    open_home(page, app)
+    expect(page.get_by_role("heading", name="Market research studio")).to_be_visible()
+    screenshot(page, "home")
+
+    topic_box(page).fill(TOPIC)
+    generate_button(page).click()
+    customer = agent_card(page, "customer")  # the slowest research agent: 1.2 s
+    expect(customer).to_contain_text("running", timeout=WAIT)
+    expect(page).to_have_url(JOB_URL)
+    job_id = job_id_of(page)
+    screenshot(page, "running")
+    expect(customer).to_contain_text("done", timeout=WAIT)
+
+    wait_for_report(page, TOPIC)
+    assert job_id_of(page) == job_id
+    expect(page.get_by_text(re.compile(r"^Report ready in \d"))).to_be_visible()
+    charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    expect(charts).to_have_count(3, timeout=WAIT)
+    screenshot(page, "report")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download report (.md)").click()
+    path = ARTIFACTS / "browser-tests" / download.value.suggested_filename
+    download.value.save_as(path)
+    markdown = path.read_text(encoding="utf-8")
+    assert markdown.startswith(f"# Market research: {TOPIC}")
+    for section in SECTIONS:
+        assert re.search(rf"(?m)^{re.escape(section)}$", markdown), f"{section} missing from the download"
+
+    page.reload()
+    wait_for_report(page, TOPIC)
+    assert job_id_of(page) == job_id
+
+    history = new_page()
+    history.goto(app.url + "/History")
+    row = history.locator(f".st-key-job-{job_id}")
+    expect(row).to_contain_text(TOPIC, timeout=WAIT)
+    expect(row).to_contain_text("complete")
+    no_errors(history)
+    screenshot(history, "history")
+    row.get_by_role("link", name="Open").click()
+    wait_for_report(history, TOPIC)
+    assert job_id_of(history) == job_id
+    saved.update(topic=TOPIC, job_id=job_id)
+
+
+def test_five_sessions_at_once_each_get_their_own_report_without_waiting(app, stub, new_page) -> None:
+    topics = ["Plant-based dairy", "B2B payroll software", "Electric vehicle charging in Europe",
+              "Cold-chain logistics", "Pet insurance in Japan"]
+    # One tall page for the screenshot; smaller ones for the rest (less software rendering).
+    pages = [new_page(VIEWPORT if n == 0 else SMALL) for n in range(len(topics))]
+    for page in pages:  # load the five pages side by side
+        page.goto(app.url + "/", wait_until="commit")
+    for page in pages:
+        expect(topic_box(page).or_(exceptions(page)).first).to_be_visible(timeout=WAIT)
+        no_errors(page)
+    for page, topic in zip(pages, topics):
+        topic_box(page).fill(topic)
+    stub.reset_stats()
+    at = (time.time() + 0.5) * 1000  # each page's own timer clicks at this moment
+    for page in pages:
+        generate_button(page).evaluate(CLICK_AT, at)
+    for page, topic in zip(pages, topics):
+        wait_for_report(page, topic)
+    screenshot(pages[0], "concurrent")
+
+    ids = [job_id_of(page) for page in pages]
+    assert len(set(ids)) == 5, f"sessions share a job: {ids}"
+    for page, topic in zip(pages, topics):
+        for other in topics:
+            if other != topic:
+                expect(heading(page, other)).to_have_count(0)
+        no_errors(page)
+    store = ReportStore(app.data_dir)
+    assert {store.get(i).topic: store.get(i).status for i in ids} == dict.fromkeys(topics, "complete")
+    research = [r for r in stub.requests if r.schema_title != "ExecutiveReport"]
+    for topic in topics:
+        assert sum(topic in r.user_text for r in research) == 3, f"{topic}: expected 3 research requests"
+    # 5 jobs x 3 research agents: had any session waited for another, far fewer would overlap.
+    assert stub.max_in_flight >= 10, f"only {stub.max_in_flight} requests were ever in flight at once"
+
+
+def test_a_fresh_server_shows_saved_reports_and_deep_links(app, new_page) -> None:
+    if not saved:  # test 1 did not run (or failed): save a report first
+        page = new_page()
+        open_home(page, app)
+        topic_box(page).fill(TOPIC)
+        generate_button(page).click()
+        wait_for_report(page, TOPIC)
+        saved.update(topic=TOPIC, job_id=job_id_of(page))
+    topic, job_id = saved["topic"], saved["job_id"]
+    old_pid = app.process.pid
+    app.restart()
+    assert app.process.pid != old_pid
+
+    history = new_page()
+    history.goto(app.url + "/History")
+    row = history.locator(f".st-key-job-{job_id}")
+    expect(row).to_contain_text(topic, timeout=WAIT)
+    expect(row).to_contain_text("complete")
+    no_errors(history)
+    screenshot(history, "history-after-restart")
+
+    page = new_page()
+    page.goto(f"{app.url}/?job={job_id}")
+    wait_for_report(page, topic)
+    expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')).to_have_count(3, timeout=WAIT)
+    assert job_id_of(page) == job_id
