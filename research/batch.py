@@ -23,9 +23,9 @@ from research.agents.base import request_message, run_structured
 from research.agents.company import CompanyProfile
 from research.agents.comparison import CompanyComparison
 from research.config import Settings
-from research.executor import EventSink, Limits, TaskContext, TaskOutcome, TokenUsage, fan_out
+from research.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
 from research.providers import ModelSource, open_models
-from research.runs import RunStatus, overall_status
+from research.runs import RunResult, overall_status
 from research.validation import validate_company_names
 
 COMPARISON_KEY = comparison.SPEC.key
@@ -36,18 +36,11 @@ def batch_title(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-class CompanyBatchResult(BaseModel):
+class CompanyBatchResult(RunResult):
     """Everything a batch produced: one outcome per company, the comparison, and counts."""
 
     kind: Literal["companies"] = "companies"
     names: list[str]
-    status: RunStatus
-    error: str | None = None
-    started_at: float
-    finished_at: float
-    provider: str
-    model: str
-    demo: bool
     concurrency: int
     companies: list[TaskOutcome[CompanyProfile]]
     comparison: TaskOutcome[CompanyComparison]
@@ -56,11 +49,6 @@ class CompanyBatchResult(BaseModel):
     def title(self) -> str:
         """A short name for the batch, e.g. 'Stripe, Datadog, Vercel and 2 more'."""
         return batch_title(self.names)
-
-    @property
-    def elapsed(self) -> float:
-        """Wall-clock seconds of the whole batch."""
-        return self.finished_at - self.started_at
 
     @property
     def total(self) -> int:
@@ -81,14 +69,6 @@ class CompanyBatchResult(BaseModel):
     def all_outcomes(self) -> list[TaskOutcome[BaseModel]]:
         """Every agent's outcome, in display order (companies, then the comparison)."""
         return [*self.companies, self.comparison]  # type: ignore[list-item]
-
-    @property
-    def usage(self) -> TokenUsage:
-        """Tokens spent by every agent of the batch."""
-        total = TokenUsage()
-        for outcome in [*self.companies, self.comparison]:
-            total.add(outcome.usage)
-        return total
 
 
 def comparison_message(today: str, outcomes: list[TaskOutcome[CompanyProfile]]) -> str:

@@ -24,7 +24,8 @@ import time
 from research.config import Settings
 from research.demo_content import demo_output_for
 from research.executor import Limits
-from research.pipeline import RunStatus, run_market_research
+from research.pipeline import run_market_research
+from research.runs import RunStatus
 from research.stub_server import Reply, StubOpenAIServer, StubRequest, text_chunks
 
 TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport",

@@ -27,7 +27,7 @@ from research.providers import ModelSource, open_models
 from research.store import ReportStore, is_valid_job_id, new_job_id
 from research.validation import validate_company_names, validate_topic
 
-JobResult = MarketResearchResult | CompanyBatchResult
+JobResult = MarketResearchResult | CompanyBatchResult  # both are research.runs.RunResult
 StartRun = Callable[[Settings, ModelSource, EventSink, asyncio.Event], Awaitable[JobResult]]
 RESULT_TYPES: dict[str, type[JobResult]] = {"market": MarketResearchResult, "companies": CompanyBatchResult}
 AGGREGATE_KEYS = {"synthesis", COMPARISON_KEY}

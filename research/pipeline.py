@@ -22,35 +22,23 @@ from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
 from research.agents.synthesis import ExecutiveReport
 from research.config import Settings
-from research.executor import EventSink, Limits, TaskContext, TaskOutcome, TokenUsage, fan_out
+from research.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
 from research.providers import ModelSource, open_models
-from research.runs import RunStatus, overall_status
+from research.runs import RunResult, overall_status
 from research.validation import validate_topic
 
 RESEARCH_SPECS: tuple[AgentSpec[BaseModel], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)  # type: ignore[assignment]
 AGENT_KEYS = tuple(spec.key for spec in RESEARCH_SPECS) + (synthesis.SPEC.key,)
 
 
-class MarketResearchResult(BaseModel):
+class MarketResearchResult(RunResult):
     """Everything a run produced: per-agent outcomes, the report, and run facts."""
 
     topic: str
-    status: RunStatus
-    error: str | None = None
-    started_at: float
-    finished_at: float
-    provider: str
-    model: str
-    demo: bool
     market: TaskOutcome[MarketData]
     competitor: TaskOutcome[CompetitorReport]
     customer: TaskOutcome[CustomerReport]
     synthesis: TaskOutcome[ExecutiveReport]
-
-    @property
-    def elapsed(self) -> float:
-        """Wall-clock seconds of the whole run."""
-        return self.finished_at - self.started_at
 
     @property
     def research(self) -> list[TaskOutcome[BaseModel]]:
@@ -61,14 +49,6 @@ class MarketResearchResult(BaseModel):
     def all_outcomes(self) -> list[TaskOutcome[BaseModel]]:
         """Every agent's outcome, in display order (research, then synthesis)."""
         return [*self.research, self.synthesis]  # type: ignore[list-item]
-
-    @property
-    def usage(self) -> TokenUsage:
-        """Tokens spent by all four agents."""
-        total = TokenUsage()
-        for outcome in [*self.research, self.synthesis]:
-            total.add(outcome.usage)
-        return total
 
 
 def limits_from(settings: Settings) -> Limits:

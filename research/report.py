@@ -17,7 +17,8 @@ from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
 from research.demo_content import DEMO_NOTICE
 from research.executor import TaskOutcome
-from research.pipeline import MarketResearchResult, RunStatus
+from research.pipeline import MarketResearchResult
+from research.runs import RunStatus
 from research.schemas import Sourced
 
 SECTION_AGENT = {"Market Overview": "market", "Competitive Landscape": "competitor", "Customer Segments": "customer"}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from research.executor import FanOutResult
+from pydantic import BaseModel
+
+from research.executor import FanOutResult, TaskOutcome, TokenUsage
 
 
 class RunStatus(StrEnum):
@@ -14,6 +16,36 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class RunResult(BaseModel):
+    """The facts every workflow's result carries; subclasses add their outcomes."""
+
+    status: RunStatus
+    error: str | None = None
+    started_at: float
+    finished_at: float
+    provider: str
+    model: str
+    demo: bool
+
+    @property
+    def all_outcomes(self) -> list[TaskOutcome[BaseModel]]:
+        """Every agent's outcome, in display order."""
+        raise NotImplementedError
+
+    @property
+    def elapsed(self) -> float:
+        """Wall-clock seconds of the whole run."""
+        return self.finished_at - self.started_at
+
+    @property
+    def usage(self) -> TokenUsage:
+        """Tokens spent by every agent of the run."""
+        total = TokenUsage()
+        for outcome in self.all_outcomes:
+            total.add(outcome.usage)
+        return total
 
 
 def overall_status(run: FanOutResult, what: str) -> tuple[RunStatus, str | None]:

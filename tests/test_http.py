@@ -9,8 +9,9 @@ from stub import Plan, agent_of, serve
 
 from research.config import Settings
 from research.executor import Limits, StatusEvent, TaskState
-from research.pipeline import RunStatus, run_market_research
+from research.pipeline import run_market_research
 from research.report import render_markdown
+from research.runs import RunStatus
 from research.stub_server import Reply
 
 FAST = Limits(attempt_timeout=10, max_retries=2, backoff_initial=0.01, backoff_max=0.05)

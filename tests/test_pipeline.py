@@ -12,8 +12,9 @@ from scripted import http_error, message_text, scripted_source, text_answer, val
 from research.config import Settings
 from research.demo_content import parse_request
 from research.executor import Limits, StatusEvent, TaskState
-from research.pipeline import RunStatus, run_market_research
+from research.pipeline import run_market_research
 from research.report import render_markdown
+from research.runs import RunStatus
 from research.validation import InputError
 
 SETTINGS = Settings(api_key="sk-test", agent_timeout=5, max_retries=2)

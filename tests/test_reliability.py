@@ -19,9 +19,10 @@ from research.config import Settings
 from research.demo_content import demo_market
 from research.demo_model import DemoModel
 from research.jobs import JobRunner
-from research.pipeline import RunStatus, run_market_research
+from research.pipeline import run_market_research
 from research.providers import ModelSource
 from research.report import download_name, render_markdown
+from research.runs import RunStatus
 from research.store import ReportStore
 from research.stub_server import Reply
 

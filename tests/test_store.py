@@ -16,8 +16,9 @@ import pytest
 
 from research.config import Settings
 from research.demo_model import DemoModel
-from research.pipeline import MarketResearchResult, RunStatus, run_market_research
+from research.pipeline import MarketResearchResult, run_market_research
 from research.providers import ModelSource
+from research.runs import RunStatus
 from research.store import DB_FILENAME, ReportStore, StoredJob, is_valid_job_id, new_job_id
 
 ROOT = Path(__file__).resolve().parents[1]
