@@ -1,7 +1,7 @@
 """Helpers for the real-browser tests (Playwright sync API, the system Chromium).
 
 The Chromium launch, the free port, the app's environment and the ``streamlit run``
-subprocess live in :mod:`research.ui_harness`, shared with ``python -m research.bench --ui``.
+subprocess live in :mod:`tests.support.browser_harness`, shared with ``python -m benchmarks --ui``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page
 
-from research.ui_harness import (  # noqa: F401 - re-exported for the tests
+from tests.support.browser_harness import (  # noqa: F401 - re-exported for the tests
     AGENT_CARD,
     CLICK_AT,
     GENERATE,

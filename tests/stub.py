@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from research.demo_content import demo_output_for
-from research.stub_server import Reply, StubOpenAIServer, StubRequest
+from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 
 AGENT_OF_TITLE = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer",
                   "ExecutiveReport": "synthesis", "CompanyProfile": "company", "CompanyComparison": "comparison"}

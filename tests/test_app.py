@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
-from research.stub_server import Reply
+from tests.support.openai_server import Reply
 from ui import runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

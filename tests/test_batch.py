@@ -16,8 +16,8 @@ from research.config import Settings
 from research.demo_content import parse_request
 from research.executor import Limits, TaskState
 from research.runs import RunStatus
-from research.stub_server import Reply
 from research.validation import InputError, validate_company_names
+from tests.support.openai_server import Reply
 
 FAST = Limits(concurrency=4, attempt_timeout=10, max_retries=1, backoff_initial=0.01, backoff_max=0.02)
 NAMES = [f"Company {chr(65 + i)}" for i in range(12)]

@@ -33,9 +33,9 @@ from browser import (
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from stub import Plan, serve
 
-from research.bench import latency_responder
 from research.store import ReportStore
-from research.stub_server import StubOpenAIServer
+from tests.support.openai_server import StubOpenAIServer
+from tests.support.responders import latency_responder
 
 LATENCY = {"market": 0.6, "competitor": 0.9, "customer": 1.2}
 SYNTHESIS = 0.8  # streamed: first token after a fifth, the rest spread evenly

@@ -11,7 +11,7 @@ import pytest
 from stub import Plan, serve
 
 from research.cli import main
-from research.stub_server import Reply
+from tests.support.openai_server import Reply
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from research.executor import Limits, StatusEvent, TaskState
 from research.pipeline import run_market_research
 from research.report import render_markdown
 from research.runs import RunStatus
-from research.stub_server import Reply
+from tests.support.openai_server import Reply
 
 FAST = Limits(attempt_timeout=10, max_retries=2, backoff_initial=0.01, backoff_max=0.05)
 

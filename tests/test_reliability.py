@@ -24,7 +24,7 @@ from research.providers import ModelSource
 from research.report import download_name, render_markdown
 from research.runs import RunStatus
 from research.store import ReportStore
-from research.stub_server import Reply
+from tests.support.openai_server import Reply
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """

@@ -16,7 +16,7 @@ from research.config import Settings
 from research.jobs import JobRunner
 from research.report import render_json, render_markdown
 from research.store import ReportStore
-from research.stub_server import Reply
+from tests.support.openai_server import Reply
 from ui import runtime
 
 KEY = "sk-test-SECRET-0123456789abcdefXYZ"

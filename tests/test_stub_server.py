@@ -1,4 +1,4 @@
-"""Tests for research.stub_server against the real openai client and the real Agents SDK."""
+"""Tests for tests.support.openai_server against the real openai client and the real Agents SDK."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from agents import (
 )
 from pydantic import BaseModel
 
-from research.stub_server import Reply, StubOpenAIServer, StubRequest
+from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 
 set_tracing_disabled(True)
 

@@ -10,7 +10,7 @@ from research.batch import run_company_batch
 from research.config import Settings
 from research.executor import Limits
 from research.runs import RunStatus
-from research.stub_server import StubOpenAIServer
+from tests.support.openai_server import StubOpenAIServer
 
 
 async def _time_batch(names: list[str], settings: Settings, concurrency: int) -> float:
@@ -23,7 +23,7 @@ async def _time_batch(names: list[str], settings: Settings, concurrency: int) ->
 
 def run_batch_bench(companies: int, latency: float, comparison: float, concurrency: int, api: str) -> dict[str, float]:
     """Wall times of one sequential and one concurrent batch, with the ideal and the ratio."""
-    from research.bench import latency_responder
+    from tests.support.responders import latency_responder
 
     names = [f"Benchmark company {i}" for i in range(companies)]
     with StubOpenAIServer(latency_responder({"company": latency, "comparison": comparison})) as server:

@@ -1,6 +1,6 @@
 """Benchmarks: both workflows run sequentially and concurrently over HTTP.
 
-``python -m research.bench`` starts the local OpenAI-compatible stub server on
+``python -m benchmarks`` starts the local OpenAI-compatible stub server on
 127.0.0.1 with the stated latencies and runs the real code (real SDK, real
 ``openai`` client):
 
@@ -9,8 +9,8 @@
 - the company batch at cap 1 and at ``--concurrency``, against the ideal
   (ceil(companies / concurrency) x latency + comparison).
 
-``--ui`` measures the web app in Chromium (:mod:`research.bench_ui`);
-``--load N`` runs N jobs at once in one job runner (:mod:`research.bench_load`).
+``--ui`` measures the web app in Chromium (:mod:`benchmarks.ui`);
+``--load N`` runs N jobs at once in one job runner (:mod:`benchmarks.load`).
 """
 
 from __future__ import annotations
@@ -22,31 +22,11 @@ import sys
 import time
 
 from research.config import Settings
-from research.demo_content import demo_output_for
 from research.executor import Limits
 from research.pipeline import run_market_research
 from research.runs import RunStatus
-from research.stub_server import Reply, StubOpenAIServer, StubRequest, text_chunks
-
-TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport",
-          "synthesis": "ExecutiveReport", "company": "CompanyProfile", "comparison": "CompanyComparison"}
-PIPELINE_AGENTS = ("market", "competitor", "customer", "synthesis")
-
-
-def latency_responder(latency: dict[str, float]):  # noqa: ANN201 - a Responder
-    """A stub responder that answers every agent validly after its latency."""
-    by_title = {TITLES[k]: v for k, v in latency.items()}
-
-    def respond(request: StubRequest) -> Reply:
-        title = request.schema_title or ""
-        content = demo_output_for(title, request.user_text)
-        seconds = by_title.get(title, 0.0)
-        if not request.stream:
-            return Reply(content=content, delay=seconds)
-        # Like a real server: the first token after a fifth of the time, the rest spread evenly.
-        return Reply(content=content, delay=seconds * 0.2, chunk_delay=seconds * 0.8 / len(text_chunks(content)))
-
-    return respond
+from tests.support.openai_server import StubOpenAIServer
+from tests.support.responders import latency_responder
 
 
 async def _time_run(settings: Settings, concurrency: int) -> float:
@@ -75,6 +55,9 @@ def run_pipeline_bench(latency: dict[str, float], api: str, repeat: int) -> dict
     }
 
 
+PIPELINE_AGENTS = ("market", "competitor", "customer", "synthesis")
+
+
 def print_pipeline_bench(latency: dict[str, float], api: str, repeat: int) -> None:
     """Run the market pipeline benchmark and print a Markdown table."""
     figures = run_pipeline_bench(latency, api, repeat)
@@ -93,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print Markdown tables."""
     argv = sys.argv[1:] if argv is None else argv
     if "--ui" in argv:
-        from research.bench_ui import main as ui_main
+        from benchmarks.ui import main as ui_main
 
         return ui_main(argv)
-    parser = argparse.ArgumentParser(prog="python -m research.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     for key, default in (("market", 1.0), ("competitor", 1.5), ("customer", 2.0), ("synthesis", 0.5)):
         parser.add_argument(f"--{key}", type=float, default=default, help=f"{key} agent latency in s (default {default})")
     parser.add_argument("--api", choices=["chat_completions", "responses"], default="chat_completions")
@@ -106,17 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--comparison", type=float, default=0.5, help="comparison agent latency in s (default 0.5)")
     parser.add_argument("--concurrency", type=int, default=5, help="batch concurrency cap (default 5)")
     parser.add_argument("--load", type=int, metavar="N", help="instead: N concurrent market jobs in one job runner")
-    parser.add_argument("--ui", action="store_true", help="instead: the web app in Chromium (see research.bench_ui)")
+    parser.add_argument("--ui", action="store_true", help="instead: the web app in Chromium (see benchmarks.ui)")
     args = parser.parse_args(argv)
     latency = {k: getattr(args, k) for k in PIPELINE_AGENTS}
     if args.load:
-        from research.bench_load import print_load_bench
+        from benchmarks.load import print_load_bench
 
         print_load_bench(args.load, latency)
         return 0
     print_pipeline_bench(latency, args.api, max(args.repeat, 1))
     print()
-    from research.bench_batch import print_batch_bench
+    from benchmarks.batch import print_batch_bench
 
     print_batch_bench(args.companies, args.company, args.comparison, max(args.concurrency, 1), args.api)
     return 0

@@ -1,6 +1,6 @@
 """UI benchmark: the Streamlit app driven by a real browser against the local stub server.
 
-``python -m research.bench --ui`` starts the OpenAI-compatible stub server on 127.0.0.1 (the
+``python -m benchmarks --ui`` starts the OpenAI-compatible stub server on 127.0.0.1 (the
 same latencies as the pipeline benchmark), runs ``streamlit run app.py`` as a subprocess on a
 temporary data folder, drives the system Chromium with Playwright and prints a Markdown table:
 
@@ -16,8 +16,8 @@ and ``finished_at`` in the server): the click by a capturing listener, the statu
 heading by a ``MutationObserver``, so Playwright's polling interval never inflates them. The
 concurrent sessions are clicked by each page's own timer at one agreed moment.
 
-The app and the browser are started by :mod:`research.ui_harness`; Playwright is imported only
-inside the functions that drive the browser, so ``import research.bench`` stays light.
+The app and the browser are started by :mod:`tests.support.browser_harness`; Playwright is imported only
+inside the functions that drive the browser, so ``import benchmarks`` stays light.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from research.ui_harness import (
+from tests.support.browser_harness import (
     AGENT_CARD,
     CLICK_AT,
     EXCEPTION,
@@ -182,8 +182,8 @@ async def _measure(app: StreamlitApp, repeat: int, sessions: int, timeout: float
 def run_ui_bench(latency: dict[str, float], repeat: int = 3, sessions: int = 5, timeout: float = 60.0,
                  log_path: Path | None = None) -> dict[str, Any]:
     """Start the stub server and the app, measure, stop both; returns the raw measurements."""
-    from research.bench import latency_responder
-    from research.stub_server import StubOpenAIServer
+    from tests.support.openai_server import StubOpenAIServer
+    from tests.support.responders import latency_responder
 
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as data_dir, \
             StubOpenAIServer(latency_responder(latency)) as stub, \
@@ -238,8 +238,8 @@ def print_table(figures: dict[str, Any], latency: dict[str, float]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m research.bench --ui``: run the UI benchmark and print the table."""
-    parser = argparse.ArgumentParser(prog="python -m research.bench --ui", description=__doc__.splitlines()[0])
+    """``python -m benchmarks --ui``: run the UI benchmark and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks --ui", description=__doc__.splitlines()[0])
     parser.add_argument("--ui", action="store_true", help="run this UI benchmark (the dispatch flag)")
     for key, default in (("market", 1.0), ("competitor", 1.5), ("customer", 2.0), ("synthesis", 0.5)):
         parser.add_argument(f"--{key}", type=float, default=default, help=f"{key} agent latency in s (default {default})")

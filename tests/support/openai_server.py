@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from research.stub_wire import (
+from tests.support.openai_wire import (
     API_PATHS,
     ERROR_KINDS,
     Reply,

@@ -1,4 +1,4 @@
-"""Load benchmark: many concurrent jobs in one process (``python -m research.bench --load N``).
+"""Load benchmark: many concurrent jobs in one process (``python -m benchmarks --load N``).
 
 Starts the local stub server with the stated latencies, submits N market
 jobs at once to one :class:`~research.jobs.JobRunner` (the web app's
@@ -16,12 +16,12 @@ from pathlib import Path
 from research.config import Settings
 from research.jobs import JobRunner
 from research.store import ReportStore
-from research.stub_server import StubOpenAIServer
+from tests.support.openai_server import StubOpenAIServer
 
 
 def run_load_bench(jobs: int, latency: dict[str, float]) -> dict[str, float]:
     """Run ``jobs`` concurrent jobs and return the measured figures."""
-    from research.bench import latency_responder
+    from tests.support.responders import latency_responder
 
     with tempfile.TemporaryDirectory() as data, StubOpenAIServer(latency_responder(latency)) as server:
         runner = JobRunner(ReportStore(Path(data)))

@@ -1,6 +1,6 @@
 """Wire formats of the stub OpenAI-compatible server: requests as recorded, replies as JSON/SSE.
 
-Split from :mod:`research.stub_server` (the HTTP side) so each stays small. Builds Chat
+Split from :mod:`tests.support.openai_server` (the HTTP side) so each stays small. Builds Chat
 Completions and Responses objects and stream events the way the ``openai`` client parses them.
 """
 

@@ -1,0 +1,27 @@
+"""Responders for the OpenAI-compatible test server shared by tests and benchmarks."""
+
+from __future__ import annotations
+
+from research.demo_content import demo_output_for
+from tests.support.openai_server import Reply, StubRequest, text_chunks
+
+TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport",
+          "synthesis": "ExecutiveReport", "company": "CompanyProfile", "comparison": "CompanyComparison"}
+
+
+def latency_responder(latency: dict[str, float]):  # noqa: ANN201 - a Responder
+    """A stub responder that answers every agent validly after its latency."""
+    by_title = {TITLES[k]: v for k, v in latency.items()}
+
+    def respond(request: StubRequest) -> Reply:
+        title = request.schema_title or ""
+        content = demo_output_for(title, request.user_text)
+        seconds = by_title.get(title, 0.0)
+        if not request.stream:
+            return Reply(content=content, delay=seconds)
+        # Like a real server: the first token after a fifth of the time, the rest spread evenly.
+        return Reply(content=content, delay=seconds * 0.2, chunk_delay=seconds * 0.8 / len(text_chunks(content)))
+
+    return respond
+
+
