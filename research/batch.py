@@ -19,9 +19,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from research.agents import company, comparison
-from research.agents.base import request_message, run_structured
 from research.agents.company import CompanyProfile
 from research.agents.comparison import CompanyComparison
+from research.agents.runner import run_structured
+from research.agents.spec import request_message
 from research.config import Settings
 from research.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
 from research.providers import ModelSource, open_models
@@ -29,6 +30,24 @@ from research.runs import RunResult, overall_status
 from research.validation import validate_company_names
 
 COMPARISON_KEY = comparison.SPEC.key
+COMPANY_PREFIX = "company:"
+"""Company task keys carry this prefix, so no company name can collide with another step's key."""
+
+
+def company_key(name: str) -> str:
+    """The task key of the company the user asked for."""
+    return COMPANY_PREFIX + name
+
+
+def company_name(key: str) -> str:
+    """The company name the user asked for, from its task key."""
+    return key.removeprefix(COMPANY_PREFIX)
+
+
+def profiled_as(outcome: TaskOutcome[CompanyProfile]) -> str | None:
+    """The model's own name for the company, when it differs from the name the user asked for."""
+    asked, written = company_name(outcome.key), outcome.result.name if outcome.result else ""
+    return written if written and " ".join(written.lower().split()) != " ".join(asked.lower().split()) else None
 
 
 def batch_title(names: list[str]) -> str:
@@ -73,8 +92,9 @@ class CompanyBatchResult(RunResult):
 
 def comparison_message(today: str, outcomes: list[TaskOutcome[CompanyProfile]]) -> str:
     """The comparison request: the profiles that exist and the companies that failed."""
-    profiles = {o.key: o.result.model_dump(mode="json") for o in outcomes if o.ok and o.result is not None}
-    missing = [{"company": o.key, "reason": o.error or o.state.value} for o in outcomes if not o.ok]
+    profiles = {company_name(o.key): o.result.model_dump(mode="json")
+                for o in outcomes if o.ok and o.result is not None}
+    missing = [{"company": company_name(o.key), "reason": o.error or o.state.value} for o in outcomes if not o.ok]
     return request_message(today=today, profiles=profiles, missing_companies=missing)
 
 
@@ -106,14 +126,16 @@ async def run_company_batch(
     async def profile(name: str, ctx: TaskContext) -> CompanyProfile:
         message = request_message(company=name, today=today)
         return await run_structured(company.SPEC, source.for_agent(company.SPEC.key), message, ctx,
-                                    tracing=settings.tracing, support=source.output_support)
+                                    tracing=settings.tracing, support=source.output_support,
+                                    max_output_tokens=settings.max_output_tokens)
 
     async def compare(outcomes: list[TaskOutcome[CompanyProfile]], ctx: TaskContext) -> CompanyComparison:
         return await run_structured(comparison.SPEC, source.for_agent(COMPARISON_KEY), comparison_message(today, outcomes),
-                                    ctx, stream=True, tracing=settings.tracing, support=source.output_support)
+                                    ctx, tracing=settings.tracing, support=source.output_support,
+                                    max_output_tokens=settings.max_output_tokens)
 
     try:
-        run = await fan_out(cleaned, profile, limits=limits, on_event=on_event, aggregate=compare,
+        run = await fan_out(cleaned, profile, limits=limits, key=company_key, on_event=on_event, aggregate=compare,
                             aggregate_key=COMPARISON_KEY, cancel=cancel, run_timeout=settings.run_timeout)
     finally:
         if models is None:

@@ -9,7 +9,7 @@ import json
 
 from research import markdown as md
 from research.agents.company import CompanyProfile
-from research.batch import CompanyBatchResult
+from research.batch import CompanyBatchResult, company_name, profiled_as
 from research.demo_content import DEMO_NOTICE
 from research.executor import TaskOutcome
 from research.runs import RunStatus
@@ -29,26 +29,34 @@ def comparison_rows(result: CompanyBatchResult) -> list[list[str]]:
     for o in result.companies:
         p = o.result
         if p is None:
-            rows.append([md.cell(o.key), f"⚠️ {o.state.value}: {md.cell(o.error or '')}", "", "", "", ""])
+            rows.append([md.cell(company_name(o.key)), f"⚠️ {o.state.value}: {md.cell(o.error or '')}", "", "", "", ""])
             continue
         estimate = " (estimate)" if p.is_estimate else ""
-        rows.append([md.cell(p.name), md.cell(p.industry), _number(p.founded_year, "{}"), _number(p.employees_estimate),
+        rows.append([md.cell(_shown_name(o)), md.cell(p.industry), _number(p.founded_year, "{}"), _number(p.employees_estimate),
                      _number(p.revenue_estimate_usd_millions, "{:,.1f}") + (estimate if p.revenue_estimate_usd_millions else ""),
                      md.cell("; ".join(p.key_products[:3]))])
     return rows
 
 
+def _shown_name(o: TaskOutcome[CompanyProfile]) -> str:
+    """The name the user asked for, with the model's own name as an alias when it differs."""
+    alias = profiled_as(o)
+    return company_name(o.key) + (f" (profiled as “{alias}”)" if alias else "")
+
+
 def _profile(o: TaskOutcome[CompanyProfile]) -> str:
     p = o.result
     if p is None:
-        return f"### {md.inline(o.key)}\n\n> ⚠️ **Not researched** — {md.inline(o.error or o.state.value)}."
+        return f"### {md.inline(company_name(o.key))}\n\n> ⚠️ **Not researched** — {md.inline(o.error or o.state.value)}."
     lists = [("Key products and services", p.key_products), ("Recent developments", p.recent_developments),
              ("Competitive advantages", p.competitive_advantages)]
-    parts = [f"### {md.inline(p.name)}", f"_{md.inline(p.industry)}_", md.prose(p.market_position)]
+    parts = [f"### {md.inline(_shown_name(o))}", f"_{md.inline(p.industry)}_", md.prose(p.market_position)]
     parts += [f"**{title}**\n\n" + "\n".join(f"- {md.inline(i)}" for i in items) for title, items in lists]
     sources = ("\n".join(f"- {md.inline(s.title)}" + (f" (<{s.url}>)" if s.url else "") for s in p.sources)
                if p.sources else "_No sources were given: the figures are estimates._")
     parts.append(sources)
+    if p.notes:
+        parts.append(md.notes(p.notes))
     return "\n\n".join(parts)
 
 
@@ -61,7 +69,7 @@ def render_batch_markdown(result: CompanyBatchResult) -> str:
     failed = [o for o in result.companies if not o.ok]
     head.append(f"**{result.total} companies: {result.succeeded} succeeded, {result.failed} failed.**")
     if failed:
-        head.append("Failed: " + "; ".join(f"{md.inline(o.key)} ({md.inline(o.error or o.state.value)})" for o in failed))
+        head.append("Failed: " + "; ".join(f"{md.inline(company_name(o.key))} ({md.inline(o.error or o.state.value)})" for o in failed))
     if result.status is RunStatus.CANCELLED:
         head.append("> ⚠️ **Cancelled** — this report holds only what finished before the run was stopped.")
 
@@ -104,7 +112,7 @@ def render_batch_csv(result: CompanyBatchResult) -> str:
     writer.writerow(CSV_FIELDS)
     for o in result.companies:
         p = o.result
-        row = [o.key, o.state.value, o.error or ""]
+        row = [company_name(o.key), o.state.value, o.error or ""]
         if p is not None:
             row += [p.industry, p.founded_year, p.employees_estimate, p.revenue_estimate_usd_millions, p.market_position,
                     "; ".join(p.key_products), "; ".join(p.recent_developments), "; ".join(p.competitive_advantages),

@@ -16,7 +16,7 @@ from research.agents.company import CompanyProfile
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import WTP_SCORE, CustomerReport
 from research.agents.market import MarketData
-from research.schemas import Sourced
+from research.schemas import SHARE_TOLERANCE, Sourced
 
 TEMPLATE = "plotly_white"
 HEIGHT = 360
@@ -26,7 +26,8 @@ WTP_ORDER: list[str] = sorted(WTP_SCORE, key=WTP_SCORE.__getitem__)  # low, medi
 
 _STATED, _PROJECTED = "#1f4e79", "#9dc3e6"
 _BAR, _OTHERS = "#2e75b6", "#bfbfbf"
-_WTP_COLOUR = {"low": "#9dc3e6", "medium": "#2e75b6", "high": "#1f4e79"}
+_WTP_COLOUR = {"low": "#9dc3e6", "medium": "#2e75b6", "high": "#1f4e79", "unknown": _OTHERS}
+UNKNOWN_LEVEL = "unknown"
 _LABEL_CHARS = 40
 _MIN_BUBBLE, _MAX_BUBBLE = 14.0, 64.0
 
@@ -79,7 +80,7 @@ def market_size_chart(data: MarketData) -> go.Figure:
     """
     size, growth = data.market_size, data.growth
     unit = f"{size.scale} {plain(size.currency)}"
-    years = list(range(size.year + 1, growth.end_year + 1))
+    years = list(range(size.year + 1, growth.end_year + 1)) if growth.end_year is not None else []
     show_text = len(years) < 15
     fig = go.Figure()
     for name, xs, ys, colour, status in (
@@ -97,7 +98,8 @@ def market_size_chart(data: MarketData) -> go.Figure:
         ))
     fig.update_xaxes(title_text="Year", tickmode="linear", dtick=1 if show_text else 5, tickformat="d")
     fig.update_yaxes(title_text=unit, rangemode="tozero", automargin=True)
-    return _style(fig, _title(f"Market size and growth (CAGR {_num(growth.cagr_percent)} %)", data), legend=True)
+    period = "" if growth.period else ", period not stated"
+    return _style(fig, _title(f"Market size and growth (CAGR {_num(growth.cagr_percent)} %{period})", data), legend=True)
 
 
 def competitor_share_chart(data: CompetitorReport) -> go.Figure:
@@ -135,7 +137,10 @@ def competitor_share_chart(data: CompetitorReport) -> go.Figure:
         ))
     fig.update_xaxes(title_text="Estimated market share (%)", range=[0, 100], ticksuffix=" %")
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=names, ticktext=labels, automargin=True)
-    return _style(fig, _title("Competitors by estimated market share", data))
+    title = "Competitors by estimated market share"
+    if data.share_total > SHARE_TOLERANCE:
+        title += f" — shares total {_num(data.share_total)} %, over 100 %"
+    return _style(fig, _title(title, data))
 
 
 def segment_chart(data: CustomerReport) -> go.Figure:
@@ -146,6 +151,8 @@ def segment_chart(data: CustomerReport) -> go.Figure:
     """
     segments = data.segments
     shares = [s.share_percent for s in segments]
+    levels = [s.willingness_to_pay.level or UNKNOWN_LEVEL for s in segments]
+    order = ([UNKNOWN_LEVEL] if UNKNOWN_LEVEL in levels else []) + WTP_ORDER
     largest = max((s for s in shares if s is not None), default=0.0)
     sizes = [max(_MIN_BUBBLE, _MAX_BUBBLE * math.sqrt(s / largest)) if s and largest else _MIN_BUBBLE
              for s in shares]
@@ -156,14 +163,14 @@ def segment_chart(data: CustomerReport) -> go.Figure:
     ]
     fig = go.Figure(go.Scatter(
         x=[s if s is not None else 0.0 for s in shares],
-        y=[s.willingness_to_pay.level for s in segments],
+        y=levels,
         mode="markers+text",
         text=[plain(_short(s.name)) for s in segments],
         textposition="top center",
         hovertext=[plain(s.name) for s in segments],
         customdata=details,
         marker=dict(size=sizes, sizemode="diameter", sizeref=1, opacity=0.75,
-                    color=[_WTP_COLOUR[s.willingness_to_pay.level] for s in segments],
+                    color=[_WTP_COLOUR[level] for level in levels],
                     line=dict(width=1, color="white")),
         hovertemplate=("%{hovertext}<br>%{customdata[0]}<br>Willingness to pay: %{y}"
                        "<br>%{customdata[1]}<extra></extra>"),
@@ -174,21 +181,25 @@ def segment_chart(data: CustomerReport) -> go.Figure:
     fig.update_xaxes(title_text="Estimated share of customers (%)", range=[-8, upper],
                      tickvals=list(range(0, int(upper) + 1, step)), ticksuffix=" %", zeroline=False)
     fig.update_yaxes(title_text="Willingness to pay", type="category", categoryorder="array",
-                     categoryarray=WTP_ORDER, range=[-0.6, len(WTP_ORDER) - 0.4], automargin=True)
-    return _style(fig, _title("Customer segments: size vs willingness to pay", data))
+                     categoryarray=order, range=[-0.6, len(order) - 0.4], automargin=True)
+    title = "Customer segments: share vs willingness to pay"
+    if data.share_total > SHARE_TOLERANCE:
+        title += f" — shares total {_num(data.share_total)} %, over 100 %"
+    return _style(fig, _title(title, data))
 
 
-def company_revenue_chart(profiles: list[CompanyProfile]) -> go.Figure:
-    """Horizontal bars of each company's estimated revenue (companies without one are listed at 0)."""
-    ordered = sorted(profiles, key=lambda p: p.revenue_estimate_usd_millions or 0)
-    values = [p.revenue_estimate_usd_millions or 0 for p in ordered]
+def company_revenue_chart(profiles: dict[str, CompanyProfile]) -> go.Figure:
+    """Horizontal bars of each company's estimated revenue, labelled with the name the user asked for
+    (companies without an estimate are listed at 0)."""
+    ordered = sorted(profiles.items(), key=lambda item: item[1].revenue_estimate_usd_millions or 0)
+    values = [p.revenue_estimate_usd_millions or 0 for _, p in ordered]
     notes = ["no estimate" if p.revenue_estimate_usd_millions is None else
-             ("estimate" if p.is_estimate else "sourced") for p in ordered]
+             ("estimate" if p.is_estimate else "sourced") for _, p in ordered]
     fig = go.Figure(go.Bar(
-        x=values, y=[plain(_short(p.name)) for p in ordered], orientation="h", marker_color=_BAR,
-        customdata=[[plain(p.name), n] for p, n in zip(ordered, notes)],
+        x=values, y=[plain(_short(name)) for name, _ in ordered], orientation="h", marker_color=_BAR,
+        customdata=[[plain(name), n] for (name, _), n in zip(ordered, notes)],
         hovertemplate="%{customdata[0]}: %{x:,.1f} million USD (%{customdata[1]})<extra></extra>",
     ))
     fig.update_xaxes(title_text="Revenue, million USD")
-    title = "Estimated annual revenue" + (ESTIMATE_SUFFIX if any(p.is_estimate for p in ordered) else "")
+    title = "Estimated annual revenue" + (ESTIMATE_SUFFIX if any(p.is_estimate for _, p in ordered) else "")
     return _style(fig, title)

@@ -19,10 +19,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from research.batch import COMPARISON_KEY, run_company_batch
+from research.batch import COMPARISON_KEY, company_key, company_name, run_company_batch
 from research.batch_report import render_batch_csv, render_batch_json, render_batch_markdown
 from research.config import ConfigError, Settings, load_settings
 from research.executor import EventSink
+from research.logs import route_library_logs
 from research.pipeline import AGENT_KEYS, run_market_research
 from research.progress import ProgressDisplay
 from research.report import render_json, render_markdown
@@ -111,7 +112,7 @@ def _prepare(argv: list[str]) -> tuple[argparse.Namespace, list[str], Callable[[
     if argv[:1] == ["companies"]:
         args = build_companies_parser().parse_args(argv[1:])
         names = _read_names(args)
-        return args, [*names, COMPARISON_KEY], lambda s, sink, cancel: run_company_batch(
+        return args, [*map(company_key, names), COMPARISON_KEY], lambda s, sink, cancel: run_company_batch(
             names, s, concurrency=args.concurrency, on_event=sink, cancel=cancel)
     args = build_parser().parse_args(argv)
     topic = validate_topic(args.topic)
@@ -132,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    display = ProgressDisplay(keys, sys.stderr)
+    route_library_logs(settings.data_dir)  # the SDK's own error lines must not interleave with the progress display
+    for warning in settings.warnings:
+        print(f"research: warning: {warning}", file=sys.stderr)
+    display = ProgressDisplay(keys, sys.stderr, label=company_name)
     try:
         result = asyncio.run(_with_ctrl_c(lambda cancel: start(settings, display, cancel)))
     except ConfigError as exc:

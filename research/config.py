@@ -46,16 +46,29 @@ class Settings:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     data_dir: Path = Path("data")
     tracing: bool = False
+    max_output_tokens: int | None = None
+    """Output-token limit of every model request; None: each agent's own budget (2,000-4,000)."""
 
     def __repr__(self) -> str:
         key = "set" if self.api_key else "unset"
         return (
             f"Settings(api_key=<{key}>, base_url={self.base_url!r}, api={self.api!r}, "
             f"model={self.model!r}, demo={self.demo}, agent_timeout={self.agent_timeout}, run_timeout={self.run_timeout}, "
-            f"max_retries={self.max_retries}, max_concurrency={self.max_concurrency})"
+            f"max_retries={self.max_retries}, max_concurrency={self.max_concurrency}, "
+            f"max_output_tokens={self.max_output_tokens})"
         )
 
     __str__ = __repr__
+
+    @property
+    def warnings(self) -> list[str]:
+        """Settings that work but probably not as intended, in one line each."""
+        attempts = self.max_retries + 1
+        if self.demo or self.agent_timeout * attempts <= self.run_timeout:
+            return []
+        return [f"RESEARCH_AGENT_TIMEOUT × attempts ({self.agent_timeout:g} s × {attempts}) is more than "
+                f"RESEARCH_RUN_TIMEOUT ({self.run_timeout:g} s): a slow agent's last retries cannot finish "
+                "within the run's time limit"]
 
     def with_demo(self) -> Settings:
         """The same settings, switched to the offline demo model."""
@@ -148,4 +161,5 @@ def load_settings(
         ),
         data_dir=Path((env.get("RESEARCH_DATA_DIR") or "").strip() or "data"),
         tracing=tracing,
+        max_output_tokens=int(_number(env, "RESEARCH_MAX_OUTPUT_TOKENS", 0, integer=True, minimum=16)) or None,
     )

@@ -116,12 +116,21 @@ EventSink = Callable[[StatusEvent], None]
 
 @dataclass
 class TaskContext:
-    """Handed to the work function: report retries, usage and streamed text."""
+    """Handed to the work function: report requests, retries, notes, usage and streamed text.
+
+    ``attempt`` is the attempt number of the current model request (1 for its
+    first try, 2 for its first retry); ``outcome.attempts`` counts every
+    request the task has made, retries and repair requests included.
+    """
 
     key: str
     limits: Limits
     outcome: TaskOutcome[Any]
     publish: EventSink
+    attempt: int = 1
+    _requests_before: int = field(default=0, repr=False)
+    _request_open: bool = field(default=False, repr=False)
+    _streamed: list[str] = field(default_factory=list, repr=False)
 
     def _emit(self, state: TaskState, message: str = "", text: str = "", result: Any = None) -> None:
         self.publish(
@@ -129,7 +138,7 @@ class TaskContext:
                 key=self.key,
                 state=state,
                 at=time.time(),
-                attempt=max(self.outcome.attempts, 1),
+                attempt=self.attempt,
                 max_attempts=self.limits.max_attempts,
                 message=message,
                 usage=None if text else self.outcome.usage.model_copy(),
@@ -138,17 +147,37 @@ class TaskContext:
             )
         )
 
-    def report_retry(self, reason: str, delay: float) -> None:
-        """Record that the current attempt failed and another follows after ``delay`` s."""
-        self.outcome.attempts += 1
+    @property
+    def streamed_text(self) -> str:
+        """The text streamed by the current attempt of the current request."""
+        return "".join(self._streamed)
+
+    def begin_request(self) -> None:
+        """Record that a new model request starts (its first attempt)."""
+        if self._request_open:
+            self._requests_before = self.outcome.attempts
+        self._request_open = True
+        self.attempt = 1
+        self.outcome.attempts = self._requests_before + 1
+        self._streamed.clear()
+
+    def discard_request(self) -> None:
+        """Forget the current request: the server refused its format, so it does not count as an attempt."""
+        self.outcome.attempts = self._requests_before
+        self._request_open = False
+
+    def report_retry(self, next_attempt: int, reason: str, delay: float) -> None:
+        """Record that the current attempt failed and attempt ``next_attempt`` follows after ``delay`` s."""
+        self.attempt = next_attempt
+        self.outcome.attempts = self._requests_before + next_attempt
         self.outcome.state = TaskState.RETRYING
+        self._streamed.clear()
         self._emit(TaskState.RETRYING, f"{reason}; retrying in {delay:.1f} s")
 
-    def report_repair(self, reason: str) -> None:
-        """Record a repair attempt (the model is asked to fix an invalid answer)."""
-        self.outcome.attempts += 1
-        self.outcome.state = TaskState.RETRYING
-        self._emit(TaskState.RETRYING, reason)
+    def report_note(self, message: str) -> None:
+        """Tell the user what the task is doing (e.g. asking the model again); not an attempt."""
+        self.outcome.state = TaskState.RUNNING
+        self._emit(TaskState.RUNNING, message)
 
     def add_usage(self, usage: Any) -> None:
         """Count tokens spent by this task."""
@@ -157,6 +186,10 @@ class TaskContext:
     def emit_text(self, delta: str) -> None:
         """Publish a piece of streamed text."""
         if delta:
+            if self.outcome.state is TaskState.RETRYING:  # the retry is under way
+                self.outcome.state = TaskState.RUNNING
+                self._emit(TaskState.RUNNING)
+            self._streamed.append(delta)
             self._emit(self.outcome.state, text=delta)
 
 
@@ -242,11 +275,14 @@ async def _settle(coros: list[Awaitable[None]], cancel: asyncio.Event | None, de
 
 
 def _mark_stopped(outcome: TaskOutcome[Any], publish: EventSink, limits: Limits, stop: _Stop) -> None:
+    """A task still unfinished when the run stopped: stopped if it had started, else skipped."""
     if outcome.state.finished or stop.state is None:
         return
-    outcome.state, outcome.error = stop.state, stop.message
+    started = outcome.started_at is not None
+    outcome.state = stop.state if started else TaskState.SKIPPED
+    outcome.error = stop.message if started else f"not started: {stop.message.removeprefix('stopped: ')}"
     outcome.finished_at = time.time()
-    publish(StatusEvent(outcome.key, stop.state, time.time(), max(outcome.attempts, 1), limits.max_attempts, stop.message))
+    publish(StatusEvent(outcome.key, outcome.state, time.time(), 1, limits.max_attempts, outcome.error))
 
 
 async def fan_out(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
 
-from research.batch import COMPARISON_KEY, CompanyBatchResult, batch_title, run_company_batch
+from research.batch import COMPARISON_KEY, CompanyBatchResult, batch_title, company_key, run_company_batch
 from research.config import ConfigError, Settings
 from research.executor import EventSink, StatusEvent, TaskState
 from research.pipeline import AGENT_KEYS, MarketResearchResult, run_market_research
@@ -48,6 +48,10 @@ class AgentView:
     started_at: float | None = None
     finished_at: float | None = None
     tokens: int = 0
+    requests: int = 0
+    """Model requests made so far (retries and repair requests included)."""
+    notes: tuple[str, ...] = ()
+    """The data notes of the agent's result: what was fixed or dropped in the model's answer."""
 
     @property
     def elapsed(self) -> float | None:
@@ -97,7 +101,8 @@ class _Job:
     def on_event(self, event: StatusEvent) -> None:
         with self.lock:
             if event.text:
-                self.text.append(event.text)
+                if event.key in AGGREGATE_KEYS:
+                    self.text.append(event.text)
                 return
             view = self.agents.get(event.key, AgentView(event.key))
             if event.key in AGGREGATE_KEYS and event.state is TaskState.RETRYING:
@@ -111,6 +116,8 @@ class _Job:
                 started_at=view.started_at or (event.at if event.state is TaskState.RUNNING else None),
                 finished_at=event.at if event.state.finished else None,
                 tokens=event.usage.total_tokens if event.usage else view.tokens,
+                requests=event.usage.requests if event.usage else view.requests,
+                notes=tuple(getattr(event.result, "notes", ())) or view.notes,
             )
             if event.result is not None and event.key not in AGGREGATE_KEYS:
                 self.partial[event.key] = event.result
@@ -129,8 +136,9 @@ def snapshot_from_store(store: ReportStore, job_id: str) -> JobSnapshot | None:
         return None
     raw = store.result_json(job_id)
     result = RESULT_TYPES[row.kind].model_validate_json(raw) if raw else None
-    agents = tuple(AgentView(o.key, o.state, o.attempts, o.attempts, o.error or "", o.started_at, o.finished_at,
-                             o.usage.total_tokens) for o in (result.all_outcomes if result else []))
+    agents = tuple(AgentView(o.key, o.state, 1, 1, o.error or "", o.started_at, o.finished_at, o.usage.total_tokens,
+                             o.usage.requests, tuple(getattr(o.result, "notes", ())))
+                   for o in (result.all_outcomes if result else []))
     status = row.status if row.status != RUNNING else INTERRUPTED
     error = "the server stopped while this job was running" if status == INTERRUPTED else None
     return JobSnapshot(row.id, row.topic, row.created_at, status, agents, result=result, error=error, kind=row.kind)
@@ -166,7 +174,7 @@ class JobRunner:
         Raises :class:`research.validation.InputError` for bad names (nothing is started).
         """
         cleaned = validate_company_names(names)
-        return self._submit(_Job("companies", batch_title(cleaned), [*cleaned, COMPARISON_KEY], settings, lambda s, source, sink, cancel:
+        return self._submit(_Job("companies", batch_title(cleaned), [*map(company_key, cleaned), COMPARISON_KEY], settings, lambda s, source, sink, cancel:
                                  run_company_batch(cleaned, s, concurrency=concurrency, on_event=sink, cancel=cancel,
                                                    models=source)))
 

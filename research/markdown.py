@@ -48,3 +48,8 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
     out += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(out)
+
+
+def notes(items: list[str]) -> str:
+    """The data notes of a section: what the app fixed or dropped in the model's answer."""
+    return "**Data notes**\n\n" + "\n".join(f"- {inline(item)}" for item in items)

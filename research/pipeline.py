@@ -16,10 +16,11 @@ import time
 from pydantic import BaseModel
 
 from research.agents import competitor, customer, market, synthesis
-from research.agents.base import AgentSpec, request_message, run_structured
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
+from research.agents.runner import run_structured
+from research.agents.spec import AgentSpec, request_message
 from research.agents.synthesis import ExecutiveReport
 from research.config import Settings
 from research.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
@@ -54,7 +55,7 @@ class MarketResearchResult(RunResult):
 def limits_from(settings: Settings) -> Limits:
     """The executor limits the settings ask for."""
     return Limits(
-        concurrency=max(settings.max_concurrency, len(RESEARCH_SPECS)),
+        concurrency=settings.max_concurrency,  # 1 suits a local server with one slot
         attempt_timeout=settings.agent_timeout,
         max_retries=settings.max_retries,
     )
@@ -91,13 +92,15 @@ async def run_market_research(
     async def research(spec: AgentSpec[BaseModel], ctx: TaskContext) -> BaseModel:
         message = request_message(topic=topic, today=today)
         return await run_structured(spec, source.for_agent(spec.key), message, ctx, tracing=settings.tracing,
-                                    support=source.output_support)
+                                    support=source.output_support,
+                                    max_output_tokens=settings.max_output_tokens)
 
     async def synthesize(outcomes: list[TaskOutcome[BaseModel]], ctx: TaskContext) -> BaseModel:
         spec = synthesis.SPEC
         message = synthesis_message(topic, today, outcomes)
-        return await run_structured(spec, source.for_agent(spec.key), message, ctx, stream=True,
-                                    tracing=settings.tracing, support=source.output_support)
+        return await run_structured(spec, source.for_agent(spec.key), message, ctx,
+                                    tracing=settings.tracing, support=source.output_support,
+                                    max_output_tokens=settings.max_output_tokens)
 
     try:
         run = await fan_out(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from research.executor import StatusEvent, TaskState
@@ -17,7 +18,8 @@ class ProgressDisplay:
     """Shows one line per agent. On a terminal the lines are redrawn in place;
     otherwise each state change is printed once (streamed text is not printed)."""
 
-    def __init__(self, keys: list[str], stream: TextIO) -> None:
+    def __init__(self, keys: list[str], stream: TextIO, label: Callable[[str], str] = str) -> None:
+        self._label = label
         self._keys = list(keys)
         self._stream = stream
         self._live = bool(getattr(stream, "isatty", lambda: False)())
@@ -25,7 +27,7 @@ class ProgressDisplay:
         self._since = {k: time.monotonic() for k in keys}
         self._chars = dict.fromkeys(keys, 0)
         self._drawn = False
-        self._width = min(max((len(k) for k in keys), default=10) + 1, 28)
+        self._width = min(max((len(label(k)) for k in keys), default=10) + 1, 28)
 
     def __call__(self, event: StatusEvent) -> None:
         """Consume one status event."""
@@ -45,13 +47,15 @@ class ProgressDisplay:
         if self._live:
             self._redraw()
         elif changed:
-            self._stream.write(f"{event.key[:27]:<{self._width}} {line}\n")
+            self._stream.write(f"{self._label(event.key)[:27]:<{self._width}} {line}\n")
             self._stream.flush()
 
     def _describe(self, event: StatusEvent) -> str:
         text = f"{STATE_SYMBOLS[event.state]} {event.state.value}"
         if event.state is TaskState.RETRYING:
-            text += f" ({event.attempt + 1}/{event.max_attempts}): {event.message}"
+            text += f" (attempt {event.attempt} of {event.max_attempts}): {event.message}"
+        elif event.state is TaskState.RUNNING and event.message:
+            text += f": {event.message}"
         elif event.state.finished and event.state is not TaskState.DONE and event.message:
             text += f": {event.message}"
         elif event.state is TaskState.DONE:
@@ -66,7 +70,7 @@ class ProgressDisplay:
             out.append(f"\x1b[{len(self._keys)}F")
         for key in self._keys:
             extra = f" · {self._chars[key]:,} chars written" if self._chars.get(key) else ""
-            out.append(f"\x1b[2K{key[:27]:<{self._width}} {self._lines.get(key, '')}{extra}\n")
+            out.append(f"\x1b[2K{self._label(key)[:27]:<{self._width}} {self._lines.get(key, '')}{extra}\n")
         self._stream.write("".join(out))
         self._stream.flush()
         self._drawn = True

@@ -19,7 +19,7 @@ from research.demo_content import DEMO_NOTICE
 from research.executor import TaskOutcome
 from research.pipeline import MarketResearchResult
 from research.runs import RunStatus
-from research.schemas import Sourced
+from research.schemas import AgentOutput, Sourced
 
 SECTION_AGENT = {"Market Overview": "market", "Competitive Landscape": "competitor", "Customer Segments": "customer"}
 
@@ -47,21 +47,28 @@ def _sources(data: Sourced) -> str:
     lines = []
     for s in data.sources:
         lines.append(f"- [{md.inline(s.title)}](<{s.url}>)" if s.url else f"- {md.inline(s.title)}")
-    as_of = f" (as of {data.as_of.isoformat()})" if data.as_of else ""
+    as_of = f" (as of {md.inline(data.as_of)})" if data.as_of else ""
     return f"**Sources{as_of}**\n\n" + "\n".join(lines)
 
 
 def market_tables(data: MarketData) -> str:
-    """The market figures, trends, drivers, risks and sources."""
+    """The market figures, trends, drivers, risks, data notes and sources."""
     size, growth = data.market_size, data.growth
+    period = f", {growth.period}" if growth.period else " (period not stated)"
     rows = [
         [f"Market size ({size.year})", f"{size.value:,.2f} {size.scale} {md.inline(size.currency)}{_estimate(data)}"],
-        ["Growth (CAGR)", f"{growth.cagr_percent:g} % per year, {growth.start_year}–{growth.end_year}{_estimate(data)}"],
-        [f"Projected size ({growth.end_year})", f"{data.projected_size(growth.end_year):,.2f} {size.scale} {md.inline(size.currency)}"],
+        ["Growth (CAGR)", f"{growth.cagr_percent:g} % per year{period}{_estimate(data)}"],
     ]
+    if growth.end_year is not None:
+        rows.append([f"Projected size ({growth.end_year})",
+                     f"{data.projected_size(growth.end_year):,.2f} {size.scale} {md.inline(size.currency)}"])
     parts = [md.table(["Figure", "Value"], rows), _bullets("Key trends", data.key_trends),
-             _bullets("Drivers", data.drivers), _bullets("Risks", data.risks), _sources(data)]
+             _bullets("Drivers", data.drivers), _bullets("Risks", data.risks), *_notes(data), _sources(data)]
     return "\n\n".join(parts)
+
+
+def _notes(data: AgentOutput) -> list[str]:
+    return [md.notes(data.notes)] if data.notes else []
 
 
 def competitor_table(data: CompetitorReport) -> str:
@@ -71,19 +78,20 @@ def competitor_table(data: CompetitorReport) -> str:
          md.cell("; ".join(c.strengths)), md.cell("; ".join(c.weaknesses))]
         for c in data.competitors
     ]
-    return md.table(["Competitor", "Est. share", "Positioning", "Strengths", "Weaknesses"], rows) + "\n\n" + _sources(data)
+    table = md.table(["Competitor", "Est. share", "Positioning", "Strengths", "Weaknesses"], rows)
+    return "\n\n".join([table, *_notes(data), _sources(data)])
 
 
 def segment_table(data: CustomerReport) -> str:
     """One row per customer segment, and the sources."""
     rows = [
         [md.cell(s.name), _pct(s.share_percent) + _estimate(data), md.cell(s.size_note),
-         f"{s.willingness_to_pay.level} — {md.cell(s.willingness_to_pay.note)}",
+         f"{s.willingness_to_pay.level or 'unknown'} — {md.cell(s.willingness_to_pay.note)}",
          md.cell("; ".join(s.pain_points)), md.cell("; ".join(s.buying_patterns))]
         for s in data.segments
     ]
     headers = ["Segment", "Est. share", "Size", "Willingness to pay", "Pain points", "Buying patterns"]
-    return md.table(headers, rows) + "\n\n" + _sources(data)
+    return "\n\n".join([md.table(headers, rows), *_notes(data), _sources(data)])
 
 
 def _section(title: str, prose: str | None, result: MarketResearchResult) -> str:
@@ -139,6 +147,8 @@ def render_markdown(result: MarketResearchResult) -> str:
         recs += "\n".join(f"{i}. {md.inline(r)}" for i, r in enumerate(rep.strategic_recommendations, 1))
         if rep.follow_up_questions:
             recs += "\n\n### Follow-up questions\n\n" + "\n".join(f"- {md.inline(q)}" for q in rep.follow_up_questions)
+        if rep.notes:
+            recs += "\n\n" + md.notes(rep.notes)
     else:
         recs += unavailable("Recommendations", result.synthesis)
     footer = _run_details(result)

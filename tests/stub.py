@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from research.demo_content import demo_output_for
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
+from tests.support.responders import schema_title
 
 AGENT_OF_TITLE = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer",
                   "ExecutiveReport": "synthesis", "CompanyProfile": "company", "CompanyComparison": "comparison"}
-
-
-def schema_title(request: StubRequest) -> str:
-    """The output schema's title: from response_format, or (JSON mode) from the instructions."""
-    if request.schema_title:
-        return request.schema_title
-    match = re.search(r"JSON Schema for (\w+)", request.system)
-    return match.group(1) if match else ""
 
 
 def agent_of(request: StubRequest) -> str:

@@ -10,7 +10,7 @@ import pytest
 from stub import Plan, agent_of, serve
 from test_cli import run_cli
 
-from research.batch import run_company_batch
+from research.batch import company_name, run_company_batch
 from research.batch_report import render_batch_csv, render_batch_markdown
 from research.config import Settings
 from research.demo_content import parse_request
@@ -53,7 +53,7 @@ async def test_failed_companies_are_named_and_not_invented() -> None:
         comparison = [r for r in server.requests if agent_of(r) == "comparison"]
     assert result.status is RunStatus.PARTIAL
     assert (result.total, result.succeeded, result.failed) == (6, 4, 2)
-    failed = {o.key: o.error for o in result.companies if not o.ok}
+    failed = {company_name(o.key): o.error for o in result.companies if not o.ok}
     assert failed == {"Company B": "server error (HTTP 500)", "Company E": "server error (HTTP 500)"}
     request = parse_request(comparison[0].user_text)
     assert sorted(request["profiles"]) == ["Company A", "Company C", "Company D", "Company F"]

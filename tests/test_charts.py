@@ -204,7 +204,7 @@ def test_segment_chart_holds_shares_and_wtp(topic: str) -> None:
     sizes = list(scatter.marker.size)
     by_share = sorted(zip((s.share_percent for s in data.segments), sizes))
     assert [size for _, size in by_share] == sorted(sizes)  # bigger share, bigger bubble
-    assert title(fig) == "Customer segments: size vs willingness to pay" + ESTIMATE_SUFFIX
+    assert title(fig) == "Customer segments: share vs willingness to pay" + ESTIMATE_SUFFIX
     assert ESTIMATE_SUFFIX not in title(segment_chart(data.model_copy(update=SOURCED)))
     fig.to_json()
 

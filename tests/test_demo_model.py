@@ -15,10 +15,10 @@ from agents.model_settings import ModelSettings
 from agents.models.interface import ModelTracing
 from pydantic import BaseModel
 
-from research.agents.base import request_message
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
+from research.agents.spec import request_message
 from research.agents.synthesis import ExecutiveReport
 from research.demo_content import (
     DEMO_NOTICE,
@@ -91,19 +91,19 @@ def test_different_topics_give_different_content() -> None:
 @pytest.mark.parametrize("topic", TOPICS)
 def test_every_output_validates(topic: str) -> None:
     market = MarketData.model_validate_json(demo_output_for("MarketData", research_message(topic)))
-    assert market.sources == [] and market.as_of == TODAY
+    assert market.sources == [] and market.as_of == TODAY.isoformat()
     assert market.market_size.year <= market.growth.start_year < market.growth.end_year <= 2100
     assert 0 < market.market_size.value and 1 <= len(market.key_trends) <= 8
 
     comp = CompetitorReport.model_validate_json(demo_output_for("CompetitorReport", research_message(topic)))
-    assert comp.sources == [] and comp.as_of == TODAY
+    assert comp.sources == [] and comp.as_of == TODAY.isoformat()
     assert 4 <= len(comp.competitors) <= 6
     assert 55 <= sum(c.market_share_percent or 0 for c in comp.competitors) <= 90
     assert len({c.name.lower() for c in comp.competitors}) == len(comp.competitors)
     assert all(len(c.name) <= 60 for c in comp.competitors)
 
     cust = CustomerReport.model_validate_json(demo_output_for("CustomerReport", research_message(topic)))
-    assert cust.sources == [] and cust.as_of == TODAY
+    assert cust.sources == [] and cust.as_of == TODAY.isoformat()
     assert 3 <= len(cust.segments) <= 4
     assert sum(s.share_percent or 0 for s in cust.segments) <= 100
     assert len({s.willingness_to_pay.level for s in cust.segments}) >= 2

@@ -138,7 +138,8 @@ async def test_cancel_stops_running_and_queued_tasks_and_keeps_finished_ones() -
     assert result.cancelled
     states = {o.key: o.state for o in result.outcomes}
     assert states == {"quick": TaskState.DONE, "stuck": TaskState.CANCELLED, "waiting": TaskState.CANCELLED}
-    assert result.aggregate.state is TaskState.CANCELLED
+    assert result.aggregate.state is TaskState.SKIPPED, "a step that never started is skipped, not cancelled"
+    assert result.aggregate.error == "not started: cancelled"
     assert recorder.states("waiting")[-1] is TaskState.CANCELLED
 
 
@@ -146,7 +147,8 @@ async def test_retries_and_text_are_published() -> None:
     recorder = Recorder()
 
     async def work(item: str, ctx) -> str:
-        ctx.report_retry("rate limited (HTTP 429)", 1.5)
+        ctx.begin_request()
+        ctx.report_retry(2, "rate limited (HTTP 429)", 1.5)
         ctx.emit_text("Hello")
         ctx.add_usage(type("U", (), {"requests": 2, "input_tokens": 10, "output_tokens": 5})())
         return item

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from research.batch import CompanyBatchResult
+from research.batch import COMPARISON_KEY, CompanyBatchResult, company_name
 from research.batch_report import render_batch_csv, render_batch_json, render_batch_markdown
 from research.charts import company_revenue_chart
 from research.jobs import JobSnapshot
@@ -16,13 +16,13 @@ from research.report import download_name
 
 def status_grid(snapshot: JobSnapshot) -> None:
     """Counts, a progress bar and one table row per company (and the comparison)."""
-    companies = [a for a in snapshot.agents if a.key != "comparison"]
+    companies = [a for a in snapshot.agents if a.key != COMPARISON_KEY]
     done = sum(1 for a in companies if a.state.finished)
     failed = sum(1 for a in companies if a.state.finished and a.state.value != "done")
     st.progress(done / max(len(companies), 1), text=f"{done} of {len(companies)} companies finished · {failed} failed")
-    rows = [{"Company": a.key, "Status": f"{STATE_SYMBOLS[a.state]} {a.state.value}",
+    rows = [{"Company": "Comparison" if a.key == COMPARISON_KEY else company_name(a.key), "Status": f"{STATE_SYMBOLS[a.state]} {a.state.value}",
              "Time": f"{a.elapsed:.1f} s" if a.elapsed is not None else "",
-             "Attempts": f"{a.attempt}/{a.max_attempts}" if a.attempt else "",
+             "Attempt": f"{a.attempt} of {a.max_attempts}" if a.state.value == "retrying" else "",
              "Tokens": f"{a.tokens:,}" if a.tokens else "", "Note": a.message}
             for a in snapshot.agents]
     st.dataframe(rows, hide_index=True, width="stretch", key=f"grid-{snapshot.id}")
@@ -41,7 +41,7 @@ def downloads(result: CompanyBatchResult, key: str) -> None:
 
 def report(result: CompanyBatchResult, key: str) -> None:
     """The batch Markdown, with the revenue chart after the comparison table."""
-    profiles = [o.result for o in result.companies if o.ok and o.result is not None]
+    profiles = {company_name(o.key): o.result for o in result.companies if o.ok and o.result is not None}
     for part in re.split(r"(?m)^(?=## )", render_batch_markdown(result)):
         st.markdown(part)
         if part.startswith("## Comparison") and profiles:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from research.config import ConfigError, Settings, load_settings
 from research.jobs import JobRunner
+from research.logs import route_library_logs
 from research.store import ReportStore
 
 
@@ -28,4 +29,5 @@ def store() -> ReportStore:
 @st.cache_resource(show_spinner=False, on_release=JobRunner.close)
 def runner() -> JobRunner:
     """The one background job runner (and event-loop thread) of this server process."""
+    route_library_logs(settings_or_stop().data_dir)
     return JobRunner(store())

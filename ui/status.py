@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pydantic_core
 import streamlit as st
-from pydantic import BaseModel
 
 from research import markdown as md
-from research.agents.competitor import CompetitorReport
-from research.agents.customer import CustomerReport
-from research.agents.market import MarketData
 from research.executor import TaskState
 from research.jobs import AgentView, JobSnapshot
 
@@ -32,28 +28,18 @@ def describe(agent: AgentView) -> list[str]:
         head += f" · {agent.elapsed:.1f} s"
     lines = [head]
     if agent.state is TaskState.RETRYING:
-        lines.append(f"attempt {agent.attempt + 1} of {agent.max_attempts}: {md.inline(agent.message)}")
-    elif agent.message and agent.state.finished:
+        lines.append(f"attempt {agent.attempt} of {agent.max_attempts}: {md.inline(agent.message)}")
+    elif agent.message:
         lines.append(md.inline(agent.message))
-    elif agent.attempt > 1:
+    elif agent.attempt > 1 and not agent.state.finished:
         lines.append(f"attempt {agent.attempt} of {agent.max_attempts}")
     if agent.tokens:
-        lines.append(f"{agent.tokens:,} tokens")
+        requests = f" in {agent.requests} requests" if agent.requests > 1 else ""
+        lines.append(f"{agent.tokens:,} tokens{requests}")
+    if agent.notes:
+        count = f"{len(agent.notes)} data notes" if len(agent.notes) > 1 else "1 data note"
+        lines.append(f":orange[{count}]: {md.inline(agent.notes[0])}")
     return lines
-
-
-def headline(key: str, data: BaseModel) -> str:
-    """One line of a finished research agent's findings, shown before the report is ready."""
-    if isinstance(data, MarketData):
-        size = data.market_size
-        return f"{md.inline(size.currency)} {size.value:,.1f} {size.scale} ({size.year}) · CAGR {data.growth.cagr_percent:g} %"
-    if isinstance(data, CompetitorReport):
-        leader = max(data.competitors, key=lambda c: c.market_share_percent or 0)
-        return f"{len(data.competitors)} competitors · leader {md.inline(leader.name)}"
-    if isinstance(data, CustomerReport):
-        largest = max(data.segments, key=lambda s: s.share_percent or 0)
-        return f"{len(data.segments)} segments · largest {md.inline(largest.name)}"
-    return ""
 
 
 def agent_cards(snapshot: JobSnapshot) -> None:
@@ -64,7 +50,7 @@ def agent_cards(snapshot: JobSnapshot) -> None:
             st.markdown(f"**{TITLES.get(agent.key, agent.key)}**")
             st.markdown("  \n".join(describe(agent)))
             if agent.key in snapshot.partial and not snapshot.finished:
-                st.caption(headline(agent.key, snapshot.partial[agent.key]))
+                st.caption(md.inline(snapshot.partial[agent.key].headline()))
 
 
 def synthesis_preview(text: str) -> None:

@@ -2,44 +2,63 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
 
-from research.agents.base import DATA_NOTICE, AgentSpec
-from research.schemas import Percent, ShortText, Sourced, check_share_total
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from research.agents.fields import Percent, ShortText, clip_list, text_list
+from research.agents.spec import AgentSpec
+from research.schemas import Sourced, merge_duplicates, note_share_total, share_total, union
 
 
 class CompetitorProfile(BaseModel):
     """One competitor in the market."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: ShortText
-    market_share_percent: Percent | None = Field(description="Estimated market share in %, or null if unknown")
+    market_share_percent: Percent | None = Field(default=None, description="Estimated market share in %, or null if unknown")
     positioning: ShortText
-    strengths: list[ShortText] = Field(min_length=1, max_length=5)
-    weaknesses: list[ShortText] = Field(min_length=1, max_length=5)
+    strengths: text_list(5)  # type: ignore[valid-type]
+    weaknesses: text_list(5)  # type: ignore[valid-type]
+
+
+def _merge(kept: CompetitorProfile, other: CompetitorProfile) -> None:
+    if kept.market_share_percent is None:
+        kept.market_share_percent = other.market_share_percent
+    kept.strengths = union(kept.strengths, other.strengths, 5)
+    kept.weaknesses = union(kept.weaknesses, other.weaknesses, 5)
 
 
 class CompetitorReport(Sourced):
     """Output of the competitor agent."""
 
-    competitors: list[CompetitorProfile] = Field(min_length=3, max_length=8)
+    competitors: Annotated[list[CompetitorProfile], BeforeValidator(clip_list(8))] = Field(
+        min_length=1, max_length=8, title="competitors")
 
     @model_validator(mode="after")
-    def _shares_fit(self) -> CompetitorReport:
-        check_share_total((c.market_share_percent for c in self.competitors), "competitor")
-        names = [c.name.strip().lower() for c in self.competitors]
-        if len(set(names)) != len(names):
-            raise ValueError("each competitor must appear once")
+    def _note_inconsistencies(self) -> CompetitorReport:
+        """Merge duplicates and flag impossible share totals; never reject the answer here."""
+        self.competitors = merge_duplicates(self.competitors, lambda c: c.name, _merge, self, "Competitor")
+        note_share_total(self, (c.market_share_percent for c in self.competitors), "Competitor")
         return self
 
+    @property
+    def share_total(self) -> float:
+        """The sum of the known shares (may exceed 100 when the model's estimates overlap)."""
+        return share_total(c.market_share_percent for c in self.competitors)
 
-INSTRUCTIONS = f"""You are a competitive-intelligence analyst. For the market named in the request,
+    def headline(self) -> str:
+        """One line for the status card, e.g. "5 competitors · leader Acme"."""
+        leader = max(self.competitors, key=lambda c: c.market_share_percent or 0)
+        return f"{len(self.competitors)} competitors · leader {leader.name}"
+
+
+INSTRUCTIONS = """You are a competitive-intelligence analyst. For the market named in the request,
 profile the 3 to 8 most important competitors: name, estimated market share in percent (null if you
 cannot estimate it), positioning in one sentence, main strengths and weaknesses.
 Shares are of the whole market, so together they cannot exceed 100 %. Name real companies only.
-Cite sources only when you are sure they exist; otherwise leave `sources` empty.
-{DATA_NOTICE}
-Answer with a single JSON object that follows the schema."""
+Cite sources only when you are sure they exist; otherwise leave `sources` empty."""
 
-SPEC = AgentSpec(key="competitor", title="Competitor analysis", instructions=INSTRUCTIONS, output_type=CompetitorReport)
+SPEC = AgentSpec(key="competitor", title="Competitor analysis", instructions=INSTRUCTIONS,
+                 output_type=CompetitorReport, max_output_tokens=3000)

@@ -2,56 +2,75 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from research.agents.base import DATA_NOTICE, AgentSpec
-from research.schemas import Percent, ShortText, Sourced, check_share_total
+from research.agents.fields import Level, Percent, ShortText, clip_list, text_list
+from research.agents.spec import AgentSpec
+from research.schemas import Sourced, merge_duplicates, note_share_total, share_total, union
 
-WtpLevel = Literal["low", "medium", "high"]
 WTP_SCORE: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
 
 
 class WillingnessToPay(BaseModel):
     """How much a segment will pay, as a level with a short explanation."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
-    level: WtpLevel
+    level: Level | None = Field(default=None, description="low, medium or high")
     note: ShortText
 
 
 class CustomerSegment(BaseModel):
     """One group of customers."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: ShortText
-    share_percent: Percent | None = Field(description="Estimated share of the market's customers in %, or null")
+    share_percent: Percent | None = Field(default=None, description="Estimated share of the market's customers in %, or null")
     size_note: ShortText = Field(description="The segment's size in words, e.g. '~40k mid-size firms in the EU'")
-    pain_points: list[ShortText] = Field(min_length=1, max_length=6)
-    buying_patterns: list[ShortText] = Field(min_length=1, max_length=6)
+    pain_points: text_list(6)  # type: ignore[valid-type]
+    buying_patterns: text_list(6)  # type: ignore[valid-type]
     willingness_to_pay: WillingnessToPay
+
+
+def _merge(kept: CustomerSegment, other: CustomerSegment) -> None:
+    if kept.share_percent is None:
+        kept.share_percent = other.share_percent
+    kept.pain_points = union(kept.pain_points, other.pain_points, 6)
+    kept.buying_patterns = union(kept.buying_patterns, other.buying_patterns, 6)
 
 
 class CustomerReport(Sourced):
     """Output of the customer agent."""
 
-    segments: list[CustomerSegment] = Field(min_length=2, max_length=6)
+    segments: Annotated[list[CustomerSegment], BeforeValidator(clip_list(6))] = Field(
+        min_length=1, max_length=6, title="customer segments")
 
     @model_validator(mode="after")
-    def _shares_fit(self) -> CustomerReport:
-        check_share_total((s.share_percent for s in self.segments), "segment")
+    def _note_inconsistencies(self) -> CustomerReport:
+        """Merge duplicates and flag impossible share totals; never reject the answer here."""
+        self.segments = merge_duplicates(self.segments, lambda s: s.name, _merge, self, "Segment")
+        note_share_total(self, (s.share_percent for s in self.segments), "Segment")
         return self
 
+    @property
+    def share_total(self) -> float:
+        """The sum of the known shares (may exceed 100 when the model's estimates overlap)."""
+        return share_total(s.share_percent for s in self.segments)
 
-INSTRUCTIONS = f"""You are a customer-research analyst. For the market named in the request, describe
+    def headline(self) -> str:
+        """One line for the status card, e.g. "4 segments · largest Families"."""
+        largest = max(self.segments, key=lambda s: s.share_percent or 0)
+        return f"{len(self.segments)} segments · largest {largest.name}"
+
+
+INSTRUCTIONS = """You are a customer-research analyst. For the market named in the request, describe
 2 to 6 customer segments: name, estimated share of customers in percent (null if unknown), size in
 words, pain points, buying patterns, and willingness to pay (low, medium or high, with a short note).
 Segment shares cannot add up to more than 100 %.
-Cite sources only when you are sure they exist; otherwise leave `sources` empty.
-{DATA_NOTICE}
-Answer with a single JSON object that follows the schema."""
+Cite sources only when you are sure they exist; otherwise leave `sources` empty."""
 
-SPEC = AgentSpec(key="customer", title="Customer analysis", instructions=INSTRUCTIONS, output_type=CustomerReport)
+SPEC = AgentSpec(key="customer", title="Customer analysis", instructions=INSTRUCTIONS,
+                 output_type=CustomerReport, max_output_tokens=3000)

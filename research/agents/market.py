@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from research.agents.base import DATA_NOTICE, AgentSpec
-from research.schemas import ShortText, Sourced
+from research.agents.fields import CurrencyCode, Number, Scale, Year, known_currency, text_list
+from research.agents.spec import AgentSpec
+from research.schemas import Sourced
 
-Scale = Literal["thousand", "million", "billion", "trillion"]
 SCALE_FACTOR: dict[str, float] = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 
 class MarketSize(BaseModel):
     """The market's size in one year, e.g. 12.5 billion USD in 2025."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
-    value: float = Field(ge=0, description="Size as a number in the given scale, e.g. 12.5")
-    currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code, e.g. USD")
+    value: Number = Field(ge=0, description="Size as a number in the given scale, e.g. 12.5")
+    currency: CurrencyCode
     scale: Scale
-    year: int = Field(ge=1990, le=2100)
+    year: Year
 
     @property
     def absolute(self) -> float:
@@ -30,44 +28,66 @@ class MarketSize(BaseModel):
 
 
 class Growth(BaseModel):
-    """Compound annual growth over a period."""
+    """Compound annual growth over a period (the period may be unknown)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
-    cagr_percent: float = Field(ge=-100, le=1000, description="Compound annual growth rate in %")
-    start_year: int = Field(ge=1990, le=2100)
-    end_year: int = Field(ge=1990, le=2100)
+    cagr_percent: Number = Field(ge=-100, le=1000, description="Compound annual growth rate in %")
+    start_year: Year | None = Field(default=None, description="First year of the period")
+    end_year: Year | None = Field(default=None, description="Last year of the period, after start_year")
 
-    @model_validator(mode="after")
-    def _period_runs_forward(self) -> Growth:
-        if self.end_year <= self.start_year:
-            raise ValueError("growth end_year must come after start_year")
-        return self
+    @property
+    def period(self) -> str:
+        """The period as text, e.g. "2025–2030", or "" when unknown."""
+        return f"{self.start_year}–{self.end_year}" if self.start_year and self.end_year else ""
 
 
 class MarketData(Sourced):
     """Output of the market agent."""
 
-    market_size: MarketSize
-    growth: Growth
-    key_trends: list[ShortText] = Field(min_length=1, max_length=8)
-    drivers: list[ShortText] = Field(min_length=1, max_length=8)
-    risks: list[ShortText] = Field(min_length=1, max_length=8)
+    market_size: MarketSize = Field(title="market size")
+    growth: Growth = Field(title="growth rate")
+    key_trends: text_list(8) = Field(title="key trends")  # type: ignore[valid-type]
+    drivers: text_list(8) = Field(title="growth drivers")  # type: ignore[valid-type]
+    risks: text_list(8) = Field(title="risks")  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _note_inconsistencies(self) -> MarketData:
+        """Fix what can be fixed without guessing and say so; never reject the answer here."""
+        growth, currency = self.growth, self.market_size.currency
+        if growth.start_year is not None and growth.end_year is not None and growth.end_year <= growth.start_year:
+            if growth.end_year < growth.start_year:
+                growth.start_year, growth.end_year = growth.end_year, growth.start_year
+                self.note(f"Growth period was given backwards; read as {growth.period}.")
+            else:
+                self.note(f"Growth period was unclear ({growth.start_year}–{growth.end_year}); "
+                          "the rate is shown without it.")
+                growth.start_year = growth.end_year = None
+        elif (growth.start_year is None) != (growth.end_year is None):
+            growth.start_year = growth.end_year = None
+            self.note("Growth period was incomplete; the rate is shown without it.")
+        if not known_currency(currency):
+            self.note(f"Currency “{currency}” is not a known ISO 4217 code; amounts are shown as written.")
+        return self
 
     def projected_size(self, year: int) -> float:
         """Market size (in the stated scale) in ``year``, compounding the CAGR from the base year."""
         years = year - self.market_size.year
         return self.market_size.value * (1 + self.growth.cagr_percent / 100) ** years
 
+    def headline(self) -> str:
+        """One line for the status card, e.g. "USD 12.5 billion (2025) · CAGR 8 %"."""
+        size = self.market_size
+        return f"{size.currency} {size.value:,.1f} {size.scale} ({size.year}) · CAGR {self.growth.cagr_percent:g} %"
 
-INSTRUCTIONS = f"""You are a market analyst. For the market named in the request, estimate:
+
+INSTRUCTIONS = """You are a market analyst. For the market named in the request, estimate:
 - the market size (a number with currency, scale and the year it refers to),
-- its compound annual growth rate (CAGR, in percent) over a stated period,
-- the key trends, growth drivers and risks (short phrases, most important first).
-Give numbers as numbers. Cite sources with titles and URLs only when you are sure they exist;
-otherwise leave `sources` empty so the figures are shown as estimates. Set `as_of` to the date your
-figures refer to.
-{DATA_NOTICE}
-Answer with a single JSON object that follows the schema."""
+- its compound annual growth rate (CAGR, in percent) over a stated period (start_year before end_year),
+- the key trends, growth drivers and risks (short phrases, most important first, at most 8 each).
+Give numbers as numbers and the currency as an ISO 4217 code (USD, EUR, PLN, ...). Cite sources
+with titles and URLs only when you are sure they exist; otherwise leave `sources` empty so the
+figures are shown as estimates. Set `as_of` to the date your figures refer to."""
 
-SPEC = AgentSpec(key="market", title="Market analysis", instructions=INSTRUCTIONS, output_type=MarketData)
+SPEC = AgentSpec(key="market", title="Market analysis", instructions=INSTRUCTIONS, output_type=MarketData,
+                 max_output_tokens=2000)

@@ -2,7 +2,9 @@
 
 Serves ``GET /v1/models``, ``POST /v1/chat/completions`` and ``POST /v1/responses`` (streamed
 or not). Every API request is recorded as a :class:`StubRequest` and answered as described by
-the :class:`Reply` that a user-supplied responder returns. Nothing is ever logged.
+the :class:`Reply` that a user-supplied responder returns: an answer (plain, refused, or cut off
+at the token limit), an error status, a delay, a hang, a dropped connection, or a stream that
+stalls part-way. Nothing is ever logged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.openai_responses_wire import response_object, responses_events
 from tests.support.openai_wire import (
     API_PATHS,
     ERROR_KINDS,
@@ -26,20 +29,17 @@ from tests.support.openai_wire import (
     chat_events,
     error_body,
     parse_stub_request,
-    response_object,
-    responses_events,
     text_chunks,
 )
 
 __all__ = ["Reply", "Responder", "StubOpenAIServer", "StubRequest", "text_chunks"]
 
 
-
 class _Server(ThreadingHTTPServer):
     daemon_threads, block_on_close, allow_reuse_address, request_queue_size = True, False, True, 512
     stub: StubOpenAIServer
 
-    def handleerror_body(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay silent: never print tracebacks."""
 
 
@@ -140,20 +140,34 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the body ends when the connection closes
             events = list((chat_events if api == "chat_completions" else responses_events)(req, reply))
             # Text chunks are due at fixed times from the start, so sleep overshoot never accumulates.
-            start, texts_sent = time.monotonic(), 0
-            for n, (is_text, frame) in enumerate(events, 1):
-                if is_text and reply.chunk_delay > 0:
-                    texts_sent += 1
-                    due = start + texts_sent * reply.chunk_delay - time.monotonic()
+            start, texts_sent, stall_at = time.monotonic(), 0, _stall_index(events, reply.stall_after)
+            for n, (kind, frame) in enumerate(events):
+                if n == stall_at:  # stall: nothing more until the client leaves or the server stops
+                    self._wait(None)
+                    return
+                if kind == "text" and reply.chunk_delay > 0:
+                    due = start + (texts_sent + 1) * reply.chunk_delay - time.monotonic()
                     if due > 0 and not self._wait(due):
                         return
-                if n == len(events):
+                texts_sent += kind == "text"
+                if n == len(events) - 1:
                     self._release()
                 self.wfile.write(frame.encode())
         except OSError:
             self.close_connection = True
         finally:
             self._release()
+
+
+def _stall_index(events: list[tuple[str, str]], stall_after: int | None) -> int | None:
+    """Index of the frame before which a stream with ``stall_after`` stops: the text chunk after the
+    first ``stall_after`` ones, or (fewer chunks) the first frame after the text."""
+    if stall_after is None:
+        return None
+    texts = [n for n, (kind, _) in enumerate(events) if kind == "text"]
+    if stall_after < len(texts):
+        return texts[stall_after]
+    return next(n for n, (kind, _) in enumerate(events) if kind == "tail")
 
 
 class StubOpenAIServer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from research.demo_content import demo_output_for
 from tests.support.openai_server import Reply, StubRequest, text_chunks
 
@@ -9,12 +11,21 @@ TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": 
           "synthesis": "ExecutiveReport", "company": "CompanyProfile", "comparison": "CompanyComparison"}
 
 
+def schema_title(request: StubRequest) -> str:
+    """The output schema's title: from the response format's schema (structured output, or llama.cpp-style
+    JSON mode), else (plain JSON mode) from the instructions' "JSON Schema for <Title>"; "" if none."""
+    if request.schema_title:
+        return request.schema_title
+    match = re.search(r"JSON Schema for (\w+)", request.system)
+    return match.group(1) if match else ""
+
+
 def latency_responder(latency: dict[str, float]):  # noqa: ANN201 - a Responder
     """A stub responder that answers every agent validly after its latency."""
     by_title = {TITLES[k]: v for k, v in latency.items()}
 
     def respond(request: StubRequest) -> Reply:
-        title = request.schema_title or ""
+        title = schema_title(request)
         content = demo_output_for(title, request.user_text)
         seconds = by_title.get(title, 0.0)
         if not request.stream:
@@ -23,5 +34,3 @@ def latency_responder(latency: dict[str, float]):  # noqa: ANN201 - a Responder
         return Reply(content=content, delay=seconds * 0.2, chunk_delay=seconds * 0.8 / len(text_chunks(content)))
 
     return respond
-
-

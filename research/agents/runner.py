@@ -1,0 +1,187 @@
+"""Running one structured-output agent: bounded requests, honest retries, salvage and one repair.
+
+:func:`run_structured` streams the agent's answer through the Agents SDK. Each
+request carries an output-token limit and an inactivity timeout (no bytes for
+``attempt_timeout`` seconds abandons the attempt, so a slow but working local
+model is not killed while a stalled one is); the SDK's runner-managed retries
+(``ModelSettings.retry``) follow the executor's backoff rule and are reported
+as "attempt 2 of 3". The answer is salvaged (:mod:`research.agents.salvage`);
+only when required parts are still missing is the model asked once more, for
+those parts alone. Tokens of every request are counted, rejected ones included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx2 as httpx
+import openai
+from agents import Agent, ModelRetrySettings, ModelSettings, RunConfig, Runner
+from agents.exceptions import ModelBehaviorError
+from agents.models.interface import Model
+from agents.retry import RetryDecision, RetryPolicyContext
+from pydantic import BaseModel
+
+from research.agents.output import (
+    OutputSupport,
+    RawJsonOutput,
+    json_mode_settings,
+    schema_prompt,
+    schema_rejected,
+    schema_unsupported,
+)
+from research.agents.salvage import NoJsonError, Salvage, extract_json, label, missing_parts_model, salvage
+from research.agents.spec import AgentSpec, OutputT
+from research.errors import RETRYABLE_STATUSES, InvalidOutputError, ModelDeclinedError, SchemaRejectedError, status_reason
+from research.executor import TaskContext
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The text of one answer, and whether it was cut off at the output-token limit."""
+
+    text: str
+    cut_off: bool = False
+
+
+def retry_reason(ctx: RetryPolicyContext, attempt_timeout: float) -> str | None:
+    """Why a failed model call is worth retrying, or None when it is not."""
+    err = ctx.normalized
+    if schema_unsupported(ctx.error) or schema_rejected(ctx.error):
+        return None  # answered by switching to JSON mode, or a bug to report: asking again cannot help
+    if err.is_timeout:
+        return f"no data from the model server for {attempt_timeout:g} s"
+    if err.status_code is not None:
+        return status_reason(err.status_code) if err.status_code in RETRYABLE_STATUSES else None
+    if err.is_network_error:
+        return "connection to the model server failed"
+    return None
+
+
+def sdk_retry_settings(task: TaskContext) -> ModelRetrySettings:
+    """The executor's retry limits as the SDK's runner-managed retry settings."""
+
+    def policy(ctx: RetryPolicyContext) -> bool | RetryDecision:
+        reason = retry_reason(ctx, task.limits.attempt_timeout)
+        if reason is None:
+            return False
+        delay = task.limits.backoff_delay(ctx.attempt, ctx.normalized.retry_after)
+        task.report_retry(ctx.attempt + 1, reason, delay)
+        return RetryDecision(retry=True, delay=delay, reason=reason)
+
+    return ModelRetrySettings(max_retries=task.limits.max_retries, policy=policy)
+
+
+def _settings(task: TaskContext, max_tokens: int) -> ModelSettings:
+    timeout = task.limits.attempt_timeout
+    return ModelSettings(
+        max_tokens=max_tokens,
+        retry=sdk_retry_settings(task),
+        include_usage=True,  # streamed Chat Completions report tokens only when asked
+        # An inactivity timeout: a read that waits longer than this for the next bytes fails.
+        extra_args={"timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0))},
+    )
+
+
+def _is_cut_off(error: ModelBehaviorError) -> bool:
+    return "max_output_tokens" in str(error) or "incomplete" in str(error)
+
+
+async def _stream(agent: Agent[None], message: str, task: TaskContext, tracing: bool, max_tokens: int) -> Answer:
+    """One request (with its retries), streamed; the text that arrived is kept even if it was cut off."""
+    task.begin_request()
+    streamed = Runner.run_streamed(agent, message, run_config=RunConfig(tracing_disabled=not tracing))
+    before = task.outcome.usage.output_tokens
+    try:
+        async for event in streamed.stream_events():
+            data = getattr(event, "data", None)
+            if getattr(data, "type", None) == "response.output_text.delta":
+                task.emit_text(data.delta)
+    except ModelBehaviorError as exc:
+        if _is_cut_off(exc) and task.streamed_text:
+            return Answer(task.streamed_text, cut_off=True)
+        raise
+    finally:
+        task.add_usage(streamed.context_wrapper.usage)
+    at_limit = task.outcome.usage.output_tokens - before >= max_tokens
+    return Answer(str(streamed.final_output or task.streamed_text), cut_off=at_limit)
+
+
+async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Model, message: str, task: TaskContext,
+               support: OutputSupport, tracing: bool, max_tokens: int) -> Answer:
+    """Ask for ``output_type`` with strict structured output, or in JSON mode where the server needs it."""
+    settings = _settings(task, max_tokens)
+    if support.json_schema:
+        agent = Agent(name=spec.key, instructions=spec.system_prompt, model=model, model_settings=settings,
+                      output_type=RawJsonOutput(output_type))
+        try:
+            return await _stream(agent, message, task, tracing, max_tokens)
+        except openai.APIStatusError as exc:
+            if schema_rejected(exc):
+                raise SchemaRejectedError(exc.status_code) from None
+            if not schema_unsupported(exc):
+                raise
+            support.json_schema = False
+            task.discard_request()  # refused before any answer: the switch is not an attempt
+            task.report_note("the model server does not accept JSON schemas; using JSON mode")
+    agent = Agent(name=spec.key, instructions=spec.system_prompt + schema_prompt(output_type), model=model,
+                  model_settings=settings.resolve(json_mode_settings(model, output_type)))
+    return await _stream(agent, message, task, tracing, max_tokens)
+
+
+def _read(output_type: type[OutputT], answer: Answer) -> Salvage[OutputT]:
+    """Salvage an answer; an answer that reads like a refusal raises :class:`ModelDeclinedError`."""
+    try:
+        found = extract_json(answer.text)
+    except NoJsonError as exc:
+        if exc.refusal:
+            raise ModelDeclinedError(exc.refusal) from None
+        return Salvage(None, {}, ["answer"])
+    return salvage(output_type, found.data, cut_off=answer.cut_off or found.cut_off)
+
+
+def _labels(output_type: type[BaseModel], missing: list[str]) -> str:
+    return ", ".join(label(output_type, name) for name in missing)
+
+
+async def run_structured(
+    spec: AgentSpec[OutputT],
+    model: Model,
+    message: str,
+    task: TaskContext,
+    *,
+    tracing: bool = False,
+    support: OutputSupport | None = None,
+    max_output_tokens: int | None = None,
+) -> OutputT:
+    """Run ``spec`` on ``message`` and return its salvaged, validated output.
+
+    ``support`` remembers for the whole run whether the server accepts JSON
+    schemas; ``max_output_tokens`` replaces the spec's own output budget.
+    Raises :class:`InvalidOutputError` when required parts are still missing
+    after one repair request, and :class:`ModelDeclinedError` for a refusal.
+    """
+    support = support if support is not None else OutputSupport()
+    max_tokens = max_output_tokens or spec.max_output_tokens
+    first = _read(spec.output_type, await _ask(spec, spec.output_type, model, message, task, support, tracing, max_tokens))
+    if first.value is not None:
+        return first.value
+    whole = "answer" in first.missing
+    wanted = spec.output_type if whole else missing_parts_model(spec.output_type, first.missing)
+    task.report_note("the answer was not usable; asking the model again" if whole else
+                     f"asking the model again for: {_labels(spec.output_type, first.missing)}")
+    repair = (f"{message}\n\nYour previous answer could not be used. Answer again with one JSON object that "
+              "follows the schema." if whole else
+              f"{message}\n\nYour previous answer lacked usable values for: {', '.join(first.missing)}. "
+              "Answer with one JSON object holding only these fields.")
+    second = _read(wanted, await _ask(spec, wanted, model, repair, task, support, tracing, max_tokens))
+    merged = second if whole else salvage(spec.output_type, {**first.data, **second.data})
+    if merged.value is not None:
+        earlier = [] if whole else [n for n in first.notes + second.notes if n not in merged.value.notes]
+        merged.value.notes[:0] = list(dict.fromkeys(earlier))
+        return merged.value
+    required = {name for name, info in spec.output_type.model_fields.items() if info.is_required()}
+    if "answer" in merged.missing or required <= set(merged.missing):
+        raise InvalidOutputError("the model gave no usable answer, even after being asked again")
+    raise InvalidOutputError(f"the model's answer had no usable {_labels(spec.output_type, merged.missing)}, "
+                             "even after being asked again")
