@@ -10,7 +10,8 @@
   (ceil(companies / concurrency) x latency + comparison).
 
 ``--ui`` measures the web app in Chromium (:mod:`benchmarks.ui`);
-``--load N`` runs N jobs at once in one job runner (:mod:`benchmarks.load`).
+``--load N`` runs N jobs at once in one job runner (:mod:`benchmarks.load`);
+``--salvage`` reads realistic imperfect answers offline (:mod:`benchmarks.salvage`).
 """
 
 from __future__ import annotations
@@ -90,7 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=5, help="batch concurrency cap (default 5)")
     parser.add_argument("--load", type=int, metavar="N", help="instead: N concurrent market jobs in one job runner")
     parser.add_argument("--ui", action="store_true", help="instead: the web app in Chromium (see benchmarks.ui)")
+    parser.add_argument("--salvage", action="store_true",
+                        help="instead: how many imperfect answers are salvaged, offline (see benchmarks.salvage)")
     args = parser.parse_args(argv)
+    if args.salvage:
+        from benchmarks.salvage import print_salvage_bench
+
+        print_salvage_bench()
+        return 0
     latency = {k: getattr(args, k) for k in PIPELINE_AGENTS}
     if args.load:
         from benchmarks.load import print_load_bench

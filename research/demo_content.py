@@ -172,13 +172,17 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
     if market is not None:
         size, growth = market.market_size, market.growth
         size_text = _money(size.currency, size.absolute)
-        projected = _money(size.currency, market.projected_size(growth.end_year) * SCALE_FACTOR[size.scale])
+        if growth.end_year is not None:
+            projected = _money(size.currency, market.projected_size(growth.end_year) * SCALE_FACTOR[size.scale])
+            outlook = (f" from {growth.start_year} to {growth.end_year}; at that pace the market would reach "
+                       f"roughly {projected} by {growth.end_year}")
+        else:
+            outlook = " (the period is not stated)"
         summary.append(f"The market is estimated at {size_text} in {size.year}, growing at about "
                        f"{_num(growth.cagr_percent)} % a year.")
         sections["market"] = (
             f"For {label}, the market is estimated at {size_text} in {size.year}. Growth is put at a CAGR of "
-            f"{_num(growth.cagr_percent)} % from {growth.start_year} to {growth.end_year}; at that pace the "
-            f"market would reach roughly {projected} by {growth.end_year}. Key trends: "
+            f"{_num(growth.cagr_percent)} %{outlook}. Key trends: "
             f"{'; '.join(market.key_trends)}. Main drivers: {'; '.join(market.drivers)}. Main risks: "
             f"{'; '.join(market.risks)}.")
         if market.is_estimate:
@@ -277,4 +281,4 @@ def demo_output_for(schema_title: str, user_message: str) -> str:
                              [m for m in missing if isinstance(m, dict)] if isinstance(missing, list) else [])
     else:
         raise ValueError(f"the demo model has no content for output schema {schema_title!r}")
-    return result.model_dump_json()
+    return result.model_dump_json(exclude={"notes"})  # notes are the app's, never part of an answer

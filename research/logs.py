@@ -20,7 +20,11 @@ class _Redact(logging.Filter):
     """Keep only what a log line says happened, never what it quotes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        summary = str(record.msg).split(":", 1)[0].split("\n", 1)[0][:120]
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            text = str(record.msg)
+        summary = text.split(":", 1)[0].split("\n", 1)[0][:120]
         if record.exc_info and record.exc_info[0] is not None:
             summary += f" ({record.exc_info[0].__name__})"
         record.msg, record.args, record.exc_info, record.exc_text = summary, None, None, None

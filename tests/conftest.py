@@ -13,6 +13,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """No test sees the developer's real keys, servers or `.env`."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RESEARCH_API", "RESEARCH_MODEL", "RESEARCH_DEMO",
                  "RESEARCH_AGENT_TIMEOUT", "RESEARCH_RUN_TIMEOUT", "RESEARCH_MAX_RETRIES", "RESEARCH_MAX_CONCURRENCY",
-                 "RESEARCH_DATA_DIR", "RESEARCH_TRACING"):
+                 "RESEARCH_DATA_DIR", "RESEARCH_TRACING", "RESEARCH_MAX_OUTPUT_TOKENS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

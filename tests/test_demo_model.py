@@ -217,7 +217,7 @@ async def test_run_streamed_emits_progressive_deltas() -> None:
     assert isinstance(report, ExecutiveReport)
     assert len(deltas) >= 10 and all(20 <= len(d) <= 40 for d in deltas[:-1])
     joined = "".join(deltas)
-    assert joined == report.model_dump_json()
+    assert joined == report.model_dump_json(exclude={"notes"}), "the answer holds no notes: they are the app's"
     assert ExecutiveReport.model_validate_json(joined) == report
     assert "HTTP 429" in report.customer_segments
     assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added",

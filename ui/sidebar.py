@@ -48,5 +48,7 @@ def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
             api = "Responses API" if settings.api == "responses" else "Chat Completions"
             key = "from this session" if session_key else ("set" if settings.api_key else "not set")
             st.caption(f"API: {api} · API key: {key}")
+        for warning in settings.warnings:
+            st.warning(warning, icon=":material/timer:")
         with st.expander("How to configure", expanded=kind == "demo"):
             st.markdown(_HOW_TO)

@@ -12,6 +12,7 @@ those parts alone. Tokens of every request are counted, rejected ones included.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx2 as httpx
@@ -63,10 +64,10 @@ def sdk_retry_settings(task: TaskContext) -> ModelRetrySettings:
 
     def policy(ctx: RetryPolicyContext) -> bool | RetryDecision:
         reason = retry_reason(ctx, task.limits.attempt_timeout)
-        if reason is None:
+        if reason is None or task.attempt >= task.limits.max_attempts:
             return False
-        delay = task.limits.backoff_delay(ctx.attempt, ctx.normalized.retry_after)
-        task.report_retry(ctx.attempt + 1, reason, delay)
+        delay = task.limits.backoff_delay(task.attempt, ctx.normalized.retry_after)
+        task.report_retry(task.attempt + 1, reason, delay)
         return RetryDecision(retry=True, delay=delay, reason=reason)
 
     return ModelRetrySettings(max_retries=task.limits.max_retries, policy=policy)
@@ -88,8 +89,28 @@ def _is_cut_off(error: ModelBehaviorError) -> bool:
 
 
 async def _stream(agent: Agent[None], message: str, task: TaskContext, tracing: bool, max_tokens: int) -> Answer:
-    """One request (with its retries), streamed; the text that arrived is kept even if it was cut off."""
+    """One request with its retries, streamed.
+
+    The SDK retries failures before any text arrived; a stream that stalls or
+    drops after sending text is retried here (its partial text is discarded).
+    """
     task.begin_request()
+    while True:
+        try:
+            return await _stream_attempt(agent, message, task, tracing, max_tokens)
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            if not task.streamed_text or task.attempt >= task.limits.max_attempts:
+                raise
+            timed_out = isinstance(exc, openai.APITimeoutError)
+            reason = (f"no data from the model server for {task.limits.attempt_timeout:g} s" if timed_out
+                      else "connection to the model server failed")
+            delay = task.limits.backoff_delay(task.attempt)
+            task.report_retry(task.attempt + 1, reason, delay)
+            await asyncio.sleep(delay)
+
+
+async def _stream_attempt(agent: Agent[None], message: str, task: TaskContext, tracing: bool, max_tokens: int) -> Answer:
+    """One attempt: stream the answer; the text that arrived is kept even if it was cut off."""
     streamed = Runner.run_streamed(agent, message, run_config=RunConfig(tracing_disabled=not tracing))
     before = task.outcome.usage.output_tokens
     try:

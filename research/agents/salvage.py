@@ -53,27 +53,31 @@ def extract_json(text: str) -> ExtractedJson:
     Raises :class:`NoJsonError` when there is no object at all.
     """
     cleaned = _THINK.sub("", text)
-    start = cleaned.find("{")
-    if start < 0:
+    starts = [m.start() for m in re.finditer(r"\{", cleaned)][:20]
+    if not starts:
         plain = " ".join(cleaned.split())
         raise NoJsonError(plain[:300] if _REFUSAL.match(plain) else None)
     decoder = json.JSONDecoder()
-    for begin in [start, *(m.start() for m in re.finditer(r"\{", cleaned[start + 1:]))][:20]:
-        begin = begin if begin == start else begin + start + 1
+    for begin in starts:
         try:
             data, _end = decoder.raw_decode(cleaned, begin)
         except ValueError:
+            data = _partial_object(cleaned[begin:])
+            if data:
+                return ExtractedJson(data, cut_off=True)
             continue
         if isinstance(data, dict):
             return ExtractedJson(data)
-    body = re.sub(r"\s*```\s*$", "", cleaned[start:].rstrip())
+    raise NoJsonError(None)
+
+
+def _partial_object(text: str) -> dict[str, Any] | None:
+    """The object ``text`` starts with, completed as far as it arrived, if it is one that was cut off."""
     try:
-        data = pydantic_core.from_json(body, allow_partial=True)
+        data = pydantic_core.from_json(re.sub(r"\s*```\s*$", "", text.rstrip()), allow_partial=True)
     except ValueError:
-        raise NoJsonError(None) from None
-    if not isinstance(data, dict):
-        raise NoJsonError(None)
-    return ExtractedJson(data, cut_off=True)
+        return None
+    return data if isinstance(data, dict) and data else None
 
 
 @dataclass
@@ -158,18 +162,16 @@ def _fix(model_type: type[BaseModel], data: dict[str, Any], loc: tuple[Any, ...]
             _container(data, loc[:-1])[loc[-1]] = None
         except (KeyError, IndexError, TypeError):
             return False
-        notes.append(f"{_describe(data, loc).capitalize()} could not be read and is shown as unknown.")
+        where = _describe(data, loc)
+        notes.append(f"{where[:1].upper()}{where[1:]} could not be read and is shown as unknown.")
         return True
     for depth in range(len(loc) - 1, 0, -1):  # the innermost list item holding the value
         if isinstance(loc[depth], int):
             drops.add(loc[: depth + 1])
             return True
-    if loc[0] in data:
-        missing.add(str(loc[0]))
-        del data[loc[0]]
-        return True
     missing.add(str(loc[0]))
-    return False
+    data.pop(loc[0], None)
+    return True
 
 
 def _drop_items(data: dict[str, Any], drops: set[tuple[Any, ...]], notes: list[str]) -> None:

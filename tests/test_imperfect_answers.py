@@ -1,0 +1,186 @@
+"""Real models' near-miss answers over HTTP: each is salvaged, and the user is told what was fixed.
+
+Every test runs the whole market pipeline through the real Agents SDK and ``openai`` client
+against the test server, which answers one agent with a flaw from ``tests/support/imperfect.py``
+(both APIs; strict structured output, and JSON mode as llama.cpp-style servers need it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from stub import agent_of
+
+from research.agents.spec import request_message
+from research.config import Settings
+from research.executor import Limits
+from research.pipeline import MarketResearchResult, run_market_research
+from research.report import render_json, render_markdown
+from tests.support.imperfect import FLAWS, imperfect_responder, valid_answer
+from tests.support.openai_server import Reply, Responder, StubOpenAIServer, StubRequest
+
+TOPIC = "plant-based dairy"
+FAST = Limits(attempt_timeout=10, max_retries=1, backoff_initial=0.01, backoff_max=0.05)
+LLAMA_CPP_REFUSAL = {"error": {"message": "response_format.type: Input should be 'text' or 'json_object'",
+                               "type": "invalid_request_error"}}
+
+
+def json_mode_only(responder: Responder) -> Responder:
+    """A server that refuses the json_schema response format, like llama-cpp-python's."""
+
+    def respond(request: StubRequest) -> Reply:
+        if request.response_format_type == "json_schema":
+            return Reply(status=400, error_body=LLAMA_CPP_REFUSAL)
+        return responder(request)
+
+    return respond
+
+
+def valid(title: str) -> dict[str, Any]:
+    return valid_answer(title, request_message(topic=TOPIC, today=dt.date.today().isoformat()))
+
+
+Check = Callable[[MarketResearchResult], None]
+
+
+def market_is(path: str, expected: Any, note: str | None = None) -> Check:
+    def check(result: MarketResearchResult) -> None:
+        value: Any = result.market.result
+        for key in path.split("."):
+            value = getattr(value, key)
+        assert value == expected
+        assert result.market.result.notes == ([note] if note else [])
+    return check
+
+
+def growth_reversed(result: MarketResearchResult) -> None:
+    growth, given = result.market.result.growth, valid("MarketData")["growth"]
+    assert (growth.start_year, growth.end_year) == (given["start_year"], given["end_year"])
+    assert result.market.result.notes == [f"Growth period was given backwards; read as {growth.period}."]
+
+
+def growth_equal(result: MarketResearchResult) -> None:
+    given = valid("MarketData")["growth"]
+    growth = result.market.result.growth
+    assert growth.period == "" and growth.cagr_percent == given["cagr_percent"]
+    year = given["start_year"]
+    assert result.market.result.notes == [f"Growth period was unclear ({year}–{year}); the rate is shown without it."]
+
+
+def market_as_given(result: MarketResearchResult) -> None:
+    assert result.market.result.model_dump(mode="json", exclude={"notes"}) == valid("MarketData")
+    assert result.market.result.notes == []
+
+
+def repaired_growth_only(result: MarketResearchResult, requests: list[StubRequest]) -> None:
+    market = [r for r in requests if agent_of(r) == "market"]
+    assert len(market) == 2 and list(market[1].schema["properties"]) == ["growth"], "only what was missing"
+    assert result.market.result.growth.cagr_percent == valid("MarketData")["growth"]["cagr_percent"]
+    assert result.market.attempts == 2
+
+
+def competitor_shares(expected: Callable[[list[float | None]], bool], note: str | None = None) -> Check:
+    def check(result: MarketResearchResult) -> None:
+        data = result.competitor.result
+        assert expected([c.market_share_percent for c in data.competitors])
+        assert data.notes == ([note] if note else [])
+    return check
+
+
+def duplicate_merged(result: MarketResearchResult) -> None:
+    data, given = result.competitor.result, valid("CompetitorReport")["competitors"]
+    assert [c.name for c in data.competitors] == [c["name"] for c in given]
+    assert data.notes == [f"Competitor “{given[0]['name']}” was listed twice; the entries were merged."]
+
+
+def competitors_as_given(result: MarketResearchResult) -> None:
+    assert result.competitor.result.model_dump(mode="json", exclude={"notes"}) == valid("CompetitorReport")
+
+
+def cut_off_kept(result: MarketResearchResult) -> None:
+    data, given = result.competitor.result, valid("CompetitorReport")["competitors"]
+    assert 1 <= len(data.competitors) < len(given) + 1
+    assert data.competitors[0].name == given[0]["name"]
+    assert data.notes[0] == "The answer was cut off before it was complete; the parts that arrived are used."
+
+
+def levels(expected: Callable[[list[str]], list[str]]) -> Check:
+    def check(result: MarketResearchResult) -> None:
+        given = [s["willingness_to_pay"]["level"] for s in valid("CustomerReport")["segments"]]
+        assert [s.willingness_to_pay.level for s in result.customer.result.segments] == expected(given)
+        assert result.customer.result.notes == []
+    return check
+
+
+def segment_shares_read(result: MarketResearchResult) -> None:
+    given = [s["share_percent"] for s in valid("CustomerReport")["segments"]]
+    assert [s.share_percent for s in result.customer.result.segments] == given
+
+
+def customers_as_given(result: MarketResearchResult) -> None:
+    assert result.customer.result.model_dump(mode="json", exclude={"notes"}) == valid("CustomerReport")
+
+
+EXPECTED: dict[str, Check] = {
+    "currency_name": market_is("market_size.currency", "USD"),
+    "currency_symbol": market_is("market_size.currency", "EUR"),
+    "currency_unknown": market_is("market_size.currency", "Martian credits",
+                                  "Currency “Martian credits” is not a known ISO 4217 code; amounts are shown as written."),
+    "scale_capitalised": market_is("market_size.scale", "billion"),
+    "scale_abbreviation": market_is("market_size.scale", "billion"),
+    "value_as_string": market_is("market_size.value", 1234.5),
+    "value_decimal_comma": market_is("market_size.value", 12.5),
+    "cagr_percent_string": market_is("growth.cagr_percent", 12.0),
+    "growth_equal_years": growth_equal,
+    "growth_reversed": growth_reversed,
+    "as_of_year_only": market_is("as_of", "2025"),
+    "extra_keys": market_as_given,
+    "fenced": market_as_given,
+    "omitted_nullable": competitor_shares(lambda shares: set(shares) == {None}),
+    "shares_over_100": competitor_shares(lambda shares: round(sum(shares), 1) == 106.0,
+                                         "Competitor shares add up to 106 %, more than the whole market; they are shown as given."),
+    "duplicate_competitor": duplicate_merged,
+    "preface": competitors_as_given,
+    "cut_off": cut_off_kept,
+    "wtp_capitalised": levels(lambda given: given),
+    "wtp_synonym": levels(lambda given: ["medium"] * len(given)),
+    "share_percent_string": segment_shares_read,
+    "think_block": customers_as_given,
+}
+
+
+def run(responder: Responder, api: str = "chat_completions", **settings: Any) -> tuple[MarketResearchResult, list[StubRequest]]:
+    with StubOpenAIServer(responder) as server:
+        config = Settings(api_key="sk-test", base_url=server.base_url, api=api, model="stub-model", **settings)  # type: ignore[arg-type]
+        result = asyncio.run(run_market_research(TOPIC, config, limits=FAST))
+        return result, server.requests
+
+
+@pytest.mark.parametrize("mode", ["strict", "json_mode"])
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+@pytest.mark.parametrize("flaw", sorted(EXPECTED))
+def test_a_near_miss_answer_is_salvaged_without_asking_again(flaw: str, api: str, mode: str) -> None:
+    responder = imperfect_responder(flaw)
+    result, requests = run(json_mode_only(responder) if mode == "json_mode" else responder, api)
+    agent = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer"}[FLAWS[flaw].title]
+    assert result.status.value == "complete", [o.error for o in result.all_outcomes]
+    answered = [r for r in requests if agent_of(r) == agent and (mode == "strict" or r.response_format_type == "json_object")]
+    assert len(answered) == 1, "no repair request"
+    EXPECTED[flaw](result)
+    notes = getattr(result, agent).result.notes
+    exported = json.loads(render_json(result))[agent]["result"]["notes"]
+    assert exported == notes, "the JSON export carries the notes"
+    report = render_markdown(result)
+    assert ("**Data notes**" in report) == bool(notes), "the report section shows the notes"
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+def test_a_missing_part_is_asked_for_alone_and_merged(api: str) -> None:
+    result, requests = run(imperfect_responder("missing_required", times=1), api)
+    assert result.status.value == "complete"
+    repaired_growth_only(result, requests)
