@@ -190,3 +190,15 @@ def test_the_app_warns_about_timeouts_that_cannot_fit_the_run_limit(monkeypatch)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     st.cache_resource.clear()
     assert [w.value for w in at.sidebar.warning] == [load_settings(dotenv_path=None).warnings[0]]
+
+
+async def test_an_invalid_schema_is_a_loud_error_not_a_switch_to_json_mode() -> None:
+    invalid = {"error": {"message": "Invalid schema for response_format 'MarketData': In context=(), 'minLength' is "
+                                    "not permitted.", "type": "invalid_request_error", "param": "response_format"}}
+    with StubOpenAIServer(lambda request: Reply(status=400, error_body=invalid)) as server:
+        result = await run_market_research("plant-based dairy", settings_for(server), limits=FAST)
+        formats = {r.response_format_type for r in server.requests}
+    assert formats == {"json_schema"}, "never switched to JSON mode"
+    assert {o.error for o in result.research} == {
+        "the model server rejected the app's output schema (HTTP 400); please report this as a bug"}
+    assert len(server.requests) == 3, "not retried"
