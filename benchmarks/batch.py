@@ -6,10 +6,10 @@ import asyncio
 import math
 import time
 
-from research.batch import run_company_batch
 from research.config import Settings
-from research.executor import Limits
-from research.runs import RunStatus
+from research.core.executor import Limits
+from research.core.runs import RunStatus
+from research.workflows.companies import run_company_batch
 from tests.support.openai_server import StubOpenAIServer
 
 

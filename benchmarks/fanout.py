@@ -23,9 +23,9 @@ import sys
 import time
 
 from research.config import Settings
-from research.executor import Limits
-from research.pipeline import run_market_research
-from research.runs import RunStatus
+from research.core.executor import Limits
+from research.core.runs import RunStatus
+from research.workflows.market import run_market_research
 from tests.support.openai_server import StubOpenAIServer
 from tests.support.responders import latency_responder
 

@@ -83,8 +83,8 @@ class _Driver:
     """Opens sessions in one browser and measures them (Playwright async API)."""
 
     def __init__(self, browser: Any, app: StreamlitApp, timeout: float) -> None:
-        from research.pipeline import MarketResearchResult
         from research.store import ReportStore
+        from research.workflows.market import MarketResearchResult
 
         self.browser, self.app, self.timeout_ms = browser, app, timeout * 1000
         self.store, self.result_model = ReportStore(app.data_dir), MarketResearchResult

@@ -6,11 +6,11 @@ import datetime as dt
 
 import streamlit as st
 
-from research import markdown as md
-from research.batch import CompanyBatchResult
-from research.batch_report import render_batch_markdown
-from research.pipeline import MarketResearchResult
-from research.report import download_name, render_markdown
+from research.reports import markdown as md
+from research.reports.companies import render_batch_markdown
+from research.reports.market import download_name, render_markdown
+from research.workflows.companies import CompanyBatchResult
+from research.workflows.market import MarketResearchResult
 from ui import nav, runtime
 
 st.title("History")

@@ -19,16 +19,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from research.batch import COMPARISON_KEY, company_key, company_name, run_company_batch
-from research.batch_report import render_batch_csv, render_batch_json, render_batch_markdown
 from research.config import ConfigError, Settings, load_settings
-from research.executor import EventSink
+from research.core.executor import EventSink
+from research.core.runs import RunStatus
+from research.inputs import InputError, validate_company_names, validate_topic
 from research.logs import route_library_logs
-from research.pipeline import AGENT_KEYS, run_market_research
 from research.progress import ProgressDisplay
-from research.report import render_json, render_markdown
-from research.runs import RunStatus
-from research.validation import InputError, validate_company_names, validate_topic
+from research.reports.companies import render_batch_csv, render_batch_json, render_batch_markdown
+from research.reports.market import render_json, render_markdown
+from research.workflows.companies import COMPARISON_KEY, company_key, company_name, run_company_batch
+from research.workflows.market import AGENT_KEYS, run_market_research
 
 EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 EXIT_CODES = {

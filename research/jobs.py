@@ -19,15 +19,15 @@ from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
 
-from research.batch import COMPARISON_KEY, CompanyBatchResult, batch_title, company_key, run_company_batch
 from research.config import ConfigError, Settings
-from research.executor import EventSink, StatusEvent, TaskState
-from research.pipeline import AGENT_KEYS, MarketResearchResult, run_market_research
-from research.providers import ModelSource, open_models
+from research.core.executor import EventSink, StatusEvent, TaskState
+from research.inputs import validate_company_names, validate_topic
+from research.providers.source import ModelSource, open_models
 from research.store import ReportStore, is_valid_job_id, new_job_id
-from research.validation import validate_company_names, validate_topic
+from research.workflows.companies import COMPARISON_KEY, CompanyBatchResult, batch_title, company_key, run_company_batch
+from research.workflows.market import AGENT_KEYS, MarketResearchResult, run_market_research
 
-JobResult = MarketResearchResult | CompanyBatchResult  # both are research.runs.RunResult
+JobResult = MarketResearchResult | CompanyBatchResult  # both are research.core.runs.RunResult
 StartRun = Callable[[Settings, ModelSource, EventSink, asyncio.Event], Awaitable[JobResult]]
 RESULT_TYPES: dict[str, type[JobResult]] = {"market": MarketResearchResult, "companies": CompanyBatchResult}
 AGGREGATE_KEYS = {"synthesis", COMPARISON_KEY}
@@ -161,7 +161,7 @@ class JobRunner:
     def submit(self, topic: str, settings: Settings) -> str:
         """Start researching the market ``topic``; returns the job id at once.
 
-        Raises :class:`research.validation.InputError` for a bad topic
+        Raises :class:`research.inputs.InputError` for a bad topic
         (nothing is started).
         """
         topic = validate_topic(topic)
@@ -171,7 +171,7 @@ class JobRunner:
     def submit_companies(self, names: Iterable[str], settings: Settings, concurrency: int | None = None) -> str:
         """Start profiling the companies ``names``; returns the job id at once.
 
-        Raises :class:`research.validation.InputError` for bad names (nothing is started).
+        Raises :class:`research.inputs.InputError` for bad names (nothing is started).
         """
         cleaned = validate_company_names(names)
         return self._submit(_Job("companies", batch_title(cleaned), [*map(company_key, cleaned), COMPARISON_KEY], settings, lambda s, source, sink, cancel:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from research.executor import StatusEvent, TaskState
+from research.core.executor import StatusEvent, TaskState
 
 STATE_SYMBOLS = {  # plain text symbols: they render in any terminal font and any table
     TaskState.QUEUED: "·", TaskState.RUNNING: "…", TaskState.RETRYING: "↻", TaskState.DONE: "✓",

@@ -8,8 +8,8 @@ import httpx2
 import openai
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message
 
-from research.demo_content import demo_output_for
-from research.providers import ModelSource
+from research.providers.demo_content import demo_output_for
+from research.providers.source import ModelSource
 
 TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport", "synthesis": "ExecutiveReport"}
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from research.demo_content import demo_output_for
+from research.providers.demo_content import demo_output_for
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 from tests.support.responders import schema_title
 

@@ -10,13 +10,13 @@ import pytest
 from stub import Plan, agent_of, serve
 from test_cli import run_cli
 
-from research.batch import company_name, run_company_batch
-from research.batch_report import render_batch_csv, render_batch_markdown
 from research.config import Settings
-from research.demo_content import parse_request
-from research.executor import Limits, TaskState
-from research.runs import RunStatus
-from research.validation import InputError, validate_company_names
+from research.core.executor import Limits, TaskState
+from research.core.runs import RunStatus
+from research.inputs import InputError, validate_company_names
+from research.providers.demo_content import parse_request
+from research.reports.companies import render_batch_csv, render_batch_markdown
+from research.workflows.companies import company_name, run_company_batch
 from tests.support.openai_server import Reply
 
 FAST = Limits(concurrency=4, attempt_timeout=10, max_retries=1, backoff_initial=0.01, backoff_max=0.02)
@@ -88,8 +88,8 @@ def test_names_are_trimmed_deduplicated_and_limited() -> None:
 def test_csv_cells_cannot_run_as_spreadsheet_formulas() -> None:
     import asyncio
 
-    from research.demo_model import DemoModel
-    from research.providers import ModelSource
+    from research.providers.demo_model import DemoModel
+    from research.providers.source import ModelSource
 
     source = ModelSource("demo", "offline-demo", "demo", None, {}, DemoModel(speed=200))
     result = asyncio.run(run_company_batch(["=HYPERLINK(\"http://x\")", "@SUM(A1)"], Settings(demo=True), models=source))

@@ -1,4 +1,4 @@
-"""Tests for the pure chart builders in research.charts."""
+"""Tests for the pure chart builders in research.reports.charts."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 
-from research import charts
+from research.agents.common import Source
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
-from research.charts import (
+from research.providers.demo_content import demo_competitors, demo_customers, demo_market
+from research.reports import charts
+from research.reports.charts import (
     ESTIMATE_SUFFIX,
     OTHERS_LABEL,
     competitor_share_chart,
@@ -24,8 +26,6 @@ from research.charts import (
     plain,
     segment_chart,
 )
-from research.demo_content import demo_competitors, demo_customers, demo_market
-from research.schemas import Source
 
 TOPICS = ["EV charging in Europe", "B2B payroll software", "Plant-based snacks in the UK"]
 TODAY = dt.date(2025, 6, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from research.config import ConfigError, load_settings
-from research.providers import describe_settings, open_models
+from research.providers.source import describe_settings, open_models
 
 
 def test_nothing_configured_means_the_offline_demo() -> None:

@@ -20,7 +20,7 @@ from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
 from research.agents.spec import request_message
 from research.agents.synthesis import ExecutiveReport
-from research.demo_content import (
+from research.providers.demo_content import (
     DEMO_NOTICE,
     demo_competitors,
     demo_customers,
@@ -28,7 +28,7 @@ from research.demo_content import (
     demo_output_for,
     demo_report,
 )
-from research.demo_model import DEFAULT_LATENCY, DemoModel
+from research.providers.demo_model import DEFAULT_LATENCY, DemoModel
 
 set_tracing_disabled(True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from research.executor import Limits, StatusEvent, TaskState, fan_out
+from research.core.executor import Limits, StatusEvent, TaskState, fan_out
 
 
 class Recorder:

@@ -8,10 +8,10 @@ import pytest
 from stub import Plan, agent_of, serve
 
 from research.config import Settings
-from research.executor import Limits, StatusEvent, TaskState
-from research.pipeline import run_market_research
-from research.report import render_markdown
-from research.runs import RunStatus
+from research.core.executor import Limits, StatusEvent, TaskState
+from research.core.runs import RunStatus
+from research.reports.market import render_markdown
+from research.workflows.market import run_market_research
 from tests.support.openai_server import Reply
 
 FAST = Limits(attempt_timeout=10, max_retries=2, backoff_initial=0.01, backoff_max=0.05)

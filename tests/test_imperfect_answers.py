@@ -18,9 +18,9 @@ from stub import agent_of
 
 from research.agents.spec import request_message
 from research.config import Settings
-from research.executor import Limits
-from research.pipeline import MarketResearchResult, run_market_research
-from research.report import render_json, render_markdown
+from research.core.executor import Limits
+from research.reports.market import render_json, render_markdown
+from research.workflows.market import MarketResearchResult, run_market_research
 from tests.support.imperfect import FLAWS, imperfect_responder, valid_answer
 from tests.support.openai_server import Reply, Responder, StubOpenAIServer, StubRequest
 

@@ -13,7 +13,7 @@ from agents import Agent, ModelSettings, OpenAIChatCompletionsModel, OpenAIRespo
 from agents.exceptions import ModelBehaviorError, ModelRefusalError
 from pydantic import BaseModel
 
-from research.demo_content import demo_output_for
+from research.providers.demo_content import demo_output_for
 from tests.support.imperfect import FLAWS, NOT_JSON, REFUSAL, imperfect_responder, refusing_responder, valid_answer
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 from tests.support.openai_wire import parse_stub_request

@@ -11,14 +11,14 @@ from streamlit.testing.v1 import AppTest
 from stub import Plan, agent_of, serve
 from test_cli import run_cli
 
-from research.batch import COMPARISON_KEY, company_key, run_company_batch
-from research.batch_report import render_batch_csv, render_batch_markdown
 from research.config import Settings, load_settings
-from research.executor import Limits, StatusEvent, TaskState
+from research.core.executor import Limits, StatusEvent, TaskState
 from research.jobs import AgentView, JobRunner
-from research.pipeline import run_market_research
 from research.progress import ProgressDisplay
-from research.report import render_markdown
+from research.reports.companies import render_batch_csv, render_batch_markdown
+from research.reports.market import render_markdown
+from research.workflows.companies import COMPARISON_KEY, company_key, run_company_batch
+from research.workflows.market import run_market_research
 from tests.support.browser_harness import ROOT
 from tests.support.imperfect import REFUSAL, refusing_responder
 from tests.support.openai_server import Reply, StubOpenAIServer

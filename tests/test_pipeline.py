@@ -9,14 +9,14 @@ import pytest
 from agents.testing import ModelStep
 from scripted import http_error, message_text, scripted_source, text_answer, valid_answer
 
-from research.charts import competitor_share_chart
 from research.config import Settings
-from research.demo_content import parse_request
-from research.executor import Limits, StatusEvent, TaskState
-from research.pipeline import run_market_research
-from research.report import render_markdown
-from research.runs import RunStatus
-from research.validation import InputError
+from research.core.executor import Limits, StatusEvent, TaskState
+from research.core.runs import RunStatus
+from research.inputs import InputError
+from research.providers.demo_content import parse_request
+from research.reports.charts import competitor_share_chart
+from research.reports.market import render_markdown
+from research.workflows.market import run_market_research
 
 SETTINGS = Settings(api_key="sk-test", agent_timeout=5, max_retries=2)
 FAST = Limits(attempt_timeout=5, max_retries=2, backoff_initial=0.01, backoff_max=0.05)

@@ -16,14 +16,14 @@ from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
 from research.config import Settings
-from research.demo_content import demo_market
-from research.demo_model import DemoModel
+from research.core.runs import RunStatus
 from research.jobs import JobRunner
-from research.pipeline import run_market_research
-from research.providers import ModelSource
-from research.report import download_name, render_markdown
-from research.runs import RunStatus
+from research.providers.demo_content import demo_market
+from research.providers.demo_model import DemoModel
+from research.providers.source import ModelSource
+from research.reports.market import download_name, render_markdown
 from research.store import ReportStore
+from research.workflows.market import run_market_research
 from tests.support.openai_server import Reply
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.fields import parse_number, to_currency_code, to_partial_date
 from research.agents.market import MarketData
-from research.agents.output import STRICT_KEYWORDS, wire_schema
 from research.agents.salvage import NoJsonError, extract_json, missing_parts_model, salvage
+from research.agents.wire import STRICT_KEYWORDS, wire_schema
 from tests.support.imperfect import valid_answer
 
 SPECS = (market.SPEC, competitor.SPEC, customer.SPEC, synthesis.SPEC, company.SPEC, comparison.SPEC)

@@ -14,7 +14,7 @@ from stub import Plan, serve
 
 from research.config import Settings
 from research.jobs import JobRunner
-from research.report import render_json, render_markdown
+from research.reports.market import render_json, render_markdown
 from research.store import ReportStore
 from tests.support.openai_server import Reply
 from ui import runtime

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from research.config import Settings
-from research.demo_model import DemoModel
-from research.pipeline import MarketResearchResult, run_market_research
-from research.providers import ModelSource
-from research.runs import RunStatus
+from research.core.runs import RunStatus
+from research.providers.demo_model import DemoModel
+from research.providers.source import ModelSource
 from research.store import DB_FILENAME, ReportStore, StoredJob, is_valid_job_id, new_job_id
+from research.workflows.market import MarketResearchResult, run_market_research
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD_IDS = ["../../etc", "<script>", "", "ABCDEF123456", "abcdef12345", "abcdef1234567", "abcdef12345g", "abcdef123456\n"]

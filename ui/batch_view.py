@@ -6,12 +6,12 @@ import re
 
 import streamlit as st
 
-from research.batch import COMPARISON_KEY, CompanyBatchResult, company_name
-from research.batch_report import render_batch_csv, render_batch_json, render_batch_markdown
-from research.charts import company_revenue_chart
 from research.jobs import JobSnapshot
 from research.progress import STATE_SYMBOLS
-from research.report import download_name
+from research.reports.charts import company_revenue_chart
+from research.reports.companies import render_batch_csv, render_batch_json, render_batch_markdown
+from research.reports.market import download_name
+from research.workflows.companies import COMPARISON_KEY, CompanyBatchResult, company_name
 
 
 def status_grid(snapshot: JobSnapshot) -> None:

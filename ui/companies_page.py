@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research.validation import MAX_COMPANIES, InputError
+from research.inputs import MAX_COMPANIES, InputError
 from ui import job_view, runtime
 from ui.research_page import session_settings
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research import markdown as md
+from research.core.runs import RunStatus
 from research.jobs import JobSnapshot
-from research.runs import RunStatus
+from research.reports import markdown as md
 from ui import batch_view, report_view, runtime, status
 
 POLL_SECONDS = 0.5

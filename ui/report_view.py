@@ -7,9 +7,9 @@ import re
 import streamlit as st
 from plotly.graph_objects import Figure
 
-from research.charts import competitor_share_chart, market_size_chart, segment_chart
-from research.pipeline import MarketResearchResult
-from research.report import download_name, render_json, render_markdown
+from research.reports.charts import competitor_share_chart, market_size_chart, segment_chart
+from research.reports.market import download_name, render_json, render_markdown
+from research.workflows.market import MarketResearchResult
 
 CHART_AFTER = {"Market Overview": "market", "Competitive Landscape": "competitor", "Customer Segments": "customer"}
 

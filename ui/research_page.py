@@ -7,8 +7,8 @@ from dataclasses import replace
 import streamlit as st
 
 from research.config import Settings
-from research.providers import describe_settings
-from research.validation import MAX_TOPIC_LENGTH, InputError
+from research.inputs import MAX_TOPIC_LENGTH, InputError
+from research.providers.source import describe_settings
 from ui import job_view, runtime
 
 SESSION_KEY = "session_api_key"

@@ -7,8 +7,8 @@ from dataclasses import replace
 import streamlit as st
 
 from research.config import Settings
-from research.demo_content import DEMO_NOTICE
-from research.providers import describe_settings
+from research.providers.demo_content import DEMO_NOTICE
+from research.providers.source import describe_settings
 
 _HOW_TO = """**Use a real model**
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pydantic_core
 import streamlit as st
 
-from research import markdown as md
-from research.executor import TaskState
+from research.core.executor import TaskState
 from research.jobs import AgentView, JobSnapshot
+from research.reports import markdown as md
 
 TITLES = {"market": "Market", "competitor": "Competitors", "customer": "Customers", "synthesis": "Executive report"}
 ICONS = {  # Material icons ship with Streamlit, so they render without emoji fonts

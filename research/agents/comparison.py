@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from research.agents.common import AgentOutput
 from research.agents.fields import LongText, text_list
 from research.agents.spec import AgentSpec
-from research.schemas import AgentOutput
 
 
 class CompanyComparison(AgentOutput):

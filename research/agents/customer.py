@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from research.agents.common import Sourced, merge_duplicates, note_share_total, share_total, union
 from research.agents.fields import Level, Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
-from research.schemas import Sourced, merge_duplicates, note_share_total, share_total, union
 
 WTP_SCORE: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
 

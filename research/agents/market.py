@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from research.agents.common import Sourced
 from research.agents.fields import CurrencyCode, Number, Scale, Year, known_currency, text_list
 from research.agents.spec import AgentSpec
-from research.schemas import Sourced
 
 SCALE_FACTOR: dict[str, float] = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 

@@ -23,7 +23,9 @@ from agents.models.interface import Model
 from agents.retry import RetryDecision, RetryPolicyContext
 from pydantic import BaseModel
 
-from research.agents.output import (
+from research.agents.salvage import NoJsonError, Salvage, extract_json, label, missing_parts_model, salvage
+from research.agents.spec import AgentSpec, OutputT
+from research.agents.wire import (
     OutputSupport,
     RawJsonOutput,
     json_mode_settings,
@@ -31,10 +33,8 @@ from research.agents.output import (
     schema_rejected,
     schema_unsupported,
 )
-from research.agents.salvage import NoJsonError, Salvage, extract_json, label, missing_parts_model, salvage
-from research.agents.spec import AgentSpec, OutputT
-from research.errors import RETRYABLE_STATUSES, InvalidOutputError, ModelDeclinedError, SchemaRejectedError, status_reason
-from research.executor import TaskContext
+from research.core.errors import RETRYABLE_STATUSES, InvalidOutputError, ModelDeclinedError, SchemaRejectedError, status_reason
+from research.core.executor import TaskContext
 
 
 @dataclass(frozen=True)

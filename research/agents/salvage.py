@@ -21,7 +21,7 @@ from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 import pydantic_core
 from pydantic import BaseModel, ValidationError, create_model
 
-from research.schemas import AgentOutput
+from research.agents.common import AgentOutput
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from research.demo_content import demo_output_for
+from research.providers.demo_content import demo_output_for
 from tests.support.openai_wire import Reply, Responder, StubRequest
 from tests.support.responders import schema_title
 

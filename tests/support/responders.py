@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from research.demo_content import demo_output_for
+from research.providers.demo_content import demo_output_for
 from tests.support.openai_server import Reply, StubRequest, text_chunks
 
 TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport",

@@ -23,8 +23,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from research.errors import describe_error
-from research.limits import Limits
+from research.core.errors import describe_error
+from research.core.limits import Limits
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -23,10 +23,10 @@ from research.agents.runner import run_structured
 from research.agents.spec import AgentSpec, request_message
 from research.agents.synthesis import ExecutiveReport
 from research.config import Settings
-from research.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
-from research.providers import ModelSource, open_models
-from research.runs import RunResult, overall_status
-from research.validation import validate_topic
+from research.core.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
+from research.core.runs import RunResult, overall_status
+from research.inputs import validate_topic
+from research.providers.source import ModelSource, open_models
 
 RESEARCH_SPECS: tuple[AgentSpec[BaseModel], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)  # type: ignore[assignment]
 AGENT_KEYS = tuple(spec.key for spec in RESEARCH_SPECS) + (synthesis.SPEC.key,)
@@ -80,7 +80,7 @@ async def run_market_research(
     """Research ``topic`` and return the full result (never raises for agent failures).
 
     ``models`` replaces the models the settings select (tests pass scripted
-    ones) and ``limits`` the executor limits derived from the settings. Raises :class:`research.validation.InputError` for a bad topic and
+    ones) and ``limits`` the executor limits derived from the settings. Raises :class:`research.inputs.InputError` for a bad topic and
     :class:`research.config.ConfigError` when no model can be selected; in
     both cases no request has been made.
     """

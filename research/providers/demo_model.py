@@ -2,7 +2,7 @@
 
 :class:`DemoModel` lets a new user try the whole research flow with no API key. It recognises the
 calling agent by the title of its output schema, waits a realistic latency, and answers with the
-deterministic demo content of :mod:`research.demo_content` — streamed progressively when asked.
+deterministic demo content of :mod:`research.providers.demo_content` — streamed progressively when asked.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from openai.types.responses import (
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
-from research.demo_content import demo_output_for
+from research.providers.demo_content import demo_output_for
 
 DEMO_MODEL_NAME = "offline-demo"
 """The model name reported in responses and traces."""

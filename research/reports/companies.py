@@ -7,12 +7,12 @@ import datetime as dt
 import io
 import json
 
-from research import markdown as md
 from research.agents.company import CompanyProfile
-from research.batch import CompanyBatchResult, company_name, profiled_as
-from research.demo_content import DEMO_NOTICE
-from research.executor import TaskOutcome
-from research.runs import RunStatus
+from research.core.executor import TaskOutcome
+from research.core.runs import RunStatus
+from research.providers.demo_content import DEMO_NOTICE
+from research.reports import markdown as md
+from research.workflows.companies import CompanyBatchResult, company_name, profiled_as
 
 CSV_FIELDS = ("company", "status", "error", "industry", "founded_year", "employees_estimate",
               "revenue_estimate_usd_millions", "market_position", "key_products", "recent_developments",

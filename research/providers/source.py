@@ -15,7 +15,7 @@ from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel, set_tracing
 from agents.models.interface import Model
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-from research.agents.output import OutputSupport
+from research.agents.wire import OutputSupport
 from research.config import DEFAULT_OPENAI_MODEL, ConfigError, Settings
 
 ProviderKind = Literal["openai", "compatible", "demo"]
@@ -94,7 +94,7 @@ async def open_models(settings: Settings, *, demo_speed: float = 1.0) -> ModelSo
     set_tracing_disabled(not settings.tracing)
     kind, name = describe_settings(settings)
     if kind == "demo":
-        from research.demo_model import DemoModel
+        from research.providers.demo_model import DemoModel
 
         model: Model = DemoModel(speed=demo_speed)
         return ModelSource("demo", DEMO_MODEL_NAME, "demo", None, {}, model)

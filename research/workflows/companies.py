@@ -24,10 +24,10 @@ from research.agents.comparison import CompanyComparison
 from research.agents.runner import run_structured
 from research.agents.spec import request_message
 from research.config import Settings
-from research.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
-from research.providers import ModelSource, open_models
-from research.runs import RunResult, overall_status
-from research.validation import validate_company_names
+from research.core.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
+from research.core.runs import RunResult, overall_status
+from research.inputs import validate_company_names
+from research.providers.source import ModelSource, open_models
 
 COMPARISON_KEY = comparison.SPEC.key
 COMPANY_PREFIX = "company:"
@@ -110,7 +110,7 @@ async def run_company_batch(
 ) -> CompanyBatchResult:
     """Profile every company, at most ``concurrency`` (default ``RESEARCH_MAX_CONCURRENCY``) at once.
 
-    Raises :class:`research.validation.InputError` for bad names (nothing is
+    Raises :class:`research.inputs.InputError` for bad names (nothing is
     requested); agent failures end up in the result, never as exceptions.
     """
     cleaned = validate_company_names(names)

@@ -12,11 +12,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from research.agents.common import SHARE_TOLERANCE, Sourced
 from research.agents.company import CompanyProfile
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import WTP_SCORE, CustomerReport
 from research.agents.market import MarketData
-from research.schemas import SHARE_TOLERANCE, Sourced
 
 TEMPLATE = "plotly_white"
 HEIGHT = 360

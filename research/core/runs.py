@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from research.executor import FanOutResult, TaskOutcome, TokenUsage
+from research.core.executor import FanOutResult, TaskOutcome, TokenUsage
 
 
 class RunStatus(StrEnum):

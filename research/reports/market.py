@@ -11,15 +11,15 @@ import json
 
 from pydantic import BaseModel
 
-from research import markdown as md
+from research.agents.common import AgentOutput, Sourced
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
-from research.demo_content import DEMO_NOTICE
-from research.executor import TaskOutcome
-from research.pipeline import MarketResearchResult
-from research.runs import RunStatus
-from research.schemas import AgentOutput, Sourced
+from research.core.executor import TaskOutcome
+from research.core.runs import RunStatus
+from research.providers.demo_content import DEMO_NOTICE
+from research.reports import markdown as md
+from research.workflows.market import MarketResearchResult
 
 SECTION_AGENT = {"Market Overview": "market", "Competitive Landscape": "competitor", "Customer Segments": "customer"}
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from research import demo_phrases as phrases
 from research.agents.competitor import CompetitorProfile, CompetitorReport
 from research.agents.customer import CustomerReport, CustomerSegment, WillingnessToPay
 from research.agents.market import SCALE_FACTOR, Growth, MarketData, MarketSize
 from research.agents.synthesis import ExecutiveReport
+from research.providers import demo_phrases as phrases
 
 DEMO_NOTICE = "Demo data — generated offline without a language model; not research."
 """Shown by the report renderer on every report built from demo data."""
@@ -268,7 +268,7 @@ def demo_output_for(schema_title: str, user_message: str) -> str:
     elif schema_title == "CustomerReport":
         result = demo_customers(topic, today)
     elif schema_title in ("CompanyProfile", "CompanyComparison"):
-        from research.demo_companies import demo_company, demo_comparison
+        from research.providers.demo_companies import demo_company, demo_comparison
 
         profiles, gaps = request.get("profiles"), request.get("missing_companies")
         result = (demo_company(str(request.get("company") or ""), today) if schema_title == "CompanyProfile" else

@@ -1,4 +1,4 @@
-"""Phrase tables for the offline demo content (see :mod:`research.demo_content`)."""
+"""Phrase tables for the offline demo content (see :mod:`research.providers.demo_content`)."""
 
 from __future__ import annotations
 

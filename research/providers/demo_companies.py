@@ -1,6 +1,6 @@
 """Deterministic demo content for the company batch (offline demo model).
 
-Like :mod:`research.demo_content`, everything is seeded from a SHA-256 of the
+Like :mod:`research.providers.demo_content`, everything is seeded from a SHA-256 of the
 input, invented, unsourced and watermarked by the renderers.
 """
 

@@ -1,0 +1,1 @@
+"""The engine core: the step-graph executor, its limits, errors and run results."""

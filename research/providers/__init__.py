@@ -1,0 +1,1 @@
+"""Model providers: OpenAI, any OpenAI-compatible server, and the offline demo model."""

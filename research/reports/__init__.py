@@ -1,0 +1,1 @@
+"""Reports: typed sections rendered to Markdown, JSON and charts."""

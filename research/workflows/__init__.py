@@ -1,0 +1,1 @@
+"""The workflows: market research and company batches, declared as graphs of steps."""
