@@ -7,8 +7,8 @@ import math
 import time
 
 from research.config import Settings
-from research.core.executor import Limits
-from research.core.runs import RunStatus
+from research.core.limits import Limits
+from research.core.runs import JobStatus
 from research.workflows.companies import run_company_batch
 from tests.support.openai_server import StubOpenAIServer
 
@@ -16,7 +16,7 @@ from tests.support.openai_server import StubOpenAIServer
 async def _time_batch(names: list[str], settings: Settings, concurrency: int) -> float:
     started = time.perf_counter()
     result = await run_company_batch(names, settings, limits=Limits(concurrency=concurrency, attempt_timeout=60, max_retries=0))
-    if result.status is not RunStatus.COMPLETE:
+    if result.status is not JobStatus.COMPLETE:
         raise SystemExit(f"benchmark batch did not complete: {result.status.value} {result.error or ''}")
     return time.perf_counter() - started
 

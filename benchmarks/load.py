@@ -13,7 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.fanout import critical_path
 from research.config import Settings
+from research.inputs import MarketRequest
 from research.jobs import JobRunner
 from research.store import ReportStore
 from tests.support.openai_server import StubOpenAIServer
@@ -27,7 +29,7 @@ def run_load_bench(jobs: int, latency: dict[str, float]) -> dict[str, float]:
         runner = JobRunner(ReportStore(Path(data)))
         settings = Settings(api_key="bench", base_url=server.base_url, api="chat_completions", model="stub-model")
         started = time.perf_counter()
-        ids = [runner.submit(f"load test market {i}", settings) for i in range(jobs)]
+        ids = [runner.submit(MarketRequest.parse(f"load test market {i}"), settings) for i in range(jobs)]
         finished = sum(runner.wait(job_id, 600) for job_id in ids)
         wall = time.perf_counter() - started
         complete = sum(1 for job_id in ids if (s := runner.snapshot(job_id)) and s.status == "complete")
@@ -42,12 +44,12 @@ def run_load_bench(jobs: int, latency: dict[str, float]) -> dict[str, float]:
 def print_load_bench(jobs: int, latency: dict[str, float]) -> None:
     """Run the load benchmark and print a Markdown table."""
     f = run_load_bench(jobs, latency)
-    critical = max(latency["market"], latency["competitor"], latency["customer"]) + latency["synthesis"]
+    critical = critical_path(latency)
     lat = ", ".join(f"{k} {v:g} s" for k, v in latency.items())
     print(f"{jobs} concurrent market jobs in one JobRunner ({lat})\n")
     print("| Jobs | Complete | Wall time | One job's critical path | Peak requests in flight | Peak RSS (process) |")
     print("| --- | --- | --- | --- | --- | --- |")
     print(f"| {f['jobs']} | {f['complete']}/{f['jobs']} | {f['wall']:.2f} s | {critical:.2f} s | {f['peak_in_flight']} | "
           f"{f['rss_peak_mib']:.0f} MiB |")
-    print("\nThe stub server runs in this process too, and streams each synthesis at ~8,000 characters/s "
+    print("\nThe stub server runs in this process too, and streams every section and summary at ~8,000 characters/s "
           "(far faster than real models), so the figure includes its CPU time.")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from research.agents import company, comparison, competitor, customer, market, synthesis
+from research.agents import company, comparison, competitor, customer, market, section, summary
 from research.agents.salvage import NoJsonError, Salvage, extract_json, missing_parts_model, salvage
 from research.agents.spec import request_message
 from tests.support.imperfect import FLAWS, Flaw, valid_answer
@@ -36,7 +36,7 @@ TODAY = dt.date(2025, 6, 1)
 
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     spec.output_type.__name__: spec.output_type
-    for spec in (market.SPEC, competitor.SPEC, customer.SPEC, synthesis.SPEC, company.SPEC, comparison.SPEC)
+    for spec in (market.SPEC, competitor.SPEC, customer.SPEC, section.SPEC, summary.SPEC, company.SPEC, comparison.SPEC)
 }
 """Output models by schema title (a flaw's ``title``)."""
 

@@ -206,7 +206,9 @@ def print_table(figures: dict[str, Any], latency: dict[str, float]) -> bool:
     to_report = statistics.median(s.job_end_to_report for s in singles)
     one = statistics.median(s.total for s in singles)
     wall = figures["wall"]
-    critical = max(latency["market"], latency["competitor"], latency["customer"]) + latency["synthesis"]
+    from benchmarks.fanout import critical_path
+
+    critical = critical_path(latency)
     worst_status = max(s.to_status for s in many)
     worst_report = max(s.job_end_to_report for s in many)
     status_ok, report_ok = to_status <= 1.0, to_report <= 1.0
@@ -241,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks --ui``: run the UI benchmark and print the table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks --ui", description=__doc__.splitlines()[0])
     parser.add_argument("--ui", action="store_true", help="run this UI benchmark (the dispatch flag)")
-    for key, default in (("market", 1.0), ("competitor", 1.5), ("customer", 2.0), ("synthesis", 0.5)):
-        parser.add_argument(f"--{key}", type=float, default=default, help=f"{key} agent latency in s (default {default})")
+    from benchmarks.fanout import add_latency_options
+
+    add_latency_options(parser)
     parser.add_argument("--repeat", type=int, default=3, help="one-session runs; the median is reported")
     parser.add_argument("--sessions", type=int, default=5, help="concurrent sessions (default 5)")
     args = parser.parse_args(argv)
@@ -256,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         print("UI benchmark needs Playwright for Python: pip install playwright (no browser download needed).",
               file=sys.stderr)
         return 2
-    latency = {key: getattr(args, key) for key in ("market", "competitor", "customer", "synthesis")}
+    from benchmarks.fanout import PIPELINE_AGENTS
+
+    latency = {key: getattr(args, key) for key in PIPELINE_AGENTS}
     log = ROOT / "artifacts" / "bench-ui-streamlit.log"
     try:
         figures = run_ui_bench(latency, max(args.repeat, 1), max(args.sessions, 1), log_path=log)

@@ -19,23 +19,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from research.config import ConfigError, Settings, load_settings
-from research.core.executor import EventSink
-from research.core.runs import RunStatus
-from research.inputs import InputError, validate_company_names, validate_topic
+from research.config import ConfigError, load_settings
+from research.core.runs import JobStatus
+from research.inputs import CompanyRequest, InputError, MarketRequest
 from research.logs import route_library_logs
 from research.progress import ProgressDisplay
-from research.reports.companies import render_batch_csv, render_batch_json, render_batch_markdown
-from research.reports.market import render_json, render_markdown
-from research.workflows.companies import COMPARISON_KEY, company_key, company_name, run_company_batch
-from research.workflows.market import AGENT_KEYS, run_market_research
+from research.reports.exports import CSV, JSON, MARKDOWN, export
+from research.workflows import run_workflow, workflow_for
 
 EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 EXIT_CODES = {
-    RunStatus.COMPLETE: EXIT_OK,
-    RunStatus.PARTIAL: EXIT_PARTIAL,
-    RunStatus.FAILED: EXIT_NO_REPORT,
-    RunStatus.CANCELLED: EXIT_CANCELLED,
+    JobStatus.COMPLETE: EXIT_OK,
+    JobStatus.PARTIAL: EXIT_PARTIAL,
+    JobStatus.FAILED: EXIT_NO_REPORT,
+    JobStatus.CANCELLED: EXIT_CANCELLED,
 }
 
 
@@ -104,26 +101,23 @@ def _read_names(args: argparse.Namespace) -> list[str]:
             raise UsageError(f"cannot read {args.file}: {type(exc).__name__}") from None
     if args.concurrency is not None and not 1 <= args.concurrency <= 50:
         raise UsageError("--concurrency must be between 1 and 50")
-    return validate_company_names(names)
+    return names
 
 
-def _prepare(argv: list[str]) -> tuple[argparse.Namespace, list[str], Callable[[Settings, EventSink, asyncio.Event], Awaitable[Any]]]:
-    """Parse and check everything before any request: the args, progress keys and the run."""
+def _prepare(argv: list[str]) -> tuple[argparse.Namespace, MarketRequest | CompanyRequest]:
+    """Parse and check everything before any request: the arguments and the typed request."""
     if argv[:1] == ["companies"]:
         args = build_companies_parser().parse_args(argv[1:])
-        names = _read_names(args)
-        return args, [*map(company_key, names), COMPARISON_KEY], lambda s, sink, cancel: run_company_batch(
-            names, s, concurrency=args.concurrency, on_event=sink, cancel=cancel)
+        return args, CompanyRequest.parse(_read_names(args), args.concurrency)
     args = build_parser().parse_args(argv)
-    topic = validate_topic(args.topic)
-    return args, list(AGENT_KEYS), lambda s, sink, cancel: run_market_research(topic, s, on_event=sink, cancel=cancel)
+    return args, MarketRequest.parse(args.topic)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args, keys, start = _prepare(argv)
+        args, request = _prepare(argv)
         for path in (args.out, args.json, getattr(args, "csv", None)):
             _check_writable(path)
         settings = load_settings(overrides={"RESEARCH_DEMO": "1"} if args.demo else None)
@@ -136,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     route_library_logs(settings.data_dir)  # the SDK's own error lines must not interleave with the progress display
     for warning in settings.warnings:
         print(f"research: warning: {warning}", file=sys.stderr)
-    display = ProgressDisplay(keys, sys.stderr, label=company_name)
+    workflow = workflow_for(request.kind)
+    display = ProgressDisplay(workflow.step_keys(request), sys.stderr, label=workflow.step_label)
     try:
-        result = asyncio.run(_with_ctrl_c(lambda cancel: start(settings, display, cancel)))
+        result = asyncio.run(_with_ctrl_c(lambda cancel: run_workflow(workflow, request, settings, on_event=display,
+                                                                      cancel=cancel)))
     except ConfigError as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -146,20 +142,18 @@ def main(argv: list[str] | None = None) -> int:
         print("research: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
 
-    batch = getattr(result, "kind", "") == "companies"
-    if args.json:
-        args.json.write_text((render_batch_json if batch else render_json)(result), encoding="utf-8")
-    if batch and args.csv:
-        args.csv.write_text(render_batch_csv(result), encoding="utf-8")
-    if result.status is RunStatus.FAILED:
+    for path, extension in ((args.json, JSON), (getattr(args, "csv", None), CSV)):
+        if path is not None:
+            path.write_text(export(request.kind, extension).render(result), encoding="utf-8")
+    if result.status is JobStatus.FAILED:
         print(f"research: no report: {result.error}", file=sys.stderr)
         return EXIT_NO_REPORT
-    report = (render_batch_markdown if batch else render_markdown)(result)
+    report = export(request.kind, MARKDOWN).render(result)
     if args.out:
         args.out.write_text(report, encoding="utf-8")
         print(f"Report written to {args.out} ({result.status.value}, {result.elapsed:.1f} s)", file=sys.stderr)
     else:
         sys.stdout.write(report)
-    if result.status is RunStatus.CANCELLED:
+    if result.status is JobStatus.CANCELLED:
         print("research: cancelled; the report holds what finished", file=sys.stderr)
     return EXIT_CODES[result.status]

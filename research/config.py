@@ -1,18 +1,20 @@
-"""Settings read from the environment and an optional `.env` file.
+"""Settings read from the environment and an optional `.env` file, with pydantic-settings.
 
-Every variable the app understands is read here and nowhere else, so the
-README, `.env.example` and this module stay in step.
+Every variable the app understands is declared in :class:`EnvironmentSettings`
+and nowhere else, so the README, `.env.example` and this module stay in step.
+:func:`load_settings` turns them into the :class:`Settings` a run uses; a value
+that cannot work is a :class:`ConfigError` with one line a user can act on.
 """
 
 from __future__ import annotations
 
-import os
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ApiKind = Literal["responses", "chat_completions"]
 
@@ -27,38 +29,30 @@ class ConfigError(ValueError):
     """The configuration cannot work; the message is one line a user can act on."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything a run needs to know about its environment.
+class Settings(BaseModel):
+    """Everything a run needs to know about its environment (the key is a ``SecretStr``: never printed)."""
 
-    The API key is kept out of ``repr`` so it cannot leak through logs or
-    error messages that print the settings.
-    """
+    model_config = ConfigDict(frozen=True)
 
-    api_key: str | None = None
+    api_key: SecretStr | None = None
     base_url: str | None = None
     api: ApiKind = "responses"
     model: str | None = None
     demo: bool = False
     agent_timeout: float = DEFAULT_AGENT_TIMEOUT
+    """Seconds without any data from the model server before an attempt is abandoned."""
     run_timeout: float = DEFAULT_RUN_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     data_dir: Path = Path("data")
     tracing: bool = False
     max_output_tokens: int | None = None
-    """Output-token limit of every model request; None: each agent's own budget (2,000-4,000)."""
+    """Output-token limit of every model request; None: each agent's own budget (1,500-4,000)."""
 
-    def __repr__(self) -> str:
-        key = "set" if self.api_key else "unset"
-        return (
-            f"Settings(api_key=<{key}>, base_url={self.base_url!r}, api={self.api!r}, "
-            f"model={self.model!r}, demo={self.demo}, agent_timeout={self.agent_timeout}, run_timeout={self.run_timeout}, "
-            f"max_retries={self.max_retries}, max_concurrency={self.max_concurrency}, "
-            f"max_output_tokens={self.max_output_tokens})"
-        )
-
-    __str__ = __repr__
+    @property
+    def key(self) -> str | None:
+        """The API key itself, for the HTTP client only."""
+        return self.api_key.get_secret_value() if self.api_key else None
 
     @property
     def warnings(self) -> list[str]:
@@ -70,34 +64,91 @@ class Settings:
                 f"RESEARCH_RUN_TIMEOUT ({self.run_timeout:g} s): a slow agent's last retries cannot finish "
                 "within the run's time limit"]
 
+    def with_changes(self, **changes: Any) -> Settings:
+        """The same settings with ``changes`` (an ``api_key`` given as text is kept secret)."""
+        if isinstance(changes.get("api_key"), str):
+            changes["api_key"] = SecretStr(changes["api_key"])
+        return self.model_copy(update=changes)
+
     def with_demo(self) -> Settings:
         """The same settings, switched to the offline demo model."""
-        return replace(self, demo=True)
+        return self.with_changes(demo=True)
 
 
-def _flag(value: str | None) -> bool | None:
-    if value is None or value.strip() == "":
-        return None
-    lowered = value.strip().lower()
+def _flag(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ConfigError(f"expected 1 or 0, got {value!r}")
+    raise ValueError(f"expected 1 or 0, got {value!r}")
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool, minimum: float) -> float:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        kind = "a whole number" if integer else "a number"
-        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
-    if value < minimum or value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
-    return value
+class EnvironmentValues(BaseModel):
+    """The variables as written in the environment (names in lower case), each checked on its own."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    research_api: ApiKind | None = None
+    research_model: str | None = None
+    research_demo: bool | None = None
+    research_agent_timeout: float = Field(DEFAULT_AGENT_TIMEOUT, ge=0.1)
+    research_run_timeout: float = Field(DEFAULT_RUN_TIMEOUT, ge=1)
+    research_max_retries: int = Field(DEFAULT_MAX_RETRIES, ge=0)
+    research_max_concurrency: int = Field(DEFAULT_MAX_CONCURRENCY, ge=1)
+    research_max_output_tokens: int | None = Field(None, ge=16)
+    research_data_dir: Path = Path("data")
+    research_tracing: bool = False
+
+    @field_validator("research_demo", "research_tracing", mode="before")
+    @classmethod
+    def _one_or_zero(cls, value: object) -> bool | None:
+        return _flag(value)
+
+    @field_validator("openai_base_url", mode="before")
+    @classmethod
+    def _web_address(cls, value: object) -> str | None:
+        text = str(value or "").strip().rstrip("/")
+        if text and not text.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {text!r}")
+        return text or None
+
+    @field_validator("research_api", mode="before")
+    @classmethod
+    def _api_kind(cls, value: object) -> str | None:
+        text = str(value or "").strip().lower()
+        if text and text not in ("responses", "chat_completions"):
+            raise ValueError(f"must be 'responses' or 'chat_completions', got {text!r}")
+        return text or None
+
+    @field_validator("research_agent_timeout", "research_run_timeout", mode="after")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        return value
+
+
+class EnvironmentSettings(EnvironmentValues, BaseSettings):
+    """The same variables, read by pydantic-settings from the process environment over a `.env` file."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, case_sensitive=False)
+
+
+_ERROR_WORDS = {"float_parsing": "must be a number", "int_parsing": "must be a whole number",
+                "int_from_float": "must be a whole number", "greater_than_equal": "must be at least {ge}"}
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+    words = _ERROR_WORDS.get(first["type"], str(first["msg"]).removeprefix("Value error, "))
+    got = f", got {first['input']!r}" if first["type"] in _ERROR_WORDS else ""
+    return f"{name} {words.format(**first.get('ctx', {}))}{got}"
 
 
 def load_settings(
@@ -106,60 +157,41 @@ def load_settings(
     dotenv_path: str | Path | None = ".env",
     overrides: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build :class:`Settings` from ``env`` (default: ``os.environ`` over ``.env``).
+    """Build :class:`Settings` from ``env`` (default: the process environment over ``.env``).
 
     Values already in the process environment win over the `.env` file, and
     ``overrides`` (e.g. a command-line ``--demo``) win over both.
     Raises :class:`ConfigError` for values that cannot work.
     """
-    if env is None:
-        merged: dict[str, str] = {}
-        if dotenv_path is not None and Path(dotenv_path).is_file():
-            merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-        merged.update(os.environ)
-        env = merged
-    if overrides:
-        env = {**env, **overrides}
-
-    api_key = (env.get("OPENAI_API_KEY") or "").strip() or None
-    base_url = (env.get("OPENAI_BASE_URL") or "").strip().rstrip("/") or None
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"OPENAI_BASE_URL must start with http:// or https://, got {base_url!r}")
-
-    api_raw = (env.get("RESEARCH_API") or "").strip().lower()
-    if api_raw and api_raw not in ("responses", "chat_completions"):
-        raise ConfigError(f"RESEARCH_API must be 'responses' or 'chat_completions', got {api_raw!r}")
-    api: ApiKind = api_raw or ("chat_completions" if base_url else "responses")  # type: ignore[assignment]
-
+    given = {k.lower(): v for k, v in (overrides or {}).items()}
     try:
-        demo_flag = _flag(env.get("RESEARCH_DEMO"))
-        tracing = bool(_flag(env.get("RESEARCH_TRACING")))
-    except ConfigError as exc:
-        raise ConfigError(f"RESEARCH_DEMO / RESEARCH_TRACING: {exc}") from None
+        if env is None:
+            env_file = dotenv_path if dotenv_path is not None and Path(dotenv_path).is_file() else None
+            values: EnvironmentValues = EnvironmentSettings(_env_file=env_file, **given)  # type: ignore[call-arg]
+        else:
+            merged = {k.lower(): v for k, v in env.items() if str(v).strip()} | given
+            values = EnvironmentValues.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
 
-    if demo_flag is None:
-        demo = api_key is None and base_url is None
-    else:
-        demo = demo_flag
-    if not demo and api_key is None and base_url is None:
+    has_key = values.openai_api_key is not None and bool(values.openai_api_key.get_secret_value().strip())
+    demo = values.research_demo if values.research_demo is not None else not has_key and not values.openai_base_url
+    if not demo and not has_key and not values.openai_base_url:
         raise ConfigError(
             "No model server configured: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
             "server), or use the offline demo with RESEARCH_DEMO=1"
         )
-
     return Settings(
-        api_key=api_key,
-        base_url=base_url,
-        api=api,
-        model=(env.get("RESEARCH_MODEL") or "").strip() or None,
+        api_key=SecretStr(values.openai_api_key.get_secret_value().strip()) if has_key else None,  # type: ignore[union-attr]
+        base_url=values.openai_base_url,
+        api=values.research_api or ("chat_completions" if values.openai_base_url else "responses"),
+        model=(values.research_model or "").strip() or None,
         demo=demo,
-        agent_timeout=_number(env, "RESEARCH_AGENT_TIMEOUT", DEFAULT_AGENT_TIMEOUT, integer=False, minimum=0.1),
-        run_timeout=_number(env, "RESEARCH_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT, integer=False, minimum=1),
-        max_retries=int(_number(env, "RESEARCH_MAX_RETRIES", DEFAULT_MAX_RETRIES, integer=True, minimum=0)),
-        max_concurrency=int(
-            _number(env, "RESEARCH_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, integer=True, minimum=1)
-        ),
-        data_dir=Path((env.get("RESEARCH_DATA_DIR") or "").strip() or "data"),
-        tracing=tracing,
-        max_output_tokens=int(_number(env, "RESEARCH_MAX_OUTPUT_TOKENS", 0, integer=True, minimum=16)) or None,
+        agent_timeout=values.research_agent_timeout,
+        run_timeout=values.research_run_timeout,
+        max_retries=values.research_max_retries,
+        max_concurrency=values.research_max_concurrency,
+        data_dir=values.research_data_dir,
+        tracing=values.research_tracing,
+        max_output_tokens=values.research_max_output_tokens,
     )

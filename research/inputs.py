@@ -1,9 +1,19 @@
-"""Checks on what a user types, before any request is made."""
+"""What a user asks for, checked once at the boundary into a typed request.
+
+Front ends (the CLI, the pages) turn what a user typed into a
+:class:`MarketRequest` or a :class:`CompanyRequest` with :meth:`parse`; bad
+input raises :class:`InputError` with a one-line message before anything is
+started. Everything after the boundary trusts the request.
+"""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_TOPIC_LENGTH = 200
 MIN_TOPIC_LENGTH = 2
@@ -54,3 +64,55 @@ def validate_company_names(raw: Iterable[str]) -> list[str]:
     if len(names) > MAX_COMPANIES:
         raise InputError(f"{len(names)} companies given; the limit is {MAX_COMPANIES} per run.")
     return list(names.values())
+
+
+class WorkflowKind(StrEnum):
+    """The workflows a user can run."""
+
+    MARKET = "market"
+    COMPANIES = "companies"
+
+
+class MarketRequest(BaseModel):
+    """Research one market: the topic, already checked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal[WorkflowKind.MARKET] = WorkflowKind.MARKET
+    topic: str
+
+    @classmethod
+    def parse(cls, topic: str | None) -> MarketRequest:
+        """The request for what the user typed, or :class:`InputError`."""
+        return cls(topic=validate_topic(topic))
+
+    @property
+    def title(self) -> str:
+        """How the job is named in lists: the topic."""
+        return self.topic
+
+
+class CompanyRequest(BaseModel):
+    """Profile several companies and compare them: the names, already checked, and an optional cap."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal[WorkflowKind.COMPANIES] = WorkflowKind.COMPANIES
+    names: tuple[str, ...]
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_COMPANIES)
+
+    @classmethod
+    def parse(cls, names: Iterable[str], concurrency: int | None = None) -> CompanyRequest:
+        """The request for the names the user gave, or :class:`InputError`."""
+        if concurrency is not None and not 1 <= concurrency <= MAX_COMPANIES:
+            raise InputError(f"Companies at once must be between 1 and {MAX_COMPANIES}.")
+        return cls(names=tuple(validate_company_names(names)), concurrency=concurrency)
+
+    @property
+    def title(self) -> str:
+        """A short name for the batch, e.g. 'Stripe, Datadog, Vercel and 2 more'."""
+        return ", ".join(self.names[:3]) + (f" and {len(self.names) - 3} more" if len(self.names) > 3 else "")
+
+
+ResearchRequest = Annotated[MarketRequest | CompanyRequest, Field(discriminator="kind")]
+"""Any request, told apart by its ``kind``."""

@@ -2,10 +2,11 @@
 
 One :class:`JobRunner` per process owns one asyncio event loop in a daemon
 thread; every session's jobs run there side by side. Front ends never touch
-the loop: they call :meth:`JobRunner.submit`, poll :meth:`JobRunner.snapshot`
-(an immutable copy, safe to read from any thread) and may :meth:`cancel`.
-Finished jobs are saved to the :class:`~research.store.ReportStore`, so a job
-id keeps working after the process restarts.
+the loop: they :meth:`JobRunner.submit` a checked request, poll
+:meth:`JobRunner.snapshot` (an immutable copy, safe to read from any thread)
+and may :meth:`cancel`. Finished jobs are saved to the
+:class:`~research.store.ReportStore`, so a job id keeps working after the
+process restarts.
 """
 
 from __future__ import annotations
@@ -14,35 +15,29 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pydantic import BaseModel
 
 from research.config import ConfigError, Settings
-from research.core.executor import EventSink, StatusEvent, TaskState
-from research.inputs import validate_company_names, validate_topic
-from research.providers.source import ModelSource, open_models
+from research.core.runs import JobStatus
+from research.core.steps import StatusEvent, StepState
+from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
+from research.providers.source import open_models
 from research.store import ReportStore, is_valid_job_id, new_job_id
-from research.workflows.companies import COMPARISON_KEY, CompanyBatchResult, batch_title, company_key, run_company_batch
-from research.workflows.market import AGENT_KEYS, MarketResearchResult, run_market_research
-
-JobResult = MarketResearchResult | CompanyBatchResult  # both are research.core.runs.RunResult
-StartRun = Callable[[Settings, ModelSource, EventSink, asyncio.Event], Awaitable[JobResult]]
-RESULT_TYPES: dict[str, type[JobResult]] = {"market": MarketResearchResult, "companies": CompanyBatchResult}
-AGGREGATE_KEYS = {"synthesis", COMPARISON_KEY}
-
-RUNNING = "running"
-INTERRUPTED = "interrupted"
+from research.workflows import JobResult, run_workflow, workflow_for
+from research.workflows.legacy import upgrade_result
 
 
 @dataclass(frozen=True)
-class AgentView:
-    """What a page shows for one agent."""
+class StepView:
+    """What a page shows for one step of a job."""
 
     key: str
-    state: TaskState = TaskState.QUEUED
-    attempt: int = 0
+    label: str
+    state: StepState = StepState.QUEUED
+    attempt: int = 1
     max_attempts: int = 1
     message: str = ""
     started_at: float | None = None
@@ -51,11 +46,11 @@ class AgentView:
     requests: int = 0
     """Model requests made so far (retries and repair requests included)."""
     notes: tuple[str, ...] = ()
-    """The data notes of the agent's result: what was fixed or dropped in the model's answer."""
+    """The data notes of the step's result: what was fixed or dropped in the model's answer."""
 
     @property
     def elapsed(self) -> float | None:
-        """Seconds since the agent started (until it finished)."""
+        """Seconds since the step started (until it finished)."""
         if self.started_at is None:
             return None
         return (self.finished_at or time.time()) - self.started_at
@@ -66,32 +61,49 @@ class JobSnapshot:
     """An immutable copy of a job's state at one moment."""
 
     id: str
-    topic: str
+    request: MarketRequest | CompanyRequest
     created_at: float
-    status: str
-    agents: tuple[AgentView, ...]
-    synthesis_text: str = ""
+    status: JobStatus
+    steps: tuple[StepView, ...]
+    streamed: dict[str, str] = field(default_factory=dict)
+    """Text each unfinished step has streamed so far, by step key."""
     partial: dict[str, BaseModel] = field(default_factory=dict)
+    """The results of the steps that have finished, by step key."""
     result: JobResult | None = None
     error: str | None = None
-    kind: str = "market"
+
+    @property
+    def kind(self) -> WorkflowKind:
+        """Which workflow the job runs."""
+        return self.request.kind
+
+    @property
+    def title(self) -> str:
+        """The job as lists name it: the topic, or the companies."""
+        return self.request.title
 
     @property
     def finished(self) -> bool:
         """True once the job will not change any more."""
-        return self.status != RUNNING
+        return self.status.finished
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Why each step that ended without a result has none, by step key."""
+        return {s.key: s.message or s.state.value for s in self.steps if s.state.finished and s.state is not StepState.DONE}
 
 
 class _Job:
     """Mutable job state, written by the loop thread, copied under a lock."""
 
-    def __init__(self, kind: str, title: str, keys: Iterable[str], settings: Settings, start: StartRun) -> None:
-        self.id, self.kind, self.topic, self.settings, self.start = new_job_id(), kind, title, settings, start
+    def __init__(self, request: MarketRequest | CompanyRequest, settings: Settings) -> None:
+        self.id, self.request, self.settings = new_job_id(), request, settings
+        self.workflow = workflow_for(request.kind)
         self.created_at = time.time()
         self.lock = threading.Lock()
         self.done = threading.Event()
-        self.agents = {key: AgentView(key) for key in keys}
-        self.text: list[str] = []
+        self.steps = {key: StepView(key, self.workflow.step_label(key)) for key in self.workflow.step_keys(request)}
+        self.texts: dict[str, list[str]] = {}
         self.partial: dict[str, BaseModel] = {}
         self.result: JobResult | None = None
         self.error: str | None = None
@@ -101,32 +113,28 @@ class _Job:
     def on_event(self, event: StatusEvent) -> None:
         with self.lock:
             if event.text:
-                if event.key in AGGREGATE_KEYS:
-                    self.text.append(event.text)
+                self.texts.setdefault(event.key, []).append(event.text)
                 return
-            view = self.agents.get(event.key, AgentView(event.key))
-            if event.key in AGGREGATE_KEYS and event.state is TaskState.RETRYING:
-                self.text.clear()  # the streamed answer starts over
-            self.agents[event.key] = replace(
-                view,
-                state=event.state,
-                attempt=event.attempt,
-                max_attempts=event.max_attempts,
-                message=event.message,
-                started_at=view.started_at or (event.at if event.state is TaskState.RUNNING else None),
+            if event.state is StepState.RETRYING or event.state.finished:
+                self.texts.pop(event.key, None)  # the streamed answer starts over, or is complete
+            view = self.steps.get(event.key) or StepView(event.key, self.workflow.step_label(event.key))
+            self.steps[event.key] = replace(
+                view, state=event.state, attempt=event.attempt, max_attempts=event.max_attempts, message=event.message,
+                started_at=view.started_at or (event.at if event.state is StepState.RUNNING else None),
                 finished_at=event.at if event.state.finished else None,
                 tokens=event.usage.total_tokens if event.usage else view.tokens,
                 requests=event.usage.requests if event.usage else view.requests,
                 notes=tuple(getattr(event.result, "notes", ())) or view.notes,
             )
-            if event.result is not None and event.key not in AGGREGATE_KEYS:
+            if event.result is not None:
                 self.partial[event.key] = event.result
 
     def snapshot(self) -> JobSnapshot:
         with self.lock:
-            status = self.result.status.value if self.result else ("failed" if self.error else RUNNING)
-            return JobSnapshot(self.id, self.topic, self.created_at, status, tuple(self.agents.values()),
-                               "".join(self.text), dict(self.partial), self.result, self.error, self.kind)
+            status = self.result.status if self.result else (JobStatus.FAILED if self.error else JobStatus.RUNNING)
+            return JobSnapshot(self.id, self.request, self.created_at, status, tuple(self.steps.values()),
+                               {key: "".join(parts) for key, parts in self.texts.items()}, dict(self.partial),
+                               self.result, self.error)
 
 
 def snapshot_from_store(store: ReportStore, job_id: str) -> JobSnapshot | None:
@@ -134,14 +142,24 @@ def snapshot_from_store(store: ReportStore, job_id: str) -> JobSnapshot | None:
     row = store.get(job_id)
     if row is None:
         return None
+    workflow = workflow_for(row.kind)
     raw = store.result_json(job_id)
-    result = RESULT_TYPES[row.kind].model_validate_json(raw) if raw else None
-    agents = tuple(AgentView(o.key, o.state, 1, 1, o.error or "", o.started_at, o.finished_at, o.usage.total_tokens,
-                             o.usage.requests, tuple(getattr(o.result, "notes", ())))
-                   for o in (result.all_outcomes if result else []))
-    status = row.status if row.status != RUNNING else INTERRUPTED
-    error = "the server stopped while this job was running" if status == INTERRUPTED else None
-    return JobSnapshot(row.id, row.topic, row.created_at, status, agents, result=result, error=error, kind=row.kind)
+    result: Any = workflow.result_type.model_validate(upgrade_result(row.kind, raw)) if raw else None
+    request = result.request if result else _request_of(row.kind, row.topic)
+    steps = tuple(StepView(o.key, workflow.step_label(o.key), o.state, 1, 1, o.error or "", o.started_at, o.finished_at,
+                           o.usage.total_tokens, o.usage.requests, tuple(getattr(o.result, "notes", ())))
+                  for o in (result.all_outcomes if result else []))
+    status = JobStatus(row.status) if row.status != JobStatus.RUNNING else JobStatus.INTERRUPTED
+    error = "the server stopped while this job was running" if status is JobStatus.INTERRUPTED else None
+    partial = {o.key: o.result for o in (result.all_outcomes if result else []) if o.ok}
+    return JobSnapshot(row.id, request, row.created_at, status, steps, partial=partial, result=result, error=error)
+
+
+def _request_of(kind: str, title: str) -> MarketRequest | CompanyRequest:
+    """The request of a stored job that has no result (its title is all that was saved)."""
+    if kind == WorkflowKind.COMPANIES:
+        return CompanyRequest(names=tuple(name.strip() for name in title.split(",")))
+    return MarketRequest(topic=title)
 
 
 class JobRunner:
@@ -158,27 +176,9 @@ class JobRunner:
         if store is not None:
             store.mark_interrupted()
 
-    def submit(self, topic: str, settings: Settings) -> str:
-        """Start researching the market ``topic``; returns the job id at once.
-
-        Raises :class:`research.inputs.InputError` for a bad topic
-        (nothing is started).
-        """
-        topic = validate_topic(topic)
-        return self._submit(_Job("market", topic, AGENT_KEYS, settings, lambda s, source, sink, cancel:
-                                 run_market_research(topic, s, on_event=sink, cancel=cancel, models=source)))
-
-    def submit_companies(self, names: Iterable[str], settings: Settings, concurrency: int | None = None) -> str:
-        """Start profiling the companies ``names``; returns the job id at once.
-
-        Raises :class:`research.inputs.InputError` for bad names (nothing is started).
-        """
-        cleaned = validate_company_names(names)
-        return self._submit(_Job("companies", batch_title(cleaned), [*map(company_key, cleaned), COMPARISON_KEY], settings, lambda s, source, sink, cancel:
-                                 run_company_batch(cleaned, s, concurrency=concurrency, on_event=sink, cancel=cancel,
-                                                   models=source)))
-
-    def _submit(self, job: _Job) -> str:
+    def submit(self, request: MarketRequest | CompanyRequest, settings: Settings) -> str:
+        """Start researching a checked ``request``; returns the job id at once."""
+        job = _Job(request, settings)
         with self._jobs_lock:
             self._jobs[job.id] = job
             self._evict_finished()
@@ -239,12 +239,13 @@ class JobRunner:
             return
         try:
             if self._store is not None:  # SQLite waits on the disk: keep it off the loop
-                await asyncio.to_thread(self._store.record_started, job.id, kind=job.kind, topic=job.topic,
-                                        provider=source.label, model=source.model_name, demo=source.is_demo,
-                                        created_at=job.created_at)
-            result = await job.start(job.settings, source, job.on_event, job.cancel_event)
+                await asyncio.to_thread(self._store.record_started, job.id, kind=job.request.kind,
+                                        topic=job.request.title, provider=source.label, model=source.model_name,
+                                        demo=source.is_demo, created_at=job.created_at)
+            result = await run_workflow(job.workflow, job.request, job.settings, on_event=job.on_event,
+                                        cancel=job.cancel_event, models=source)
             if self._store is not None:
-                await asyncio.to_thread(self._store.record_finished, job.id, status=result.status.value,
+                await asyncio.to_thread(self._store.record_finished, job.id, status=result.status,
                                         finished_at=result.finished_at, result_json=result.model_dump_json())
             with job.lock:
                 job.result = result
@@ -253,9 +254,9 @@ class JobRunner:
                 job.error = f"the job stopped unexpectedly ({type(exc).__name__})"
             if self._store is not None:
                 with contextlib.suppress(Exception):  # the store itself may be what failed
-                    await asyncio.to_thread(self._store.record_finished, job.id, status="failed",
+                    await asyncio.to_thread(self._store.record_finished, job.id, status=JobStatus.FAILED,
                                             finished_at=time.time(), result_json="")
         finally:
             await source.aclose()
-            job.settings = replace(job.settings, api_key=None)  # a session's key lives no longer than its job
+            job.settings = job.settings.with_changes(api_key=None)  # a session's key lives no longer than its job
             job.done.set()

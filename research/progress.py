@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from research.core.executor import StatusEvent, TaskState
+from research.core.steps import StatusEvent, StepState
 
 STATE_SYMBOLS = {  # plain text symbols: they render in any terminal font and any table
-    TaskState.QUEUED: "·", TaskState.RUNNING: "…", TaskState.RETRYING: "↻", TaskState.DONE: "✓",
-    TaskState.FAILED: "✗", TaskState.TIMED_OUT: "✗", TaskState.CANCELLED: "■", TaskState.SKIPPED: "-",
+    StepState.QUEUED: "·", StepState.RUNNING: "…", StepState.RETRYING: "↻", StepState.DONE: "✓",
+    StepState.FAILED: "✗", StepState.TIMED_OUT: "✗", StepState.CANCELLED: "■", StepState.SKIPPED: "-",
 }
 
 
@@ -39,7 +39,7 @@ class ProgressDisplay:
             if self._live:
                 self._redraw()
             return
-        if event.state is TaskState.RUNNING:
+        if event.state is StepState.RUNNING:
             self._since[event.key] = time.monotonic()
         line = self._describe(event)
         changed = self._lines.get(event.key) != line
@@ -52,13 +52,13 @@ class ProgressDisplay:
 
     def _describe(self, event: StatusEvent) -> str:
         text = f"{STATE_SYMBOLS[event.state]} {event.state.value}"
-        if event.state is TaskState.RETRYING:
+        if event.state is StepState.RETRYING:
             text += f" (attempt {event.attempt} of {event.max_attempts}): {event.message}"
-        elif event.state is TaskState.RUNNING and event.message:
+        elif event.state is StepState.RUNNING and event.message:
             text += f": {event.message}"
-        elif event.state.finished and event.state is not TaskState.DONE and event.message:
+        elif event.state.finished and event.state is not StepState.DONE and event.message:
             text += f": {event.message}"
-        elif event.state is TaskState.DONE:
+        elif event.state is StepState.DONE:
             seconds = time.monotonic() - self._since.get(event.key, time.monotonic())
             tokens = event.usage.input_tokens + event.usage.output_tokens if event.usage else 0
             text += f" in {seconds:.1f} s, {tokens:,} tokens"

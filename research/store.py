@@ -19,14 +19,14 @@ import secrets
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Literal, get_args
 
 from pydantic import BaseModel
 
-JobKind = Literal["market", "companies"]
-JobStatus = Literal["running", "complete", "partial", "failed", "cancelled", "interrupted"]
-JOB_KINDS: frozenset[str] = frozenset(get_args(JobKind))
-JOB_STATUSES: frozenset[str] = frozenset(get_args(JobStatus))
+from research.core.runs import JobStatus
+from research.inputs import WorkflowKind
+
+JOB_KINDS: frozenset[str] = frozenset(WorkflowKind)
+JOB_STATUSES: frozenset[str] = frozenset(JobStatus)
 DB_FILENAME = "history.sqlite3"
 
 _JOB_ID = re.compile(r"[0-9a-f]{12}")
@@ -63,9 +63,9 @@ class StoredJob(BaseModel):
     """One job of the history, without its result JSON."""
 
     id: str
-    kind: str
+    kind: WorkflowKind
     topic: str
-    status: str
+    status: JobStatus
     created_at: float
     finished_at: float | None = None
     provider: str
@@ -116,7 +116,7 @@ class ReportStore:
         self,
         job_id: str,
         *,
-        kind: JobKind,
+        kind: WorkflowKind,
         topic: str,
         provider: str,
         model: str,

@@ -59,7 +59,7 @@ def heading(page: Page, topic: str) -> Locator:
 
 
 def agent_card(page: Page, key: str) -> Locator:
-    """The live status card of one agent (market, competitor, customer, synthesis)."""
+    """The live status card of one research agent (market, competitor, customer: with its section) or "summary"."""
     return page.locator(f".st-key-agent-{key}")
 
 

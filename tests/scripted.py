@@ -11,7 +11,11 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_messag
 from research.providers.demo_content import demo_output_for
 from research.providers.source import ModelSource
 
-TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport", "synthesis": "ExecutiveReport"}
+TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport",
+          "section": "SectionText", "summary": "ExecutiveSummary"}
+"""The output schema of each agent of a market run, by agent (spec) key."""
+DEFAULT_CALLS = {"section": 3}
+"""How many valid answers an agent gets when a test scripts nothing for it: one section per research agent."""
 
 
 def message_text(call: ModelCall) -> str:
@@ -46,6 +50,7 @@ def http_error(status: int, headers: dict[str, str] | None = None) -> openai.API
 
 
 def scripted_source(**steps: list[Any]) -> tuple[ModelSource, dict[str, ScriptedModel]]:
-    """A ModelSource whose agents answer from scripts; unspecified agents answer validly once."""
-    models = {key: ScriptedModel(steps.get(key, [valid_answer(key)])) for key in TITLES}
+    """A ModelSource whose agents answer from scripts; unspecified agents answer validly
+    (once each, and the section writer once per research agent)."""
+    models = {key: ScriptedModel(steps.get(key, [valid_answer(key)] * DEFAULT_CALLS.get(key, 1))) for key in TITLES}
     return ModelSource("compatible", "scripted", "responses", "http://127.0.0.1", dict(models), models["market"]), models

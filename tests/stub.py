@@ -6,22 +6,33 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from research.providers.demo_content import demo_output_for
+from research.providers.demo_content import demo_output_for, parse_request
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
-from tests.support.responders import schema_title
+from tests.support.responders import TITLES, schema_title
 
-AGENT_OF_TITLE = {"MarketData": "market", "CompetitorReport": "competitor", "CustomerReport": "customer",
-                  "ExecutiveReport": "synthesis", "CompanyProfile": "company", "CompanyComparison": "comparison"}
+AGENT_OF_TITLE = {title: agent for agent, title in TITLES.items()}
+"""The agent (spec key) of each output schema title; "section" writes every data section of a market report."""
 
 
 def agent_of(request: StubRequest) -> str:
-    """Which agent sent a request."""
+    """Which agent sent a request: market, competitor, customer, section, summary, company or comparison."""
     return AGENT_OF_TITLE.get(schema_title(request), "unknown")
+
+
+def section_of(request: StubRequest) -> str | None:
+    """For a section writer's request, the research agent whose section it writes ("market", ...); else None."""
+    if agent_of(request) != "section":
+        return None
+    findings = parse_request(request.user_text).get("findings")
+    return next(iter(findings), None) if isinstance(findings, dict) else None
 
 
 @dataclass
 class Plan:
-    """Per-agent behaviour: latency, and a list of replies to give before answering validly."""
+    """Per-agent behaviour: latency, and a list of replies to give before answering validly.
+
+    Keys are the agents of :func:`agent_of`; "section" covers the three section writers.
+    """
 
     latency: dict[str, float] = field(default_factory=dict)
     before: dict[str, list[Reply]] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 def server(monkeypatch, tmp_path):
     """The app talks to a stub server; history goes to a fresh folder; caches start empty."""
     st.cache_resource.clear()
-    with serve(Plan(latency={"synthesis": 0.2})) as stub:
+    with serve(Plan(latency={"section": 0.1, "summary": 0.2})) as stub:
         monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
         monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
         monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
@@ -145,3 +146,47 @@ def test_companies_page_refuses_too_many_names(server) -> None:
     next(b for b in at.button if b.label == "Research companies").click().run()
     assert "60 companies given; the limit is 50 per run." in [e.value for e in at.error]
     assert "job" not in at.query_params and server.requests == []
+
+
+def test_reports_saved_by_the_previous_release_open_from_history(monkeypatch, tmp_path) -> None:
+    from test_store import PREVIOUS_RELEASE_BATCH, PREVIOUS_RELEASE_MARKET
+
+    from research.store import ReportStore, new_job_id
+
+    st.cache_resource.clear()
+    monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+    store = ReportStore(tmp_path / "data")
+    ids = {}
+    for kind, title, raw in (("market", "oat milk in the Nordics", PREVIOUS_RELEASE_MARKET),
+                             ("companies", "Stripe, Adyen, Klarna", PREVIOUS_RELEASE_BATCH)):
+        data = json.loads(raw)
+        ids[kind] = new_job_id()
+        store.record_started(ids[kind], kind=kind, topic=title, provider=data["provider"], model=data["model"],
+                             demo=False, created_at=data["started_at"])
+        store.record_finished(ids[kind], status=data["status"], finished_at=data["finished_at"], result_json=raw)
+
+    history = AppTest.from_file(APP, default_timeout=30).run()
+    history.switch_page("pages/History.py").run()
+    assert not history.exception
+    assert "**oat milk in the Nordics**" in texts(history) and "**Stripe, Adyen, Klarna**" in texts(history)
+
+    market = AppTest.from_file(APP, default_timeout=30)
+    market.query_params["job"] = ids["market"]
+    market.run()
+    assert not market.exception
+    page = texts(market)
+    assert "# Market research: oat milk in the Nordics" in page
+    for prose in ("Old summary: oat drinks", "Old overview: the market", "Old landscape: Oatly leads",
+                  "Old advice: launch a barista edition"):
+        assert prose in page
+    assert "**Customer data unavailable** — server error (HTTP 500)" in page
+    assert len(market.get("plotly_chart")) == 2, "a chart for each agent whose data was saved"
+
+    batch = AppTest.from_file(APP, default_timeout=30)
+    batch.switch_page("pages/Companies.py")
+    batch.query_params["job"] = ids["companies"]
+    batch.run()
+    assert not batch.exception
+    assert "**3 companies: 2 succeeded, 1 failed.**" in texts(batch)
+    assert "Old comparison: Stripe and Adyen" in texts(batch)
+    st.cache_resource.clear()

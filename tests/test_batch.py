@@ -11,8 +11,9 @@ from stub import Plan, agent_of, serve
 from test_cli import run_cli
 
 from research.config import Settings
-from research.core.executor import Limits, TaskState
-from research.core.runs import RunStatus
+from research.core.limits import Limits
+from research.core.runs import JobStatus
+from research.core.steps import StepState
 from research.inputs import InputError, validate_company_names
 from research.providers.demo_content import parse_request
 from research.reports.companies import render_batch_csv, render_batch_markdown
@@ -41,7 +42,7 @@ async def test_the_cap_is_reached_and_never_exceeded_at_the_server() -> None:
         result = await run_company_batch(NAMES, settings_for(server), limits=FAST)
         company_requests = sum(1 for r in server.requests if agent_of(r) == "company")
         peak = server.max_in_flight
-    assert result.status is RunStatus.COMPLETE
+    assert result.status is JobStatus.COMPLETE
     assert (result.total, result.succeeded, result.failed) == (12, 12, 0)
     assert company_requests == 12
     assert peak == 4
@@ -51,7 +52,7 @@ async def test_failed_companies_are_named_and_not_invented() -> None:
     with serve(Plan(gate=fails_for("Company B", "Company E"))) as server:
         result = await run_company_batch(NAMES[:6], settings_for(server), limits=FAST)
         comparison = [r for r in server.requests if agent_of(r) == "comparison"]
-    assert result.status is RunStatus.PARTIAL
+    assert result.status is JobStatus.PARTIAL
     assert (result.total, result.succeeded, result.failed) == (6, 4, 2)
     failed = {company_name(o.key): o.error for o in result.companies if not o.ok}
     assert failed == {"Company B": "server error (HTTP 500)", "Company E": "server error (HTTP 500)"}
@@ -69,8 +70,8 @@ async def test_when_every_company_fails_there_is_no_comparison_call() -> None:
     with serve(Plan(gate=fails_for(*NAMES[:3]))) as server:
         result = await run_company_batch(NAMES[:3], settings_for(server), limits=FAST)
         comparison = [r for r in server.requests if agent_of(r) == "comparison"]
-    assert result.status is RunStatus.FAILED and comparison == []
-    assert result.comparison.state is TaskState.SKIPPED
+    assert result.status is JobStatus.FAILED and comparison == []
+    assert result.comparison.state is StepState.SKIPPED
     assert result.error.startswith("every company failed")
 
 
@@ -114,7 +115,8 @@ def test_cli_exit_codes_and_files(tmp_path) -> None:
     assert partial.returncode == 3, partial.stderr
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["summary"] == {"total": 4, "succeeded": 3, "failed": 1}
-    assert data["names"] == ["Company D", "Company A", "Company B", "Company C"]
+    assert data["request"]["names"] == ["Company D", "Company A", "Company B", "Company C"]
+    assert data["request"]["concurrency"] == 2 and data["concurrency"] == 2
     assert len(list(csv.reader((tmp_path / "r.csv").open()))) == 5
     assert complete.returncode == 0 and "## Comparison" in complete.stdout
     assert none.returncode == 1 and "no report: every company failed" in none.stderr

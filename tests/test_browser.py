@@ -1,7 +1,7 @@
 """The app in a real browser: `streamlit run app.py` as a subprocess, Chromium via Playwright.
 
-The app talks to the local stub server (tests/stub.py) with per-agent latencies and a
-streamed synthesis, so every run is offline and takes a few seconds. Screenshots go to
+The app talks to the local stub server (tests/stub.py) with per-agent latencies and streamed
+sections and summary, so every run is offline and takes a few seconds. Screenshots go to
 ``artifacts/screenshots/``, the server's output to ``artifacts/browser-tests/streamlit.log``.
 """
 
@@ -31,14 +31,14 @@ from browser import (
     topic_box,
 )
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from stub import Plan, serve
+from stub import Plan, agent_of, serve
 
 from research.store import ReportStore
 from tests.support.openai_server import StubOpenAIServer
 from tests.support.responders import latency_responder
 
 LATENCY = {"market": 0.6, "competitor": 0.9, "customer": 1.2}
-SYNTHESIS = 0.8  # streamed: first token after a fifth, the rest spread evenly
+WRITING = {"section": 0.5, "summary": 0.8}  # streamed: first token after a fifth, the rest spread evenly
 SMALL = {"width": 1200, "height": 900}
 WAIT = 20_000  # ms: generous upper bound for any one UI wait (a run takes about 2.5 s)
 LOG = ARTIFACTS / "browser-tests" / "streamlit.log"
@@ -50,7 +50,7 @@ log_start = {"at": 0}  # where the current test's part of the server log begins
 
 @pytest.fixture(scope="module")
 def stub() -> Iterator[StubOpenAIServer]:
-    plan = Plan(latency=LATENCY, always={"synthesis": latency_responder({"synthesis": SYNTHESIS})})
+    plan = Plan(latency=LATENCY, always=dict.fromkeys(WRITING, latency_responder(WRITING)))
     with serve(plan) as server:
         yield server
 
@@ -131,6 +131,7 @@ def test_one_user_runs_downloads_reloads_and_finds_the_report_in_history(app, ne
     job_id = job_id_of(page)
     screenshot(page, "running")
     expect(customer).to_contain_text("done", timeout=WAIT)
+    expect(agent_card(page, "summary")).to_contain_text("Executive summary")
 
     wait_for_report(page, TOPIC)
     assert job_id_of(page) == job_id
@@ -194,7 +195,7 @@ def test_five_sessions_at_once_each_get_their_own_report_without_waiting(app, st
         no_errors(page)
     store = ReportStore(app.data_dir)
     assert {store.get(i).topic: store.get(i).status for i in ids} == dict.fromkeys(topics, "complete")
-    research = [r for r in stub.requests if r.schema_title != "ExecutiveReport"]
+    research = [r for r in stub.requests if agent_of(r) in LATENCY]
     for topic in topics:
         assert sum(topic in r.user_text for r in research) == 3, f"{topic}: expected 3 research requests"
     # 5 jobs x 3 research agents: had any session waited for another, far fewer would overlap.

@@ -54,7 +54,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path, monkeypatch) -> None:
     (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-file\nRESEARCH_MODEL=from-file\n")
     monkeypatch.setenv("RESEARCH_MODEL", "from-env")
     settings = load_settings(dotenv_path=tmp_path / ".env")
-    assert (settings.api_key, settings.model, settings.demo) == ("sk-from-file", "from-env", False)
+    assert (settings.key, settings.model, settings.demo) == ("sk-from-file", "from-env", False)
 
 
 def test_the_key_is_not_in_the_settings_repr() -> None:

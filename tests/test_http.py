@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
-from stub import Plan, agent_of, serve
+from stub import Plan, agent_of, section_of, serve
 
 from research.config import Settings
-from research.core.executor import Limits, StatusEvent, TaskState
-from research.core.runs import RunStatus
+from research.core.limits import Limits
+from research.core.runs import JobStatus
+from research.core.steps import StatusEvent, StepState
 from research.reports.market import render_markdown
-from research.workflows.market import run_market_research
+from research.workflows.market import SUMMARY_KEY, agent_key, run_market_research
 from tests.support.openai_server import Reply
 
 FAST = Limits(attempt_timeout=10, max_retries=2, backoff_initial=0.01, backoff_max=0.05)
@@ -28,30 +29,54 @@ async def test_full_run_over_http(api: str) -> None:
         result = await run_market_research("plant-based dairy", settings_for(server, api), on_event=events.append, limits=FAST)
         requests = server.requests
 
-    assert result.status is RunStatus.COMPLETE
+    assert result.status is JobStatus.COMPLETE
     assert all(r.stream for r in requests), "every answer is streamed, so a server stops generating when the client leaves"
     assert {agent_of(r): r.max_tokens for r in requests} == {"market": 2000, "competitor": 3000, "customer": 3000,
-                                                             "synthesis": 4000}, "every request has an output limit"
+                                                             "section": 1500, "summary": 2500}, "every request has an output limit"
+    assert len(requests) == 7 and sorted(filter(None, map(section_of, requests))) == ["competitor", "customer", "market"]
     assert all(r.api == api and r.authorization == "Bearer sk-test-not-real" for r in requests)
-    assert sum(1 for e in events if e.key == "synthesis" and e.text) > 3, "the synthesis text arrives in pieces"
-    assert result.usage.output_tokens > 0 and result.synthesis.usage.output_tokens > 0
-    assert "## Executive Summary" in render_markdown(result)
+    assert sum(1 for e in events if e.key == SUMMARY_KEY and e.text) > 3, "the summary text arrives in pieces"
+    assert result.usage.output_tokens > 0 and result.summary.usage.output_tokens > 0
+    assert all(o.usage.output_tokens > 0 for o in result.sections.values())
+    report = render_markdown(result)
+    assert "## Executive Summary" in report and result.summary.result.executive_summary in report
+    assert all(o.result.prose in report for o in result.sections.values())
     assert result.provider == f"OpenAI-compatible server at {server.base_url} · stub-model ({'Chat Completions' if api == 'chat_completions' else 'Responses API'})"
 
 
 async def test_three_requests_in_flight_and_the_run_takes_the_critical_path() -> None:
-    plan = Plan(latency={"market": 1.0, "competitor": 1.5, "customer": 2.0, "synthesis": 0.5})
+    """Research agents start together; a section is asked for as soon as its agent lands (while slower agents
+    still run); the summary as soon as the last agent lands, alongside the last section, not after it."""
+    arrivals: list[tuple[str, int]] = []  # (step, requests in flight at the server when it arrived), in order
+    lock, server_of = threading.Lock(), {}
+
+    def note(request) -> None:
+        step = f"section:{section_of(request)}" if agent_of(request) == "section" else agent_of(request)
+        with lock:
+            arrivals.append((step, server_of["server"].in_flight))
+
+    # Every request ends at least 0.5 s away from any other's start, so the counts below are not races.
+    plan = Plan(latency={"market": 0.5, "competitor": 1.5, "customer": 2.5, "section": 0.5, "summary": 0.7},
+                gate=note)
     with serve(plan) as server:
-        started = time.monotonic()
+        server_of["server"] = server
         result = await run_market_research("plant-based dairy", settings_for(server), limits=FAST)
-        elapsed = time.monotonic() - started
-        arrivals = sorted(r.started_at for r in server.requests if agent_of(r) != "synthesis")
+        requests = server.requests
         max_in_flight = server.max_in_flight
 
-    assert result.status is RunStatus.COMPLETE
-    assert max_in_flight == 3
-    assert arrivals[-1] - arrivals[0] < 0.5, "the three research agents start together"
-    assert elapsed < 4.0, f"{elapsed:.1f} s: the agents ran one after another (sum is 5 s)"
+    assert result.status is JobStatus.COMPLETE
+    steps = [step for step, _ in arrivals]
+    in_flight = dict(arrivals)
+    assert len(steps) == 7 and set(steps[:3]) == {"market", "competitor", "customer"}, steps
+    assert in_flight[steps[2]] == 3 and max_in_flight == 3, "the three research agents run at once"
+    assert steps[3:5] == ["section:market", "section:competitor"], "sections follow their agents, fastest first"
+    assert in_flight["section:market"] == 3, "the market section is written while two agents still run"
+    assert in_flight["section:competitor"] == 2, "the competitor section is written while the customer agent runs"
+    assert set(steps[5:]) == {"section:customer", "summary"}, "the summary waits for the last agent only"
+    assert in_flight[steps[6]] == 2, "the summary and the last section are written at the same time"
+    started = {agent_of(r): r.started_at for r in requests if agent_of(r) in ("market", "competitor", "customer")}
+    summary = next(r.started_at for r in requests if agent_of(r) == "summary")
+    assert summary > max(started.values())
 
 
 async def test_retry_after_is_honoured() -> None:
@@ -63,7 +88,7 @@ async def test_retry_after_is_honoured() -> None:
 
     assert result.market.ok and result.market.attempts == 2
     assert len(market) == 2 and market[1] - market[0] >= 1.0, "retried sooner than Retry-After allows"
-    retry = next(e for e in events if e.key == "market" and e.state is TaskState.RETRYING)
+    retry = next(e for e in events if e.key == agent_key("market") and e.state is StepState.RETRYING)
     assert retry.message.startswith("rate limited (HTTP 429); retrying in 1.")
 
 
@@ -73,7 +98,7 @@ async def test_an_agent_that_always_fails_gives_a_partial_report() -> None:
         result = await run_market_research("plant-based dairy", settings_for(server), limits=FAST)
         customer_calls = sum(1 for r in server.requests if agent_of(r) == "customer")
 
-    assert result.status is RunStatus.PARTIAL
+    assert result.status is JobStatus.PARTIAL
     assert customer_calls == 3
     assert result.customer.error == "server error (HTTP 500)"
     assert "Customer data unavailable** — server error (HTTP 500)" in render_markdown(result)
@@ -85,10 +110,10 @@ async def test_a_hanging_agent_times_out() -> None:
     with serve(plan) as server:
         result = await run_market_research("plant-based dairy", settings_for(server), limits=limits)
 
-    assert result.competitor.state is TaskState.TIMED_OUT
+    assert result.competitor.state is StepState.TIMED_OUT
     assert result.competitor.error == "timed out: no data from the model server for 0.5 s"
     assert result.competitor.attempts == 2
-    assert result.status is RunStatus.PARTIAL
+    assert result.status is JobStatus.PARTIAL
 
 
 async def test_malformed_json_gets_one_repair_then_the_section_is_unavailable() -> None:
@@ -99,7 +124,7 @@ async def test_malformed_json_gets_one_repair_then_the_section_is_unavailable() 
 
     assert len(market) == 2
     assert "Your previous answer lacked usable values for: drivers, growth, key_trends, market_size, risks." in market[1].user_text
-    assert result.market.state is TaskState.FAILED
+    assert result.market.state is StepState.FAILED
     assert result.market.error == "the model gave no usable answer, even after being asked again"
 
 
@@ -122,7 +147,7 @@ async def test_the_key_never_appears_in_errors_or_the_report() -> None:
         settings = Settings(api_key=key, base_url=server.base_url, api="responses", model="stub-model")
         result = await run_market_research("plant-based dairy", settings, limits=FAST)
 
-    assert result.status is RunStatus.FAILED
+    assert result.status is JobStatus.FAILED
     assert result.market.error == "the model server rejected the API key (HTTP 401)"
     for text in (render_markdown(result), result.model_dump_json(), repr(settings)):
         assert key not in text

@@ -18,7 +18,7 @@ from stub import agent_of
 
 from research.agents.spec import request_message
 from research.config import Settings
-from research.core.executor import Limits
+from research.core.limits import Limits
 from research.reports.market import render_json, render_markdown
 from research.workflows.market import MarketResearchResult, run_market_research
 from tests.support.imperfect import FLAWS, imperfect_responder, valid_answer

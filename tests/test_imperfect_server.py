@@ -22,7 +22,8 @@ from tests.support.responders import schema_title
 TOPIC = "Topic: specialty coffee in Germany"
 SCHEMA = {"title": "Answer", "type": "object", "properties": {"title": {"type": "string"}, "score": {"type": "integer"}},
           "required": ["title", "score"], "additionalProperties": False}
-TITLES = ("MarketData", "CompetitorReport", "CustomerReport", "ExecutiveReport", "CompanyProfile", "CompanyComparison")
+TITLES = ("MarketData", "CompetitorReport", "CustomerReport", "SectionText", "ExecutiveSummary", "CompanyProfile",
+          "CompanyComparison")
 
 
 class Answer(BaseModel):

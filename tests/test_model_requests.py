@@ -12,13 +12,15 @@ from stub import Plan, agent_of, serve
 from test_cli import run_cli
 
 from research.config import Settings, load_settings
-from research.core.executor import Limits, StatusEvent, TaskState
-from research.jobs import AgentView, JobRunner
+from research.core.limits import Limits
+from research.core.steps import StatusEvent, StepState
+from research.inputs import CompanyRequest
+from research.jobs import JobRunner, StepView
 from research.progress import ProgressDisplay
 from research.reports.companies import render_batch_csv, render_batch_markdown
 from research.reports.market import render_markdown
 from research.workflows.companies import COMPARISON_KEY, company_key, run_company_batch
-from research.workflows.market import run_market_research
+from research.workflows.market import MARKET, agent_key, run_market_research
 from tests.support.browser_harness import ROOT
 from tests.support.imperfect import REFUSAL, refusing_responder
 from tests.support.openai_server import Reply, StubOpenAIServer
@@ -56,16 +58,19 @@ async def test_the_first_retry_reads_attempt_2_of_3_everywhere() -> None:
     events: list[StatusEvent] = []
     with serve(plan) as server:
         result = await run_market_research("plant-based dairy", settings_for(server), on_event=events.append, limits=FAST)
-    retry = next(e for e in events if e.key == "competitor" and e.state is TaskState.RETRYING)
+    competitor = agent_key("competitor")
+    retry = next(e for e in events if e.key == competitor and e.state is StepState.RETRYING)
     assert (retry.attempt, retry.max_attempts) == (2, 3)
     terminal = io.StringIO()
-    ProgressDisplay(["competitor"], terminal)(retry)
+    ProgressDisplay([competitor], terminal, label=MARKET.step_label)(retry)
+    assert terminal.getvalue().startswith("Competitor analysis ")
     assert "retrying (attempt 2 of 3): rate limited (HTTP 429); retrying in" in terminal.getvalue()
-    card = describe(AgentView("competitor", retry.state, retry.attempt, retry.max_attempts, retry.message))
+    card = describe(StepView(competitor, MARKET.step_label(competitor), retry.state, retry.attempt, retry.max_attempts,
+                             retry.message))
     assert card[1].startswith("attempt 2 of 3: rate limited")
     assert result.competitor.ok and result.competitor.attempts == 2
-    after = [e.state for e in events if e.key == "competitor" and not e.text]
-    assert after[after.index(TaskState.RETRYING) + 1] is TaskState.RUNNING, "the card leaves 'retrying' once the retry runs"
+    after = [e.state for e in events if e.key == competitor and not e.text]
+    assert after[after.index(StepState.RETRYING) + 1] is StepState.RUNNING, "the card leaves 'retrying' once the retry runs"
 
 
 async def test_tokens_of_rejected_answers_are_counted() -> None:
@@ -116,7 +121,7 @@ async def test_a_slow_but_working_stream_is_not_killed_and_a_stalled_one_is() ->
         market = [r for r in server.requests if agent_of(r) == "market"]
     assert result.market.ok and result.market.attempts == 1 and len(market) == 1
     assert result.market.elapsed > 0.4, "the answer streamed for longer than the inactivity timeout"
-    assert result.competitor.state is TaskState.TIMED_OUT and result.competitor.attempts == 2
+    assert result.competitor.state is StepState.TIMED_OUT and result.competitor.attempts == 2
     assert result.competitor.error == "timed out: no data from the model server for 0.4 s"
 
 
@@ -175,12 +180,13 @@ async def test_companies_keep_the_names_the_user_asked_for() -> None:
 def test_the_job_runner_shows_a_company_called_comparison_as_its_own_row(tmp_path) -> None:
     with serve() as server:
         runner = JobRunner()
-        job = runner.submit_companies(["comparison", "Stripe"], settings_for(server))
+        job = runner.submit(CompanyRequest.parse(["comparison", "Stripe"]), settings_for(server))
         assert runner.wait(job, 30)
         snapshot = runner.snapshot(job)
         runner.close()
-    assert [a.key for a in snapshot.agents] == [company_key("comparison"), company_key("Stripe"), COMPARISON_KEY]
-    assert all(a.state is TaskState.DONE for a in snapshot.agents)
+    assert [s.key for s in snapshot.steps] == [company_key("comparison"), company_key("Stripe"), COMPARISON_KEY]
+    assert [s.label for s in snapshot.steps] == ["comparison", "Stripe", "Comparison"]
+    assert all(s.state is StepState.DONE for s in snapshot.steps)
 
 
 def test_the_app_warns_about_timeouts_that_cannot_fit_the_run_limit(monkeypatch) -> None:

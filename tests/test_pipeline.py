@@ -10,13 +10,14 @@ from agents.testing import ModelStep
 from scripted import http_error, message_text, scripted_source, text_answer, valid_answer
 
 from research.config import Settings
-from research.core.executor import Limits, StatusEvent, TaskState
-from research.core.runs import RunStatus
+from research.core.limits import Limits
+from research.core.runs import JobStatus
+from research.core.steps import StatusEvent, StepState
 from research.inputs import InputError
 from research.providers.demo_content import parse_request
 from research.reports.charts import competitor_share_chart
 from research.reports.market import render_markdown
-from research.workflows.market import run_market_research
+from research.workflows.market import SUMMARY_KEY, agent_key, run_market_research, section_key
 
 SETTINGS = Settings(api_key="sk-test", agent_timeout=5, max_retries=2)
 FAST = Limits(attempt_timeout=5, max_retries=2, backoff_initial=0.01, backoff_max=0.05)
@@ -35,22 +36,31 @@ def gated(key: str, started: set[str], all_in: asyncio.Event) -> ModelStep:
     return ModelStep.respond(respond)
 
 
-async def test_three_agents_run_at_once_then_synthesis_sees_all_findings() -> None:
+async def test_three_agents_run_at_once_then_sections_and_summary_see_their_findings() -> None:
     started: set[str] = set()
     all_in = asyncio.Event()
     source, models = scripted_source(**{k: [gated(k, started, all_in)] for k in ("market", "competitor", "customer")})
     events: list[StatusEvent] = []
     result = await asyncio.wait_for(run_market_research("plant-based dairy", SETTINGS, models=source, on_event=events.append, limits=FAST), 10)
 
-    assert result.status is RunStatus.COMPLETE
-    request = parse_request(message_text(models["synthesis"].last_call))
+    assert result.status is JobStatus.COMPLETE
+    request = parse_request(message_text(models["summary"].last_call))
     assert set(request["findings"]) == {"market", "competitor", "customer"}
     assert request["missing_inputs"] == []
-    assert models["synthesis"].last_call.streamed
-    assert any(e.key == "synthesis" and e.text for e in events), "synthesis text is streamed"
-    synth_start = next(e.at for e in events if e.key == "synthesis" and e.state is TaskState.RUNNING)
-    assert synth_start >= max(e.at for e in events if e.key != "synthesis" and e.state is TaskState.DONE)
-    assert result.usage.requests == 4
+    sections = {parse_request(message_text(call))["section"]: set(parse_request(message_text(call))["findings"])
+                for call in models["section"].calls}
+    assert sections == {"Market Overview": {"market"}, "Competitive Landscape": {"competitor"},
+                        "Customer Segments": {"customer"}}, "each section is written from its own agent's data"
+    assert models["summary"].last_call.streamed and all(call.streamed for call in models["section"].calls)
+    assert any(e.key == SUMMARY_KEY and e.text for e in events), "the summary text is streamed"
+    assert all(result.sections[agent].ok for agent in ("market", "competitor", "customer"))
+    running = {e.key: e.at for e in events if e.state is StepState.RUNNING and not e.text}
+    done = {e.key: e.at for e in events if e.state is StepState.DONE}
+    research = [agent_key(agent) for agent in ("market", "competitor", "customer")]
+    assert running[SUMMARY_KEY] >= max(done[key] for key in research), "the summary waits for all three agents"
+    for agent in ("market", "competitor", "customer"):
+        assert running[section_key(agent)] >= done[agent_key(agent)], "a section waits for its own agent"
+    assert result.usage.requests == 7
 
 
 async def test_topic_reaches_the_model_only_as_quoted_data() -> None:
@@ -69,9 +79,9 @@ async def test_rate_limit_is_retried_and_reported() -> None:
     events: list[StatusEvent] = []
     result = await run_market_research("payroll software", SETTINGS, models=source, on_event=events.append, limits=FAST)
 
-    assert result.status is RunStatus.COMPLETE
+    assert result.status is JobStatus.COMPLETE
     assert result.market.attempts == 2
-    retry = next(e for e in events if e.key == "market" and e.state is TaskState.RETRYING)
+    retry = next(e for e in events if e.key == agent_key("market") and e.state is StepState.RETRYING)
     assert retry.message.startswith("rate limited (HTTP 429); retrying in 0.")
     assert (retry.attempt, retry.max_attempts) == (2, 3)
 
@@ -81,13 +91,17 @@ async def test_a_failing_agent_gives_a_partial_report_that_says_why() -> None:
     fast = Settings(api_key="sk-test", agent_timeout=5, max_retries=2)
     result = await run_market_research("plant-based dairy", fast, models=source, limits=FAST)
 
-    assert result.status is RunStatus.PARTIAL
-    assert result.competitor.state is TaskState.FAILED
+    assert result.status is JobStatus.PARTIAL
+    assert result.competitor.state is StepState.FAILED
     assert result.competitor.error == "server error (HTTP 500)"
     assert result.competitor.attempts == 3
-    request = parse_request(message_text(models["synthesis"].last_call))
+    request = parse_request(message_text(models["summary"].last_call))
     assert request["missing_inputs"] == [{"input": "competitor", "reason": "server error (HTTP 500)"}]
     assert "competitor" not in request["findings"]
+    assert result.sections["competitor"].state is StepState.SKIPPED, "no section is written without its data"
+    assert result.sections["competitor"].error == "not started: needs Competitor analysis, which did not finish"
+    assert {parse_request(message_text(call))["section"] for call in models["section"].calls} == {
+        "Market Overview", "Customer Segments"}
     report = render_markdown(result)
     assert "Competitor data unavailable** — server error (HTTP 500)" in report
 
@@ -100,12 +114,13 @@ async def test_non_retryable_errors_fail_at_once() -> None:
     assert models["customer"].remaining_steps == 0
 
 
-async def test_when_every_research_agent_fails_there_is_no_synthesis_call() -> None:
+async def test_when_every_research_agent_fails_nothing_is_written() -> None:
     source, models = scripted_source(market=[http_error(401)], competitor=[http_error(401)], customer=[http_error(401)])
     result = await run_market_research("plant-based dairy", SETTINGS, models=source, limits=FAST)
-    assert result.status is RunStatus.FAILED
-    assert result.synthesis.state is TaskState.SKIPPED
-    assert models["synthesis"].calls == ()
+    assert result.status is JobStatus.FAILED
+    assert result.summary.state is StepState.SKIPPED
+    assert all(o.state is StepState.SKIPPED for o in result.sections.values())
+    assert models["summary"].calls == () and models["section"].calls == ()
     assert "every research agent failed" in result.error
 
 
@@ -126,7 +141,7 @@ async def test_impossible_share_totals_are_kept_and_flagged_without_a_repair() -
 
     source, models = scripted_source(competitor=[ModelStep.respond(inflated)])
     result = await run_market_research("plant-based dairy", SETTINGS, models=source, limits=FAST)
-    assert result.status is RunStatus.COMPLETE and len(models["competitor"].calls) == 1
+    assert result.status is JobStatus.COMPLETE and len(models["competitor"].calls) == 1
     competitors = result.competitor.result
     assert {c.market_share_percent for c in competitors.competitors} == {60}
     total = 60 * len(competitors.competitors)
@@ -134,13 +149,31 @@ async def test_impossible_share_totals_are_kept_and_flagged_without_a_repair() -
     assert f"shares total {total} %, over 100 %" in competitor_share_chart(competitors).layout.title.text
 
 
-async def test_synthesis_failure_keeps_the_research() -> None:
-    source, _ = scripted_source(synthesis=[http_error(401)])
+async def test_summary_failure_keeps_the_research_and_the_sections() -> None:
+    source, _ = scripted_source(summary=[http_error(401)])
     result = await run_market_research("plant-based dairy", SETTINGS, models=source, limits=FAST)
-    assert result.status is RunStatus.PARTIAL
+    assert result.status is JobStatus.PARTIAL
     report = render_markdown(result)
-    assert "Written summary unavailable" in report
+    assert "Written summary unavailable" in report and "Recommendations unavailable" in report
     assert "| Competitor | Est. share |" in report
+    for agent in ("market", "competitor", "customer"):
+        assert result.sections[agent].ok and result.sections[agent].result.prose in report
+
+
+async def test_a_failed_section_keeps_its_data_and_the_other_sections() -> None:
+    def fail_competitor(call):
+        if parse_request(message_text(call))["section"] == "Competitive Landscape":
+            raise http_error(401)
+        return valid_answer("section").responder(call)
+
+    source, _ = scripted_source(section=[ModelStep.respond(fail_competitor)] * 3)
+    result = await run_market_research("plant-based dairy", SETTINGS, models=source, limits=FAST)
+    assert result.status is JobStatus.PARTIAL
+    assert result.sections["competitor"].state is StepState.FAILED
+    assert result.sections["market"].ok and result.sections["customer"].ok and result.summary.ok
+    report = render_markdown(result)
+    assert "Written text unavailable** — the model server rejected the API key (HTTP 401)" in report
+    assert "| Competitor | Est. share |" in report, "the competitor data is still shown"
 
 
 async def test_cancel_returns_what_finished() -> None:
@@ -153,14 +186,14 @@ async def test_cancel_returns_what_finished() -> None:
     source, models = scripted_source(customer=[ModelStep.respond(hang)])
 
     def on_event(event: StatusEvent) -> None:
-        if event.key == "competitor" and event.state is TaskState.DONE:
+        if event.key == agent_key("competitor") and event.state is StepState.DONE:
             cancel.set()
 
     result = await asyncio.wait_for(run_market_research("plant-based dairy", SETTINGS, models=source, cancel=cancel, on_event=on_event, limits=FAST), 5)
-    assert result.status is RunStatus.CANCELLED
+    assert result.status is JobStatus.CANCELLED
     assert result.competitor.ok
-    assert result.customer.state is TaskState.CANCELLED
-    assert models["synthesis"].calls == ()
+    assert result.customer.state is StepState.CANCELLED
+    assert result.summary.state is StepState.SKIPPED and models["summary"].calls == ()
 
 
 @pytest.mark.parametrize("topic", ["", "   ", "x" * 201, "line\nbreak", "bell\x07"])

@@ -16,12 +16,14 @@ from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
 from research.config import Settings
-from research.core.runs import RunStatus
+from research.core.runs import JobStatus
+from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.jobs import JobRunner
 from research.providers.demo_content import demo_market
 from research.providers.demo_model import DemoModel
 from research.providers.source import ModelSource
-from research.reports.market import download_name, render_markdown
+from research.reports.exports import download_name
+from research.reports.market import render_markdown
 from research.store import ReportStore
 from research.workflows.market import run_market_research
 from tests.support.openai_server import Reply
@@ -30,10 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import sys
 from research.config import Settings
+from research.inputs import MarketRequest
 from research.jobs import JobRunner
 from research.store import ReportStore
 runner = JobRunner(ReportStore(sys.argv[1]))
-job = runner.submit("plant-based dairy", Settings(api_key="k", base_url=sys.argv[2], api="chat_completions", model="m"))
+settings = Settings(api_key="k", base_url=sys.argv[2], api="chat_completions", model="m")
+job = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
 print(job, flush=True)
 runner.wait(job)
 """
@@ -93,18 +97,21 @@ async def test_hostile_topics_are_researched_as_plain_text(topic: str) -> None:
 
 
 def test_download_names_are_safe() -> None:
-    assert download_name("../../etc/passwd <x>", "md") == "market-research-etc-passwd-x.md"
-    assert download_name("日本の市場", "json") == "market-research-report.json"
-    assert download_name("EV charging: Europe & UK", "md") == "market-research-ev-charging-europe-uk.md"
+    market = WorkflowKind.MARKET
+    assert download_name(market, "../../etc/passwd <x>", "md") == "market-research-etc-passwd-x.md"
+    assert download_name(market, "日本の市場", "json") == "market-research-report.json"
+    assert download_name(market, "EV charging: Europe & UK", "md") == "market-research-ev-charging-europe-uk.md"
+    batch = CompanyRequest.parse(["../Stripe", "Data/dog", "<Acme>", "Zeta"])
+    assert download_name(WorkflowKind.COMPANIES, batch.title, "csv") == "companies-stripe-data-dog-acme-and-1-more.csv"
 
 
 def test_twenty_concurrent_jobs_all_finish_and_none_is_mixed_up(tmp_path) -> None:
     topics = [f"market number {i} for {word}" for i, word in enumerate(["tea", "bikes", "solar", "cloud", "pets"] * 4)]
-    plan = Plan(latency={"market": 0.3, "competitor": 0.5, "customer": 0.4, "synthesis": 0.3})
+    plan = Plan(latency={"market": 0.3, "competitor": 0.5, "customer": 0.4, "section": 0.2, "summary": 0.3})
     with serve(plan) as server:
         runner = JobRunner(ReportStore(tmp_path / "data"))
         settings = Settings(api_key="k", base_url=server.base_url, api="chat_completions", model="stub-model")
-        jobs = {runner.submit(topic, settings): topic for topic in topics}
+        jobs = {runner.submit(MarketRequest.parse(topic), settings): topic for topic in topics}
         assert all(runner.wait(job_id, 60) for job_id in jobs)
         peak = server.max_in_flight
         snapshots = {job_id: runner.snapshot(job_id) for job_id in jobs}
@@ -114,8 +121,10 @@ def test_twenty_concurrent_jobs_all_finish_and_none_is_mixed_up(tmp_path) -> Non
     today = dt.date.today()
     for job_id, topic in jobs.items():
         result = snapshots[job_id].result
-        assert result.status is RunStatus.COMPLETE
+        assert result.status is JobStatus.COMPLETE
         assert result.topic == topic
         assert result.market.result == demo_market(topic, today), "each job got its own research"
+        assert topic in result.sections["market"].result.prose and topic in result.summary.result.executive_summary
+        assert snapshots[job_id].title == topic
     stored = ReportStore(tmp_path / "data").list()
     assert sorted(j.id for j in stored) == sorted(jobs)

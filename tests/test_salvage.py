@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from research.agents import company, comparison, competitor, customer, market, synthesis
+from research.agents import company, comparison, competitor, customer, market, section, summary
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.fields import parse_number, to_currency_code, to_partial_date
@@ -16,7 +16,7 @@ from research.agents.salvage import NoJsonError, extract_json, missing_parts_mod
 from research.agents.wire import STRICT_KEYWORDS, wire_schema
 from tests.support.imperfect import valid_answer
 
-SPECS = (market.SPEC, competitor.SPEC, customer.SPEC, synthesis.SPEC, company.SPEC, comparison.SPEC)
+SPECS = (market.SPEC, competitor.SPEC, customer.SPEC, section.SPEC, summary.SPEC, company.SPEC, comparison.SPEC)
 
 
 @pytest.mark.parametrize(("text", "number"), [

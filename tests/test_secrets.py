@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
 from research.config import Settings
+from research.inputs import MarketRequest
 from research.jobs import JobRunner
 from research.reports.market import render_json, render_markdown
 from research.store import ReportStore
@@ -33,7 +34,7 @@ def test_key_stays_out_of_logs_history_exports_and_snapshots(tmp_path, caplog) -
     with serve(Plan(always={"customer": lambda r: ECHO})) as server:
         runner = JobRunner(ReportStore(tmp_path / "data"))
         settings = Settings(api_key=KEY, base_url=server.base_url, api="chat_completions", model="stub-model", max_retries=0)
-        job_id = runner.submit("plant-based dairy", settings)
+        job_id = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
         assert runner.wait(job_id, 30)
         snapshot = runner.snapshot(job_id)
         authorizations = {r.authorization for r in server.requests}

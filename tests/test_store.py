@@ -15,10 +15,15 @@ from pathlib import Path
 import pytest
 
 from research.config import Settings
-from research.core.runs import RunStatus
+from research.core.runs import JobStatus
+from research.core.steps import StepState
+from research.jobs import JobRunner
 from research.providers.demo_model import DemoModel
 from research.providers.source import ModelSource
+from research.reports.companies import render_batch_csv, render_batch_markdown
+from research.reports.market import render_markdown
 from research.store import DB_FILENAME, ReportStore, StoredJob, is_valid_job_id, new_job_id
+from research.workflows.companies import CompanyBatchResult
 from research.workflows.market import MarketResearchResult, run_market_research
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +71,7 @@ def test_round_trip_of_a_demo_result(tmp_path: Path, demo_result: MarketResearch
         created_at=demo_result.started_at, finished_at=demo_result.finished_at,
         provider=demo_result.provider, model=demo_result.model, demo=True,
     )
-    assert job.status == RunStatus.COMPLETE
+    assert job.status == JobStatus.COMPLETE
     assert job.duration == pytest.approx(demo_result.elapsed)
 
     text = store.result_json(job_id)
@@ -242,3 +247,122 @@ def test_the_database_survives_kill_9_during_writes(tmp_path: Path) -> None:
     fresh = new_job_id()
     start(store, fresh, created_at=1.0)  # still writable after the crash
     assert store.get(fresh) is not None
+
+
+# A market run and a company batch exactly as the previous release stored them (before the graph
+# executor): three research agents plus one "synthesis" step holding every prose section, and a
+# batch keyed by the bare company names with a "comparison" step.
+PREVIOUS_RELEASE_MARKET = """{
+ "status": "partial", "error": null, "started_at": 1763780000.0, "finished_at": 1763780014.5,
+ "provider": "OpenAI · gpt-4.1-mini (Responses API)", "model": "gpt-4.1-mini", "demo": false,
+ "topic": "oat milk in the Nordics",
+ "market": {"key": "market", "state": "done", "error": null, "attempts": 1,
+  "started_at": 1763780000.1, "finished_at": 1763780004.0,
+  "usage": {"requests": 1, "input_tokens": 310, "output_tokens": 420},
+  "result": {"sources": [{"title": "Nordic Dairy Review 2025", "url": "https://example.org/ndr"}],
+   "as_of": "2025-11-20",
+   "market_size": {"value": 1.4, "currency": "EUR", "scale": "billion", "year": 2025},
+   "growth": {"cagr_percent": 7.5, "start_year": 2025, "end_year": 2030},
+   "key_trends": ["Barista editions in cafes"], "drivers": ["Lactose intolerance"], "risks": ["Price wars"]}},
+ "competitor": {"key": "competitor", "state": "done", "error": null, "attempts": 2,
+  "started_at": 1763780000.1, "finished_at": 1763780006.0,
+  "usage": {"requests": 2, "input_tokens": 600, "output_tokens": 900},
+  "result": {"sources": [], "as_of": null, "competitors": [
+   {"name": "Oatly", "market_share_percent": 41.0, "positioning": "Category pioneer",
+    "strengths": ["Brand"], "weaknesses": ["Price"]},
+   {"name": "Planti", "market_share_percent": 12.0, "positioning": "Swedish challenger",
+    "strengths": ["Local sourcing"], "weaknesses": ["Small range"]},
+   {"name": "Private labels", "market_share_percent": 20.0, "positioning": "Discount shelves",
+    "strengths": ["Price"], "weaknesses": ["No brand"]}]}},
+ "customer": {"key": "customer", "state": "failed", "result": null, "attempts": 3,
+  "error": "server error (HTTP 500)", "started_at": 1763780000.1, "finished_at": 1763780009.0,
+  "usage": {"requests": 3, "input_tokens": 0, "output_tokens": 0}},
+ "synthesis": {"key": "synthesis", "state": "done", "error": null, "attempts": 1,
+  "started_at": 1763780009.1, "finished_at": 1763780014.4,
+  "usage": {"requests": 1, "input_tokens": 1500, "output_tokens": 800},
+  "result": {
+   "executive_summary": "Old summary: oat drinks are a growing niche in the Nordics.",
+   "market_overview": "Old overview: the market is worth about EUR 1.4 billion.",
+   "competitive_landscape": "Old landscape: Oatly leads, Planti follows.",
+   "customer_segments": "Old segments: customer data is unavailable (server error).",
+   "strategic_recommendations": ["Old advice: launch a barista edition", "Old advice: price below Oatly"],
+   "follow_up_questions": ["Old question: how loyal are Oatly buyers?"]}}
+}"""
+
+PREVIOUS_RELEASE_BATCH = """{
+ "kind": "companies", "names": ["Stripe", "Adyen", "Klarna"], "concurrency": 2,
+ "status": "partial", "error": null, "started_at": 1763790000.0, "finished_at": 1763790021.0,
+ "provider": "OpenAI · gpt-4.1-mini (Responses API)", "model": "gpt-4.1-mini", "demo": false,
+ "companies": [
+  {"key": "Stripe", "state": "done", "error": null, "attempts": 1, "started_at": 1763790000.1,
+   "finished_at": 1763790005.0, "usage": {"requests": 1, "input_tokens": 200, "output_tokens": 300},
+   "result": {"sources": [], "as_of": "2025-11-01", "name": "Stripe", "industry": "Payments",
+    "market_position": "Old profile: developer-first payments leader.", "key_products": ["Payments API"],
+    "recent_developments": ["Stablecoin accounts"], "competitive_advantages": ["Developer experience"],
+    "founded_year": 2010, "employees_estimate": 8000, "revenue_estimate_usd_millions": 5100.0}},
+  {"key": "Adyen", "state": "done", "error": null, "attempts": 1, "started_at": 1763790000.1,
+   "finished_at": 1763790006.0, "usage": {"requests": 1, "input_tokens": 200, "output_tokens": 300},
+   "result": {"sources": [], "as_of": null, "name": "Adyen N.V.", "industry": "Payments",
+    "market_position": "Old profile: enterprise acquiring platform.", "key_products": ["Unified commerce"],
+    "recent_developments": ["US expansion"], "competitive_advantages": ["Single platform"],
+    "founded_year": 2006, "employees_estimate": 4000, "revenue_estimate_usd_millions": null}},
+  {"key": "Klarna", "state": "timed out", "result": null, "attempts": 3,
+   "error": "timed out after 60 s", "started_at": 1763790000.1, "finished_at": 1763790020.0,
+   "usage": {"requests": 3, "input_tokens": 0, "output_tokens": 0}}],
+ "comparison": {"key": "comparison", "state": "done", "error": null, "attempts": 1,
+  "started_at": 1763790020.1, "finished_at": 1763790021.0,
+  "usage": {"requests": 1, "input_tokens": 700, "output_tokens": 400},
+  "result": {"overview": "Old comparison: Stripe and Adyen split the market by customer size.",
+   "differentiators": ["Old point: Stripe wins developers"], "watch_points": ["Old watch: Klarna is missing"]}}
+}"""
+
+
+def test_reports_saved_by_the_previous_release_still_open_in_full(tmp_path: Path) -> None:
+    store = ReportStore(tmp_path / "data")
+    market_id, batch_id = new_job_id(), new_job_id()
+    for job_id, kind, title, raw in ((market_id, "market", "oat milk in the Nordics", PREVIOUS_RELEASE_MARKET),
+                                     (batch_id, "companies", "Stripe, Adyen, Klarna", PREVIOUS_RELEASE_BATCH)):
+        data = json.loads(raw)
+        store.record_started(job_id, kind=kind, topic=title, provider=data["provider"], model=data["model"],
+                             demo=False, created_at=data["started_at"])
+        store.record_finished(job_id, status=data["status"], finished_at=data["finished_at"], result_json=raw)
+
+    runner = JobRunner(store)
+    try:
+        market, batch = runner.snapshot(market_id), runner.snapshot(batch_id)
+    finally:
+        runner.close()
+
+    assert (market.status, market.title, market.error) == (JobStatus.PARTIAL, "oat milk in the Nordics", None)
+    result = market.result
+    assert isinstance(result, MarketResearchResult) and result.topic == "oat milk in the Nordics"
+    report = render_markdown(result)
+    old = json.loads(PREVIOUS_RELEASE_MARKET)["synthesis"]["result"]
+    for heading, prose in (("Executive Summary", old["executive_summary"]), ("Market Overview", old["market_overview"]),
+                           ("Competitive Landscape", old["competitive_landscape"]),
+                           ("Customer Segments", old["customer_segments"])):
+        section = report.split(f"## {heading}\n\n", 1)[1].split("\n## ", 1)[0]
+        assert prose in section, f"{heading} lost its prose"
+    for line in (*old["strategic_recommendations"], *old["follow_up_questions"]):
+        assert line in report
+    assert "Customer data unavailable** — server error (HTTP 500)" in report
+    assert "| Oatly | 41 % (estimate) | Category pioneer |" in report and "| Market size (2025) | 1.40 billion EUR |" in report
+    assert "[Nordic Dairy Review 2025](<https://example.org/ndr>)" in report
+    assert result.usage.total_tokens == 730 + 1500 + 2300, "tokens are counted once, not once per section"
+    assert [s.label for s in market.steps] == ["Market analysis", "Competitor analysis", "Customer analysis",
+                                               "Market Overview", "Competitive Landscape", "Customer Segments",
+                                               "Executive summary"]
+
+    assert (batch.status, batch.title) == (JobStatus.PARTIAL, "Stripe, Adyen, Klarna")
+    companies = batch.result
+    assert isinstance(companies, CompanyBatchResult) and companies.request.names == ("Stripe", "Adyen", "Klarna")
+    assert companies.concurrency == 2 and (companies.total, companies.succeeded, companies.failed) == (3, 2, 1)
+    assert companies.companies[2].state is StepState.TIMED_OUT
+    batch_report = render_batch_markdown(companies)
+    for text in ("### Stripe", "Old profile: developer-first payments leader.", "### Adyen (profiled as “Adyen N.V.”)",
+                 "Old profile: enterprise acquiring platform.", "### Klarna\n\n> ⚠️ **Not researched** — timed out after 60 s.",
+                 "Old comparison: Stripe and Adyen split the market by customer size.", "Old watch: Klarna is missing",
+                 "**3 companies: 2 succeeded, 1 failed.**"):
+        assert text in batch_report
+    assert [line.split(",")[0] for line in render_batch_csv(companies).splitlines()[1:]] == ["Stripe", "Adyen", "Klarna"]
+    assert [s.label for s in batch.steps] == ["Stripe", "Adyen", "Klarna", "Comparison"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research.inputs import MAX_COMPANIES, InputError
+from research.inputs import MAX_COMPANIES, CompanyRequest, InputError
 from ui import job_view, runtime
 from ui.research_page import session_settings
 
@@ -27,8 +27,8 @@ def page() -> None:
                                       value=min(settings.max_concurrency, 20), step=1)
         if st.form_submit_button("Research companies", type="primary", icon=":material/rocket_launch:"):
             try:
-                job_id = runtime.runner().submit_companies(names.splitlines(), session_settings(settings),
-                                                           int(concurrency))
+                request = CompanyRequest.parse(names.splitlines(), int(concurrency))
+                job_id = runtime.runner().submit(request, session_settings(settings))
                 st.query_params["job"] = job_id
             except InputError as exc:
                 st.session_state["companies_error"] = str(exc)

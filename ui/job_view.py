@@ -1,66 +1,88 @@
-"""A job on the page: live status while it runs, then its report (market or company batch)."""
+"""A job on the page: live status and the sections written so far, then its report and downloads."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from research.core.runs import RunStatus
+from research.core.runs import JobStatus
+from research.inputs import WorkflowKind
 from research.jobs import JobSnapshot
 from research.reports import markdown as md
+from research.reports.exports import EXPORTS, download_name
+from research.reports.market import report_head, run_details
+from research.reports.sections import market_sections
+from research.workflows.companies import COMPARISON_KEY
+from research.workflows.market import SUMMARY_KEY
 from ui import batch_view, report_view, runtime, status
 
 POLL_SECONDS = 0.5
 _OUTCOME = {
-    RunStatus.COMPLETE.value: ("complete", "Report ready"),
-    RunStatus.PARTIAL.value: ("complete", "Partial report ready"),
-    RunStatus.CANCELLED.value: ("error", "Cancelled"),
-    RunStatus.FAILED.value: ("error", "No report"),
-    "interrupted": ("error", "Interrupted"),
+    JobStatus.COMPLETE: ("complete", "Report ready"),
+    JobStatus.PARTIAL: ("complete", "Partial report ready"),
+    JobStatus.CANCELLED: ("error", "Cancelled"),
+    JobStatus.FAILED: ("error", "No report"),
+    JobStatus.INTERRUPTED: ("error", "Interrupted"),
 }
 
 
 def _progress(snapshot: JobSnapshot) -> None:
-    if snapshot.kind == "companies":
+    """The steps' status, and the text being written."""
+    if snapshot.kind is WorkflowKind.COMPANIES:
         batch_view.status_grid(snapshot)
+        status.writing_preview(snapshot.streamed.get(COMPARISON_KEY, ""), "overview")
     else:
         status.agent_cards(snapshot)
-    status.synthesis_preview(snapshot.synthesis_text)
+        status.writing_preview(snapshot.streamed.get(SUMMARY_KEY, ""), "executive_summary")
 
 
 @st.fragment(run_every=POLL_SECONDS)
 def live(job_id: str) -> None:
-    """Redraw the running job twice a second; hand over to a full rerun when it ends."""
+    """Redraw the running job twice a second, with each section as soon as it is written; rerun at the end."""
     snapshot = runtime.runner().snapshot(job_id)
     if snapshot is None or snapshot.finished:
         st.rerun()
-    box = st.status(f"Researching “{md.inline(snapshot.topic)}”…", state="running", expanded=True)
+    box = st.status(f"Researching “{md.inline(snapshot.title)}”…", state="running", expanded=True)
     with box.container():  # not `with box:`, whose exit would mark the job complete
         _progress(snapshot)
         if st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
             runtime.runner().cancel(job_id)
+    if snapshot.kind is WorkflowKind.MARKET:
+        report_view.sections(market_sections(snapshot.partial, snapshot.problems), f"live-{job_id}", only_ready=True)
+
+
+def downloads(snapshot: JobSnapshot) -> None:
+    """A download button per export of the job's workflow."""
+    row = st.container(horizontal=True)
+    for number, item in enumerate(EXPORTS[snapshot.kind]):
+        row.download_button(item.label, data=item.render(snapshot.result), mime=item.mime, on_click="ignore",
+                            file_name=download_name(snapshot.kind, snapshot.title, item.extension),
+                            key=f"{item.extension}-{snapshot.id}", icon=":material/download:",
+                            type="primary" if number == 0 else "secondary")
 
 
 def finished(snapshot: JobSnapshot) -> None:
     """The status summary, downloads and report of a job that has ended."""
-    state, label = _OUTCOME.get(snapshot.status, ("error", snapshot.status))
+    state, label = _OUTCOME.get(snapshot.status, ("error", snapshot.status.value))
     result = snapshot.result
     if result is not None:
         label += f" in {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens"
-    with st.status(f"{label} — “{md.inline(snapshot.topic)}”", state=state, expanded=result is None):
-        if snapshot.agents:
+    with st.status(f"{label} — “{md.inline(snapshot.title)}”", state=state, expanded=result is None):
+        if snapshot.steps:
             _progress(snapshot)
         if snapshot.error:
             st.error(snapshot.error)
     if result is None:
         return
-    if result.status is RunStatus.FAILED:
+    if result.status is JobStatus.FAILED:
         st.error(f"No report: {result.error}")
-    elif snapshot.kind == "companies":
-        batch_view.downloads(result, snapshot.id)
+        return
+    downloads(snapshot)
+    if snapshot.kind is WorkflowKind.COMPANIES:
         batch_view.report(result, snapshot.id)
-    else:
-        report_view.downloads(result, snapshot.id)
-        report_view.report(result, snapshot.id)
+    else:  # the same title, notices and run details as the downloaded report
+        st.markdown("\n\n".join(report_head(result)))
+        report_view.sections(market_sections(snapshot.partial, snapshot.problems), snapshot.id)
+        st.markdown(run_details(result))
 
 
 def show(job_id: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from research.inputs import WorkflowKind
 from ui import research_page
 
 
@@ -26,3 +27,8 @@ def companies() -> StreamlitPage:
 def history() -> StreamlitPage:
     """The history page, at `/History`."""
     return st.Page("pages/History.py", title="History", icon=":material/history:", url_path="History")
+
+
+def page_for(kind: WorkflowKind) -> StreamlitPage:
+    """The page that shows jobs of ``kind``."""
+    return companies() if kind is WorkflowKind.COMPANIES else research()

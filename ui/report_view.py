@@ -1,40 +1,37 @@
-"""The finished report: the engine's Markdown, charts beside their sections, downloads."""
+"""The market report on the page, drawn from the report's typed sections, each chart beside its data."""
 
 from __future__ import annotations
-
-import re
 
 import streamlit as st
 from plotly.graph_objects import Figure
 
+from research.agents.competitor import CompetitorReport
+from research.agents.customer import CustomerReport
+from research.agents.market import MarketData
 from research.reports.charts import competitor_share_chart, market_size_chart, segment_chart
-from research.reports.market import download_name, render_json, render_markdown
-from research.workflows.market import MarketResearchResult
+from research.reports.market import section_details, section_intro
+from research.reports.sections import ReportSection
 
-CHART_AFTER = {"Market Overview": "market", "Competitive Landscape": "competitor", "Customer Segments": "customer"}
-
-
-def charts_for(result: MarketResearchResult) -> dict[str, Figure]:
-    """The figures that exist for this result, keyed by agent."""
-    builders = {"market": market_size_chart, "competitor": competitor_share_chart, "customer": segment_chart}
-    return {o.key: builders[o.key](o.result) for o in result.research if o.ok and o.result is not None}
+CHARTS = {MarketData: market_size_chart, CompetitorReport: competitor_share_chart, CustomerReport: segment_chart}
 
 
-def downloads(result: MarketResearchResult, key: str) -> None:
-    """The Markdown and JSON download buttons."""
-    row = st.container(horizontal=True)
-    row.download_button("Download report (.md)", data=render_markdown(result), file_name=download_name(result.topic, "md"),
-                         mime="text/markdown", key=f"md-{key}", on_click="ignore", type="primary", icon=":material/download:")
-    row.download_button("Download data (.json)", data=render_json(result), file_name=download_name(result.topic, "json"),
-                          mime="application/json", key=f"json-{key}", on_click="ignore", icon=":material/download:")
+def chart_for(section: ReportSection) -> Figure | None:
+    """The section's chart, when it has data."""
+    return CHARTS[type(section.data)](section.data) if section.data is not None else None
 
 
-def report(result: MarketResearchResult, key: str) -> None:
-    """Draw the report exactly as the downloadable Markdown, with each chart after its section."""
-    figures = charts_for(result)
-    for part in re.split(r"(?m)^(?=## )", render_markdown(result)):
-        st.markdown(part)
-        heading = part.splitlines()[0].removeprefix("## ").strip() if part.startswith("## ") else ""
-        agent = CHART_AFTER.get(heading)
-        if agent in figures:
-            st.plotly_chart(figures[agent], key=f"chart-{agent}-{key}", config={"displaylogo": False})
+def sections(report: list[ReportSection], key: str, *, only_ready: bool = False) -> None:
+    """Draw the sections (``only_ready``: those whose prose or data has arrived, while the job runs)."""
+    for section in report:
+        if only_ready and section.pending and section.data is None:
+            continue
+        st.markdown(f"## {section.title}")
+        intro = section_intro(section)
+        if intro:
+            st.markdown(intro)
+        figure = chart_for(section)
+        if figure is not None:
+            st.plotly_chart(figure, key=f"chart-{section.key}-{key}", config={"displaylogo": False})
+        details = section_details(section)
+        if details:
+            st.markdown(details)

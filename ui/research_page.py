@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from research.config import Settings
-from research.inputs import MAX_TOPIC_LENGTH, InputError
+from research.inputs import MAX_TOPIC_LENGTH, InputError, MarketRequest
 from research.providers.source import describe_settings
 from ui import job_view, runtime
 
@@ -22,13 +20,13 @@ def _use_example(topic: str) -> None:
 def session_settings(settings: Settings) -> Settings:
     """The settings with this session's pasted API key, if any (it is never saved, logged or shown)."""
     session_key = (st.session_state.get(SESSION_KEY) or "").strip()
-    return replace(settings, api_key=session_key, demo=False) if session_key else settings
+    return settings.with_changes(api_key=session_key, demo=False) if session_key else settings
 
 
 def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
-    options = replace(session_settings(settings), model=model.strip() or settings.model, agent_timeout=float(timeout))
+    options = session_settings(settings).with_changes(model=model.strip() or settings.model, agent_timeout=float(timeout))
     try:
-        st.query_params["job"] = runtime.runner().submit(topic, options)
+        st.query_params["job"] = runtime.runner().submit(MarketRequest.parse(topic), options)
     except InputError as exc:
         st.session_state["topic_error"] = str(exc)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from research.config import Settings
@@ -33,7 +31,7 @@ def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
     ``session_key`` says a key was pasted in this session, which overrides the demo.
     """
     if session_key:
-        settings = replace(settings, api_key="(session)", demo=False)
+        settings = settings.with_changes(api_key="(session)", demo=False)
     kind, model = describe_settings(settings)
     with st.sidebar:
         st.subheader("Model provider")

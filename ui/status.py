@@ -1,68 +1,85 @@
-"""Live agent status: one card per agent, the streaming synthesis, early results."""
+"""Live step status: one card per research agent (with its section), the summary, early findings."""
 
 from __future__ import annotations
 
 import pydantic_core
 import streamlit as st
 
-from research.core.executor import TaskState
-from research.jobs import AgentView, JobSnapshot
+from research.core.steps import StepState
+from research.jobs import JobSnapshot, StepView
 from research.reports import markdown as md
+from research.workflows.market import RESEARCH_SPECS, SUMMARY_KEY, agent_key, section_key
 
-TITLES = {"market": "Market", "competitor": "Competitors", "customer": "Customers", "synthesis": "Executive report"}
+CARD_TITLES = {"market": "Market", "competitor": "Competitors", "customer": "Customers"}
 ICONS = {  # Material icons ship with Streamlit, so they render without emoji fonts
-    TaskState.QUEUED: ":gray[:material/schedule:]",
-    TaskState.RUNNING: ":blue[:material/progress_activity:]",
-    TaskState.RETRYING: ":orange[:material/autorenew:]",
-    TaskState.DONE: ":green[:material/check_circle:]",
-    TaskState.FAILED: ":red[:material/error:]",
-    TaskState.TIMED_OUT: ":red[:material/timer_off:]",
-    TaskState.CANCELLED: ":gray[:material/cancel:]",
-    TaskState.SKIPPED: ":gray[:material/remove_circle:]",
+    StepState.QUEUED: ":gray[:material/schedule:]",
+    StepState.RUNNING: ":blue[:material/progress_activity:]",
+    StepState.RETRYING: ":orange[:material/autorenew:]",
+    StepState.DONE: ":green[:material/check_circle:]",
+    StepState.FAILED: ":red[:material/error:]",
+    StepState.TIMED_OUT: ":red[:material/timer_off:]",
+    StepState.CANCELLED: ":gray[:material/cancel:]",
+    StepState.SKIPPED: ":gray[:material/remove_circle:]",
 }
 
-def describe(agent: AgentView) -> list[str]:
-    """The lines of an agent's card, already escaped for Markdown."""
-    head = f"{ICONS[agent.state]} **{agent.state.value}**"
-    if agent.elapsed is not None:
-        head += f" · {agent.elapsed:.1f} s"
+
+def describe(step: StepView) -> list[str]:
+    """The lines of a step's card, already escaped for Markdown."""
+    head = f"{ICONS[step.state]} **{step.state.value}**"
+    if step.elapsed is not None:
+        head += f" · {step.elapsed:.1f} s"
     lines = [head]
-    if agent.state is TaskState.RETRYING:
-        lines.append(f"attempt {agent.attempt} of {agent.max_attempts}: {md.inline(agent.message)}")
-    elif agent.message:
-        lines.append(md.inline(agent.message))
-    elif agent.attempt > 1 and not agent.state.finished:
-        lines.append(f"attempt {agent.attempt} of {agent.max_attempts}")
-    if agent.tokens:
-        requests = f" in {agent.requests} requests" if agent.requests > 1 else ""
-        lines.append(f"{agent.tokens:,} tokens{requests}")
-    if agent.notes:
-        count = f"{len(agent.notes)} data notes" if len(agent.notes) > 1 else "1 data note"
-        lines.append(f":orange[{count}]: {md.inline(agent.notes[0])}")
+    if step.state is StepState.RETRYING:
+        lines.append(f"attempt {step.attempt} of {step.max_attempts}: {md.inline(step.message)}")
+    elif step.message:
+        lines.append(md.inline(step.message))
+    elif step.attempt > 1 and not step.state.finished:
+        lines.append(f"attempt {step.attempt} of {step.max_attempts}")
+    if step.tokens:
+        requests = f" in {step.requests} requests" if step.requests > 1 else ""
+        lines.append(f"{step.tokens:,} tokens{requests}")
+    if step.notes:
+        count = f"{len(step.notes)} data notes" if len(step.notes) > 1 else "1 data note"
+        lines.append(f":orange[{count}]: {md.inline(step.notes[0])}")
     return lines
 
 
+def _section_line(step: StepView | None) -> str:
+    if step is None:
+        return ""
+    words = {StepState.QUEUED: "waits for the research", StepState.RUNNING: "being written",
+             StepState.RETRYING: "being written (retrying)", StepState.DONE: "written"}
+    return f"{ICONS[step.state]} Section {words.get(step.state, step.state.value)}"
+
+
 def agent_cards(snapshot: JobSnapshot) -> None:
-    """Draw one bordered card per agent, side by side, with early findings when ready."""
-    columns = st.columns(len(snapshot.agents))
-    for column, agent in zip(columns, snapshot.agents):
-        with column.container(border=True, key=f"agent-{agent.key}"):
-            st.markdown(f"**{TITLES.get(agent.key, agent.key)}**")
-            st.markdown("  \n".join(describe(agent)))
-            if agent.key in snapshot.partial and not snapshot.finished:
-                st.caption(md.inline(snapshot.partial[agent.key].headline()))
+    """One bordered card per research agent (with its section's state) and one for the summary."""
+    steps = {step.key: step for step in snapshot.steps}
+    agents = [spec.key for spec in RESEARCH_SPECS]
+    columns = st.columns(len(agents) + 1)
+    for column, agent in zip(columns, agents):
+        step = steps[agent_key(agent)]
+        with column.container(border=True, key=f"agent-{agent}"):
+            st.markdown(f"**{CARD_TITLES[agent]}**")
+            st.markdown("  \n".join([*describe(step), _section_line(steps.get(section_key(agent)))]))
+            data = snapshot.partial.get(step.key)
+            if data is not None and not snapshot.finished:
+                st.caption(md.inline(data.headline()))
+    with columns[-1].container(border=True, key="agent-summary"):
+        st.markdown("**Executive summary**")
+        st.markdown("  \n".join(describe(steps[SUMMARY_KEY])))
 
 
-def synthesis_preview(text: str) -> None:
-    """Show the executive summary as the synthesis agent writes it (its output is JSON)."""
+def writing_preview(text: str, field: str) -> None:
+    """Show a JSON answer's ``field`` as the model writes it."""
     try:
         partial = pydantic_core.from_json(text, allow_partial=True) if text else {}
     except ValueError:
         partial = {}
-    summary = partial.get("executive_summary") if isinstance(partial, dict) else None
-    if summary:
+    value = partial.get(field) if isinstance(partial, dict) else None
+    if value and isinstance(value, str):
         with st.container(border=True):
-            st.caption("Executive summary, as it is written")
-            st.markdown(md.prose(summary))
+            st.caption("As it is written")
+            st.markdown(md.prose(value))
     elif text:
-        st.caption(f"Writing the report… {len(text):,} characters so far")
+        st.caption(f"Writing… {len(text):,} characters so far")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import httpx2 as httpx
 import openai
@@ -34,7 +36,7 @@ from research.agents.wire import (
     schema_unsupported,
 )
 from research.core.errors import RETRYABLE_STATUSES, InvalidOutputError, ModelDeclinedError, SchemaRejectedError, status_reason
-from research.core.executor import TaskContext
+from research.core.steps import StepContext
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def retry_reason(ctx: RetryPolicyContext, attempt_timeout: float) -> str | None:
     return None
 
 
-def sdk_retry_settings(task: TaskContext) -> ModelRetrySettings:
+def sdk_retry_settings(task: StepContext) -> ModelRetrySettings:
     """The executor's retry limits as the SDK's runner-managed retry settings."""
 
     def policy(ctx: RetryPolicyContext) -> bool | RetryDecision:
@@ -73,7 +75,7 @@ def sdk_retry_settings(task: TaskContext) -> ModelRetrySettings:
     return ModelRetrySettings(max_retries=task.limits.max_retries, policy=policy)
 
 
-def _settings(task: TaskContext, max_tokens: int) -> ModelSettings:
+def _settings(task: StepContext, max_tokens: int) -> ModelSettings:
     timeout = task.limits.attempt_timeout
     return ModelSettings(
         max_tokens=max_tokens,
@@ -88,7 +90,7 @@ def _is_cut_off(error: ModelBehaviorError) -> bool:
     return "max_output_tokens" in str(error) or "incomplete" in str(error)
 
 
-async def _stream(agent: Agent[None], message: str, task: TaskContext, tracing: bool, max_tokens: int) -> Answer:
+async def _stream(agent: Agent[None], message: str, config: RunConfig, task: StepContext, max_tokens: int) -> Answer:
     """One request with its retries, streamed.
 
     The SDK retries failures before any text arrived; a stream that stalls or
@@ -97,7 +99,7 @@ async def _stream(agent: Agent[None], message: str, task: TaskContext, tracing: 
     task.begin_request()
     while True:
         try:
-            return await _stream_attempt(agent, message, task, tracing, max_tokens)
+            return await _stream_attempt(agent, message, config, task, max_tokens)
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             if not task.streamed_text or task.attempt >= task.limits.max_attempts:
                 raise
@@ -109,9 +111,9 @@ async def _stream(agent: Agent[None], message: str, task: TaskContext, tracing: 
             await asyncio.sleep(delay)
 
 
-async def _stream_attempt(agent: Agent[None], message: str, task: TaskContext, tracing: bool, max_tokens: int) -> Answer:
+async def _stream_attempt(agent: Agent[None], message: str, config: RunConfig, task: StepContext, max_tokens: int) -> Answer:
     """One attempt: stream the answer; the text that arrived is kept even if it was cut off."""
-    streamed = Runner.run_streamed(agent, message, run_config=RunConfig(tracing_disabled=not tracing))
+    streamed = Runner.run_streamed(agent, message, run_config=config)
     before = task.outcome.usage.output_tokens
     try:
         async for event in streamed.stream_events():
@@ -128,15 +130,22 @@ async def _stream_attempt(agent: Agent[None], message: str, task: TaskContext, t
     return Answer(str(streamed.final_output or task.streamed_text), cut_off=at_limit)
 
 
-async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Model, message: str, task: TaskContext,
+@cache
+def agent_for(spec: AgentSpec[Any], output_type: type[BaseModel], json_mode: bool) -> Agent[None]:
+    """One SDK agent per spec and answer shape; each run brings its model and settings in its ``RunConfig``."""
+    if json_mode:
+        return Agent(name=spec.key, instructions=spec.system_prompt + schema_prompt(output_type))
+    return Agent(name=spec.key, instructions=spec.system_prompt, output_type=RawJsonOutput(output_type))
+
+
+async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Model, message: str, task: StepContext,
                support: OutputSupport, tracing: bool, max_tokens: int) -> Answer:
     """Ask for ``output_type`` with strict structured output, or in JSON mode where the server needs it."""
     settings = _settings(task, max_tokens)
     if support.json_schema:
-        agent = Agent(name=spec.key, instructions=spec.system_prompt, model=model, model_settings=settings,
-                      output_type=RawJsonOutput(output_type))
+        config = RunConfig(model=model, model_settings=settings, tracing_disabled=not tracing)
         try:
-            return await _stream(agent, message, task, tracing, max_tokens)
+            return await _stream(agent_for(spec, output_type, False), message, config, task, max_tokens)
         except openai.APIStatusError as exc:
             if schema_rejected(exc):
                 raise SchemaRejectedError(exc.status_code) from None
@@ -145,9 +154,9 @@ async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Mo
             support.json_schema = False
             task.discard_request()  # refused before any answer: the switch is not an attempt
             task.report_note("the model server does not accept JSON schemas; using JSON mode")
-    agent = Agent(name=spec.key, instructions=spec.system_prompt + schema_prompt(output_type), model=model,
-                  model_settings=settings.resolve(json_mode_settings(model, output_type)))
-    return await _stream(agent, message, task, tracing, max_tokens)
+    config = RunConfig(model=model, model_settings=settings.resolve(json_mode_settings(model, output_type)),
+                       tracing_disabled=not tracing)
+    return await _stream(agent_for(spec, output_type, True), message, config, task, max_tokens)
 
 
 def _read(output_type: type[OutputT], answer: Answer) -> Salvage[OutputT]:
@@ -169,7 +178,7 @@ async def run_structured(
     spec: AgentSpec[OutputT],
     model: Model,
     message: str,
-    task: TaskContext,
+    task: StepContext,
     *,
     tracing: bool = False,
     support: OutputSupport | None = None,

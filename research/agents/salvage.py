@@ -16,6 +16,7 @@ import json
 import re
 import types
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import pydantic_core
@@ -217,5 +218,10 @@ def salvage(model_type: type[OutputT], data: dict[str, Any], *, cut_off: bool = 
 
 def missing_parts_model(model_type: type[BaseModel], missing: list[str]) -> type[BaseModel]:
     """An output model holding only the ``missing`` top-level fields of ``model_type`` (for a repair request)."""
+    return _parts_model(model_type, tuple(sorted(missing)))
+
+
+@cache
+def _parts_model(model_type: type[BaseModel], missing: tuple[str, ...]) -> type[BaseModel]:
     fields = {name: (info.annotation, info) for name, info in model_type.model_fields.items() if name in missing}
     return create_model(model_type.__name__, __base__=AgentOutput, **fields)  # type: ignore[call-overload]

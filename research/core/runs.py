@@ -1,37 +1,58 @@
-"""What both workflows share: how a run ended, and the rule that decides it."""
+"""What every workflow's result shares: the job status, run facts, and the rule that decides the status."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
 
-from research.core.executor import FanOutResult, TaskOutcome, TokenUsage
+from research.core.graph import GraphRun
+from research.core.steps import StepOutcome, TokenUsage
 
 
-class RunStatus(StrEnum):
-    """How a whole run ended."""
+class JobStatus(StrEnum):
+    """Where a job is, or how it ended: the one status type of the engine, the store and the pages."""
 
+    RUNNING = "running"
     COMPLETE = "complete"
     PARTIAL = "partial"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    """The process stopped while the job ran (seen after a restart)."""
+
+    @property
+    def finished(self) -> bool:
+        """True once the job will not change any more."""
+        return self is not JobStatus.RUNNING
+
+    @property
+    def has_report(self) -> bool:
+        """True when some research finished, so there is a report to show."""
+        return self in (JobStatus.COMPLETE, JobStatus.PARTIAL, JobStatus.CANCELLED)
 
 
-class RunResult(BaseModel):
-    """The facts every workflow's result carries; subclasses add their outcomes."""
+class RunFacts(BaseModel):
+    """Facts about a run that are not research: when, which provider and model."""
 
-    status: RunStatus
-    error: str | None = None
     started_at: float
     finished_at: float
     provider: str
     model: str
     demo: bool
 
+
+class RunResult(RunFacts):
+    """The facts every workflow's result carries; each workflow adds its outcomes."""
+
+    status: JobStatus
+    error: str | None = None
+
     @property
-    def all_outcomes(self) -> list[TaskOutcome[BaseModel]]:
-        """Every agent's outcome, in display order."""
+    def all_outcomes(self) -> list[StepOutcome[Any]]:
+        """Every step's outcome, in display order."""
         raise NotImplementedError
 
     @property
@@ -41,25 +62,27 @@ class RunResult(BaseModel):
 
     @property
     def usage(self) -> TokenUsage:
-        """Tokens spent by every agent of the run."""
+        """Tokens spent by every step of the run."""
         total = TokenUsage()
         for outcome in self.all_outcomes:
             total.add(outcome.usage)
         return total
 
 
-def overall_status(run: FanOutResult, what: str) -> tuple[RunStatus, str | None]:
+def overall_status(run: GraphRun, primary: Iterable[str], what: str) -> tuple[JobStatus, str | None]:
     """The run's status and, when nothing usable came out, why.
 
-    Cancelled beats everything; no successful task means no report; every
-    task and the aggregate succeeding is complete; anything else is partial.
-    ``what`` names the tasks in the error, e.g. "research agent".
+    Cancelled beats everything; no ``primary`` step (the research itself)
+    succeeding means no report; every step succeeding is complete; anything
+    else is partial. ``what`` names the primary steps in the error, e.g.
+    "research agent".
     """
     if run.cancelled:
-        return RunStatus.CANCELLED, "the run was cancelled"
-    if run.succeeded == 0:
-        reasons = "; ".join(f"{o.key}: {o.error}" for o in run.outcomes)
-        return RunStatus.FAILED, f"every {what} failed ({reasons})"
-    if run.failed == 0 and run.aggregate is not None and run.aggregate.ok:
-        return RunStatus.COMPLETE, None
-    return RunStatus.PARTIAL, None
+        return JobStatus.CANCELLED, "the run was cancelled"
+    research = [run.outcomes[key] for key in primary]
+    if not any(o.ok for o in research):
+        reasons = "; ".join(f"{o.key.split(':', 1)[-1]}: {o.error}" for o in research)
+        return JobStatus.FAILED, f"every {what} failed ({reasons})"
+    if all(o.ok for o in run.outcomes.values()):
+        return JobStatus.COMPLETE, None
+    return JobStatus.PARTIAL, None

@@ -13,6 +13,7 @@ import json
 import random
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +21,8 @@ from pydantic import BaseModel, ValidationError
 from research.agents.competitor import CompetitorProfile, CompetitorReport
 from research.agents.customer import CustomerReport, CustomerSegment, WillingnessToPay
 from research.agents.market import SCALE_FACTOR, Growth, MarketData, MarketSize
-from research.agents.synthesis import ExecutiveReport
+from research.agents.section import SectionText
+from research.agents.summary import ExecutiveSummary
 from research.providers import demo_phrases as phrases
 
 DEMO_NOTICE = "Demo data — generated offline without a language model; not research."
@@ -145,8 +147,18 @@ def _load(model: type[BaseModel], value: Any) -> Any:
         return None
 
 
-def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mapping[str, Any]]) -> ExecutiveReport:
-    """An executive report whose prose quotes the given findings and flags each missing input.
+@dataclass(frozen=True)
+class DemoWriting:
+    """The demo report's prose: the summary, each data section's text, recommendations and questions."""
+
+    summary: str
+    sections: dict[str, str]
+    recommendations: list[str]
+    questions: list[str]
+
+
+def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mapping[str, Any]]) -> DemoWriting:
+    """The report's prose, quoting the given findings and flagging each missing input.
 
     ``findings`` maps "market", "competitor" and "customer" to the agents' outputs (models or their
     JSON dicts). For every input in ``missing`` (or absent from ``findings``) the matching section
@@ -239,9 +251,7 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
     recs.append("Validate these estimates with primary research before making decisions")
     questions.append(_short(f"Which regulations will shape {label} over the next three years?", 400))
     text = {key: _short(value, 6000) for key, value in sections.items()}
-    return ExecutiveReport(executive_summary=_short(" ".join(summary), 6000), market_overview=text["market"],
-                           competitive_landscape=text["competitor"], customer_segments=text["customer"],
-                           strategic_recommendations=recs[:8], follow_up_questions=questions[:6])
+    return DemoWriting(_short(" ".join(summary), 6000), text, recs[:8], questions[:6])
 
 
 def parse_request(user_message: str) -> dict[str, Any]:
@@ -274,11 +284,17 @@ def demo_output_for(schema_title: str, user_message: str) -> str:
         result = (demo_company(str(request.get("company") or ""), today) if schema_title == "CompanyProfile" else
                   demo_comparison(profiles if isinstance(profiles, dict) else {},
                                   [g for g in gaps if isinstance(g, dict)] if isinstance(gaps, list) else []))
-    elif schema_title == "ExecutiveReport":
-        findings = request.get("findings")
-        missing = request.get("missing_inputs")
-        result = demo_report(topic, findings if isinstance(findings, dict) else {},
-                             [m for m in missing if isinstance(m, dict)] if isinstance(missing, list) else [])
+    elif schema_title in ("ExecutiveSummary", "SectionText"):
+        findings, missing = request.get("findings"), request.get("missing_inputs")
+        findings = findings if isinstance(findings, dict) else {}
+        missing = [m for m in missing if isinstance(m, dict)] if isinstance(missing, list) else []
+        writing = demo_report(topic, findings, missing)
+        if schema_title == "ExecutiveSummary":
+            result = ExecutiveSummary(executive_summary=writing.summary, strategic_recommendations=writing.recommendations,
+                                      follow_up_questions=writing.questions)
+        else:  # a section is written from one agent's findings
+            agent = next(iter([*findings, *(str(m.get("input")) for m in missing)]), "market")
+            result = SectionText(prose=writing.sections.get(agent, writing.summary))
     else:
         raise ValueError(f"the demo model has no content for output schema {schema_title!r}")
     return result.model_dump_json(exclude={"notes"})  # notes are the app's, never part of an answer

@@ -49,7 +49,8 @@ DEFAULT_LATENCY: Mapping[str, float] = {
     "MarketData": 1.2,
     "CompetitorReport": 1.6,
     "CustomerReport": 1.4,
-    "ExecutiveReport": 2.0,
+    "SectionText": 0.8,
+    "ExecutiveSummary": 1.2,
     "CompanyProfile": 1.0,
     "CompanyComparison": 1.5,
 }

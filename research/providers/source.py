@@ -101,7 +101,7 @@ async def open_models(settings: Settings, *, demo_speed: float = 1.0) -> ModelSo
 
     # The SDK's runner does every retry (and reports it); the client must not retry on its own.
     client = AsyncOpenAI(
-        api_key=settings.api_key or "not-needed",
+        api_key=settings.key or "not-needed",
         base_url=settings.base_url,
         max_retries=0,
         http_client=DefaultAsyncHttpxClient(verify=_tls_context()),

@@ -6,10 +6,11 @@ import csv
 import datetime as dt
 import io
 import json
+from typing import NamedTuple
 
 from research.agents.company import CompanyProfile
-from research.core.executor import TaskOutcome
-from research.core.runs import RunStatus
+from research.core.runs import JobStatus
+from research.core.steps import StepOutcome
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
 from research.workflows.companies import CompanyBatchResult, company_name, profiled_as
@@ -38,13 +39,13 @@ def comparison_rows(result: CompanyBatchResult) -> list[list[str]]:
     return rows
 
 
-def _shown_name(o: TaskOutcome[CompanyProfile]) -> str:
+def _shown_name(o: StepOutcome[CompanyProfile]) -> str:
     """The name the user asked for, with the model's own name as an alias when it differs."""
     alias = profiled_as(o)
     return company_name(o.key) + (f" (profiled as “{alias}”)" if alias else "")
 
 
-def _profile(o: TaskOutcome[CompanyProfile]) -> str:
+def _profile(o: StepOutcome[CompanyProfile]) -> str:
     p = o.result
     if p is None:
         return f"### {md.inline(company_name(o.key))}\n\n> ⚠️ **Not researched** — {md.inline(o.error or o.state.value)}."
@@ -60,8 +61,23 @@ def _profile(o: TaskOutcome[CompanyProfile]) -> str:
     return "\n\n".join(parts)
 
 
+class BatchReportParts(NamedTuple):
+    """The batch report's parts, in order (the page puts the revenue chart after the comparison)."""
+
+    head: str
+    comparison: str
+    table: str
+    profiles: str
+    details: str
+
+
 def render_batch_markdown(result: CompanyBatchResult) -> str:
     """The batch report: summary counts, comparison, table, one profile per company, run details."""
+    return "\n\n".join(batch_report_parts(result)) + "\n"
+
+
+def batch_report_parts(result: CompanyBatchResult) -> BatchReportParts:
+    """The batch report as Markdown parts: summary counts, comparison, table, profiles, run details."""
     date = dt.datetime.fromtimestamp(result.started_at).strftime("%Y-%m-%d %H:%M")
     head = [f"# Company research: {md.inline(result.title)}", f"_{date} · {result.status.value}_"]
     if result.demo:
@@ -70,7 +86,7 @@ def render_batch_markdown(result: CompanyBatchResult) -> str:
     head.append(f"**{result.total} companies: {result.succeeded} succeeded, {result.failed} failed.**")
     if failed:
         head.append("Failed: " + "; ".join(f"{md.inline(company_name(o.key))} ({md.inline(o.error or o.state.value)})" for o in failed))
-    if result.status is RunStatus.CANCELLED:
+    if result.status is JobStatus.CANCELLED:
         head.append("> ⚠️ **Cancelled** — this report holds only what finished before the run was stopped.")
 
     comp = result.comparison.result
@@ -87,7 +103,7 @@ def render_batch_markdown(result: CompanyBatchResult) -> str:
                f"concurrency {result.concurrency} · elapsed {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens")
     if result.demo:
         details += f"\n\n_{DEMO_NOTICE}_"
-    return "\n\n".join(["\n\n".join(head), "\n\n".join(section), table, profiles, details]) + "\n"
+    return BatchReportParts("\n\n".join(head), "\n\n".join(section), table, profiles, details)
 
 
 def render_batch_json(result: CompanyBatchResult) -> str:

@@ -1,32 +1,28 @@
 """Render a run as the Markdown report (the file users download) and as JSON.
 
-This module only displays: it reads a :class:`MarketResearchResult` and
-writes text. Every user or model string goes through :mod:`research.markdown`.
+This module only displays: it renders the report's typed sections
+(:mod:`research.reports.sections`) and the run's facts. Every user or model
+string goes through :mod:`research.reports.markdown`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel
 
-from research.agents.common import AgentOutput, Sourced
+from research.agents.common import Sourced
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
-from research.core.executor import TaskOutcome
-from research.core.runs import RunStatus
+from research.core.runs import JobStatus
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
-from research.workflows.market import MarketResearchResult
-
-SECTION_AGENT = {"Market Overview": "market", "Competitive Landscape": "competitor", "Customer Segments": "customer"}
-
-
-def unavailable(what: str, outcome: TaskOutcome[BaseModel]) -> str:
-    """The notice shown where an agent's data is missing."""
-    return f"> ⚠️ **{what} unavailable** — {md.inline(outcome.error or outcome.state.value)}."
+from research.reports.sections import ReportSection, report_sections
+from research.workflows.market import MARKET, MarketResearchResult
 
 
 def _estimate(data: Sourced) -> str:
@@ -52,7 +48,7 @@ def _sources(data: Sourced) -> str:
 
 
 def market_tables(data: MarketData) -> str:
-    """The market figures, trends, drivers, risks, data notes and sources."""
+    """The market figures, trends, drivers, risks and sources."""
     size, growth = data.market_size, data.growth
     period = f", {growth.period}" if growth.period else " (period not stated)"
     rows = [
@@ -63,12 +59,8 @@ def market_tables(data: MarketData) -> str:
         rows.append([f"Projected size ({growth.end_year})",
                      f"{data.projected_size(growth.end_year):,.2f} {size.scale} {md.inline(size.currency)}"])
     parts = [md.table(["Figure", "Value"], rows), _bullets("Key trends", data.key_trends),
-             _bullets("Drivers", data.drivers), _bullets("Risks", data.risks), *_notes(data), _sources(data)]
+             _bullets("Drivers", data.drivers), _bullets("Risks", data.risks), _sources(data)]
     return "\n\n".join(parts)
-
-
-def _notes(data: AgentOutput) -> list[str]:
-    return [md.notes(data.notes)] if data.notes else []
 
 
 def competitor_table(data: CompetitorReport) -> str:
@@ -79,7 +71,7 @@ def competitor_table(data: CompetitorReport) -> str:
         for c in data.competitors
     ]
     table = md.table(["Competitor", "Est. share", "Positioning", "Strengths", "Weaknesses"], rows)
-    return "\n\n".join([table, *_notes(data), _sources(data)])
+    return "\n\n".join([table, _sources(data)])
 
 
 def segment_table(data: CustomerReport) -> str:
@@ -91,82 +83,86 @@ def segment_table(data: CustomerReport) -> str:
         for s in data.segments
     ]
     headers = ["Segment", "Est. share", "Size", "Willingness to pay", "Pain points", "Buying patterns"]
-    return "\n\n".join([md.table(headers, rows), *_notes(data), _sources(data)])
+    return "\n\n".join([md.table(headers, rows), _sources(data)])
 
 
-def _section(title: str, prose: str | None, result: MarketResearchResult) -> str:
-    agent_key = SECTION_AGENT.get(title)
-    parts = [f"## {title}"]
-    outcome = getattr(result, agent_key) if agent_key else None
-    if outcome is not None and not outcome.ok:
-        parts.append(unavailable(f"{outcome.key.capitalize()} data", outcome))
-    if prose:
-        parts.append(md.prose(prose))
-    elif title == "Executive Summary" and not result.synthesis.ok:
-        parts.append(unavailable("Written summary", result.synthesis))
-    if outcome is not None and outcome.ok and outcome.result is not None:
-        render = {"market": market_tables, "competitor": competitor_table, "customer": segment_table}[agent_key]
-        parts.append(render(outcome.result))
+DATA_TABLES: dict[type[BaseModel], Callable[[Any], str]] = {
+    MarketData: market_tables, CompetitorReport: competitor_table, CustomerReport: segment_table}
+"""How each research agent's data is shown as tables."""
+
+
+def section_intro(section: ReportSection) -> str:
+    """What a section says first: what is unavailable, and its prose (the page puts the chart after this)."""
+    parts = [f"> ⚠️ **{md.inline(line.split(' — ')[0])}** — {md.inline(line.split(' — ', 1)[-1])}."
+             for line in section.unavailable]
+    if section.prose:
+        parts.append(md.prose(section.prose))
+    elif section.pending:
+        parts.append("_Being researched and written…_")
     return "\n\n".join(parts)
 
 
-def _run_details(result: MarketResearchResult) -> str:
+def section_details(section: ReportSection) -> str:
+    """What follows a section's prose: recommendations, data tables, data notes and sources."""
+    parts = []
+    if section.recommendations:
+        parts.append("\n".join(f"{i}. {md.inline(r)}" for i, r in enumerate(section.recommendations, 1)))
+    if section.follow_up:
+        parts.append("**Follow-up questions**\n\n" + "\n".join(f"- {md.inline(q)}" for q in section.follow_up))
+    if section.data is not None:
+        parts.append(DATA_TABLES[type(section.data)](section.data))
+    if section.notes:
+        parts.append(md.notes(section.notes))
+    return "\n\n".join(parts)
+
+
+def section_markdown(section: ReportSection) -> str:
+    """A whole section as Markdown, heading included."""
+    return "\n\n".join(part for part in (f"## {section.title}", section_intro(section), section_details(section)) if part)
+
+
+def run_details(result: MarketResearchResult) -> str:
+    """The "Run details" section: one row per step, and the run's provider, time and tokens."""
     rows = []
-    for o in [*result.research, result.synthesis]:
+    for o in result.all_outcomes:
         seconds = f"{o.elapsed:.1f} s" if o.elapsed is not None else "—"
-        rows.append([o.key, o.state.value, seconds, str(o.attempts), f"{o.usage.total_tokens:,}"])
+        rows.append([md.cell(MARKET.step_label(o.key)), o.state.value, seconds, str(o.attempts), f"{o.usage.total_tokens:,}"])
     total = result.usage.total_tokens
     facts = (f"Provider: {md.inline(result.provider)} · model {md.inline(result.model)} · "
              f"elapsed {result.elapsed:.1f} s · {total:,} tokens")
-    return "## Run details\n\n" + md.table(["Agent", "Status", "Time", "Attempts", "Tokens"], rows) + "\n\n" + facts
+    return "## Run details\n\n" + md.table(["Step", "Status", "Time", "Requests", "Tokens"], rows) + "\n\n" + facts
 
 
-def render_markdown(result: MarketResearchResult) -> str:
-    """The executive report as Markdown: title, five sections, data tables, run details."""
+def report_head(result: MarketResearchResult) -> list[str]:
+    """The report's title line, date and status notices."""
     date = dt.datetime.fromtimestamp(result.started_at).strftime("%Y-%m-%d %H:%M")
     head = [f"# Market research: {md.inline(result.topic)}", f"_{date} · report {result.status.value}_"]
     if result.demo:
         head.append(f"> **{DEMO_NOTICE}**")
-    if result.status is RunStatus.FAILED:
+    if result.status is JobStatus.FAILED:
         head.append(f"> ⚠️ **No report** — {md.inline(result.error or 'the run failed')}.")
-    elif result.status is RunStatus.CANCELLED:
+    elif result.status is JobStatus.CANCELLED:
         head.append("> ⚠️ **Cancelled** — this report holds only what finished before the run was stopped.")
-    missing = [o.key for o in result.research if not o.ok]
-    if missing and result.status is not RunStatus.FAILED:
+    missing = [o.key.removeprefix("agent:") for o in result.research if not o.ok]
+    if missing and result.status is not JobStatus.FAILED:
         head.append(f"> ⚠️ **Partial report** — unavailable: {', '.join(missing)} research.")
+    return head
 
-    rep = result.synthesis.result
-    sections = [
-        _section("Executive Summary", rep.executive_summary if rep else None, result),
-        _section("Market Overview", rep.market_overview if rep else None, result),
-        _section("Competitive Landscape", rep.competitive_landscape if rep else None, result),
-        _section("Customer Segments", rep.customer_segments if rep else None, result),
-    ]
-    recs = "## Strategic Recommendations\n\n"
-    if rep:
-        recs += "\n".join(f"{i}. {md.inline(r)}" for i, r in enumerate(rep.strategic_recommendations, 1))
-        if rep.follow_up_questions:
-            recs += "\n\n### Follow-up questions\n\n" + "\n".join(f"- {md.inline(q)}" for q in rep.follow_up_questions)
-        if rep.notes:
-            recs += "\n\n" + md.notes(rep.notes)
-    else:
-        recs += unavailable("Recommendations", result.synthesis)
-    footer = _run_details(result)
+
+def render_markdown(result: MarketResearchResult) -> str:
+    """The executive report as Markdown: title, five sections with their data, run details."""
+    footer = run_details(result)
     if result.demo:
         footer += f"\n\n_{DEMO_NOTICE}_"
-    return "\n\n".join(["\n\n".join(head), *sections, recs, footer]) + "\n"
+    sections = [section_markdown(s) for s in report_sections(result)]
+    return "\n\n".join(["\n\n".join(report_head(result)), *sections, footer]) + "\n"
 
 
 def render_json(result: MarketResearchResult) -> str:
     """The full structured result as JSON (with the demo notice when it applies)."""
     data = result.model_dump(mode="json")
     data["elapsed_seconds"] = round(result.elapsed, 3)
+    data["report"] = [section.model_dump(mode="json", exclude={"data", "pending"}) for section in report_sections(result)]
     if result.demo:
         data = {"notice": DEMO_NOTICE, **data}
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
-def download_name(topic: str, extension: str) -> str:
-    """A safe file name for a download, e.g. 'market-research-plant-based-dairy.md'."""
-    slug = "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in topic.lower()).split())[:60]
-    return f"market-research-{slug.strip('-') or 'report'}.{extension}"

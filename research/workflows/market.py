@@ -1,136 +1,135 @@
-"""The market-research pipeline: three research agents at once, then the synthesis.
+"""Market research as a graph: three research agents, a section writer per agent, and the summary.
 
-``run_market_research`` is the manager: it fans the market, competitor and
-customer agents out on the executor (they start together), and once all three
-have settled runs the synthesis agent as the aggregate step, streaming its
-text. A failed agent never stops the others; the synthesis is told what is
-missing; if all three fail no synthesis request is made.
+The market, competitor and customer agents start together. Each data
+section's prose is written by its own step the moment its agent lands; the
+executive summary and recommendations are written from all three agents' data
+as soon as the last one lands, in parallel with the last section. A failed
+agent never stops the others; the summary is told what is missing; if all
+three fail no summary is requested.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import time
+from typing import Any
 
 from pydantic import BaseModel
 
-from research.agents import competitor, customer, market, synthesis
+from research.agents import competitor, customer, market, section, summary
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
-from research.agents.runner import run_structured
+from research.agents.section import SectionText
 from research.agents.spec import AgentSpec, request_message
-from research.agents.synthesis import ExecutiveReport
+from research.agents.summary import ExecutiveSummary
 from research.config import Settings
-from research.core.executor import EventSink, Limits, TaskContext, TaskOutcome, fan_out
-from research.core.runs import RunResult, overall_status
-from research.inputs import validate_topic
-from research.providers.source import ModelSource, open_models
+from research.core.graph import GraphRun, Requires, Step, StepInputs
+from research.core.limits import Limits
+from research.core.runs import RunFacts, RunResult, overall_status
+from research.core.steps import StepContext, StepOutcome
+from research.inputs import MarketRequest, WorkflowKind
+from research.workflows.base import RunTools, Workflow, run_workflow
 
-RESEARCH_SPECS: tuple[AgentSpec[BaseModel], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)  # type: ignore[assignment]
-AGENT_KEYS = tuple(spec.key for spec in RESEARCH_SPECS) + (synthesis.SPEC.key,)
+RESEARCH_SPECS: tuple[AgentSpec[Any], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)
+SECTION_TITLES = {"market": "Market Overview", "competitor": "Competitive Landscape", "customer": "Customer Segments"}
+SUMMARY_KEY = "report:summary"
+
+
+def agent_key(agent: str) -> str:
+    """The step key of a research agent, e.g. "agent:market"."""
+    return f"agent:{agent}"
+
+
+def section_key(agent: str) -> str:
+    """The step key of the section written from an agent's data, e.g. "section:market"."""
+    return f"section:{agent}"
+
+
+STEP_LABELS = {**{agent_key(s.key): s.title for s in RESEARCH_SPECS},
+               **{section_key(a): title for a, title in SECTION_TITLES.items()}, SUMMARY_KEY: "Executive summary"}
 
 
 class MarketResearchResult(RunResult):
-    """Everything a run produced: per-agent outcomes, the report, and run facts."""
+    """Everything a market run produced: the research, the written sections, the summary, run facts."""
 
-    topic: str
-    market: TaskOutcome[MarketData]
-    competitor: TaskOutcome[CompetitorReport]
-    customer: TaskOutcome[CustomerReport]
-    synthesis: TaskOutcome[ExecutiveReport]
+    request: MarketRequest
+    market: StepOutcome[MarketData]
+    competitor: StepOutcome[CompetitorReport]
+    customer: StepOutcome[CustomerReport]
+    sections: dict[str, StepOutcome[SectionText]]
+    """The prose of each data section, keyed by its agent ("market", "competitor", "customer")."""
+    summary: StepOutcome[ExecutiveSummary]
 
     @property
-    def research(self) -> list[TaskOutcome[BaseModel]]:
+    def topic(self) -> str:
+        """The market researched."""
+        return self.request.topic
+
+    @property
+    def research(self) -> list[StepOutcome[BaseModel]]:
         """The three research outcomes, in report order."""
         return [self.market, self.competitor, self.customer]  # type: ignore[list-item]
 
     @property
-    def all_outcomes(self) -> list[TaskOutcome[BaseModel]]:
-        """Every agent's outcome, in display order (research, then synthesis)."""
-        return [*self.research, self.synthesis]  # type: ignore[list-item]
+    def all_outcomes(self) -> list[StepOutcome[Any]]:
+        """Every step's outcome, in display order: research, sections, summary."""
+        return [*self.research, *self.sections.values(), self.summary]
 
 
-def limits_from(settings: Settings) -> Limits:
-    """The executor limits the settings ask for."""
-    return Limits(
-        concurrency=settings.max_concurrency,  # 1 suits a local server with one slot
-        attempt_timeout=settings.agent_timeout,
-        max_retries=settings.max_retries,
-    )
+def findings_message(topic: str, today: str, inputs: StepInputs, **extra: Any) -> str:
+    """A writer's request: the topic, the findings that exist and the inputs that are missing."""
+    findings = {key.removeprefix("agent:"): data.model_dump(mode="json") for key, data in inputs.succeeded.items()}
+    missing = [{"input": key.removeprefix("agent:"), "reason": reason} for key, reason in inputs.missing.items()]
+    return request_message(topic=topic, today=today, **extra, findings=findings, missing_inputs=missing)
 
 
-def synthesis_message(topic: str, today: str, outcomes: list[TaskOutcome[BaseModel]]) -> str:
-    """The synthesis request: the findings that exist and the inputs that are missing."""
-    findings = {o.key: o.result.model_dump(mode="json") for o in outcomes if o.ok and o.result is not None}
-    missing = [{"input": o.key, "reason": o.error or o.state.value} for o in outcomes if not o.ok]
-    return request_message(topic=topic, today=today, findings=findings, missing_inputs=missing)
+def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
+    """The graph: research agents first, a section per agent as soon as it lands, the summary after all."""
+
+    def research(spec: AgentSpec[Any]) -> Step:
+        async def work(_inputs: StepInputs, ctx: StepContext) -> Any:
+            return await tools.ask(spec, request_message(topic=request.topic, today=tools.today), ctx)
+        return Step(agent_key(spec.key), work)
+
+    def write_section(agent: str) -> Step:
+        async def work(inputs: StepInputs, ctx: StepContext) -> SectionText:
+            message = findings_message(request.topic, tools.today, inputs, section=SECTION_TITLES[agent])
+            return await tools.ask(section.SPEC, message, ctx)
+        return Step(section_key(agent), work, needs=(agent_key(agent),), requires=Requires.ALL)
+
+    async def summarise(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
+        return await tools.ask(summary.SPEC, findings_message(request.topic, tools.today, inputs), ctx)
+
+    agents = [spec.key for spec in RESEARCH_SPECS]
+    return [*(research(spec) for spec in RESEARCH_SPECS), *(write_section(agent) for agent in agents),
+            Step(SUMMARY_KEY, summarise, needs=tuple(map(agent_key, agents)), requires=Requires.ANY)]
 
 
-async def run_market_research(
-    topic: str,
-    settings: Settings,
-    *,
-    on_event: EventSink | None = None,
-    cancel: asyncio.Event | None = None,
-    models: ModelSource | None = None,
-    limits: Limits | None = None,
-) -> MarketResearchResult:
-    """Research ``topic`` and return the full result (never raises for agent failures).
-
-    ``models`` replaces the models the settings select (tests pass scripted
-    ones) and ``limits`` the executor limits derived from the settings. Raises :class:`research.inputs.InputError` for a bad topic and
-    :class:`research.config.ConfigError` when no model can be selected; in
-    both cases no request has been made.
-    """
-    topic = validate_topic(topic)
-    source = models or await open_models(settings)
-    today = dt.date.today().isoformat()
-    started = time.time()
-
-    async def research(spec: AgentSpec[BaseModel], ctx: TaskContext) -> BaseModel:
-        message = request_message(topic=topic, today=today)
-        return await run_structured(spec, source.for_agent(spec.key), message, ctx, tracing=settings.tracing,
-                                    support=source.output_support,
-                                    max_output_tokens=settings.max_output_tokens)
-
-    async def synthesize(outcomes: list[TaskOutcome[BaseModel]], ctx: TaskContext) -> BaseModel:
-        spec = synthesis.SPEC
-        message = synthesis_message(topic, today, outcomes)
-        return await run_structured(spec, source.for_agent(spec.key), message, ctx,
-                                    tracing=settings.tracing, support=source.output_support,
-                                    max_output_tokens=settings.max_output_tokens)
-
-    try:
-        run = await fan_out(
-            list(RESEARCH_SPECS),
-            research,
-            limits=limits or limits_from(settings),
-            key=lambda spec: spec.key,
-            on_event=on_event,
-            aggregate=synthesize,
-            aggregate_key=synthesis.SPEC.key,
-            cancel=cancel,
-            run_timeout=settings.run_timeout,
-        )
-    finally:
-        if models is None:
-            await source.aclose()
-    report = run.aggregate or TaskOutcome(key=synthesis.SPEC.key)
-    status, error = overall_status(run, "research agent")
-    by_key = {o.key: o for o in run.outcomes}
+def market_result(request: MarketRequest, run: GraphRun, facts: RunFacts) -> MarketResearchResult:
+    """The typed result of a finished market graph."""
+    status, error = overall_status(run, [agent_key(spec.key) for spec in RESEARCH_SPECS], "research agent")
+    out = run.outcomes
     return MarketResearchResult(
-        topic=topic,
-        status=status,
-        error=error,
-        started_at=started,
-        finished_at=time.time(),
-        provider=source.label,
-        model=source.model_name,
-        demo=source.is_demo,
-        market=by_key["market"],
-        competitor=by_key["competitor"],
-        customer=by_key["customer"],
-        synthesis=report,
+        request=request, status=status, error=error, **facts.model_dump(),
+        market=out[agent_key("market")], competitor=out[agent_key("competitor")], customer=out[agent_key("customer")],
+        sections={agent: out[section_key(agent)] for agent in SECTION_TITLES}, summary=out[SUMMARY_KEY],
     )
+
+
+def market_limits(_request: MarketRequest, settings: Settings) -> Limits:
+    """The executor limits the settings ask for (``RESEARCH_MAX_CONCURRENCY`` 1 suits a one-slot server)."""
+    return Limits(concurrency=settings.max_concurrency, attempt_timeout=settings.agent_timeout,
+                  max_retries=settings.max_retries)
+
+
+MARKET = Workflow(kind=WorkflowKind.MARKET, label="Market research", result_type=MarketResearchResult,
+                  steps=market_steps, result=market_result, step_label=lambda key: STEP_LABELS.get(key, key),
+                  limits=market_limits)
+"""The market-research workflow."""
+
+
+async def run_market_research(topic: str, settings: Settings, **options: Any) -> MarketResearchResult:
+    """Research the market ``topic`` (:class:`~research.inputs.InputError` for a bad one, before any request).
+
+    ``options`` are those of :func:`~research.workflows.base.run_workflow`.
+    """
+    return await run_workflow(MARKET, MarketRequest.parse(topic), settings, **options)

@@ -8,7 +8,9 @@ from research.providers.demo_content import demo_output_for
 from tests.support.openai_server import Reply, StubRequest, text_chunks
 
 TITLES = {"market": "MarketData", "competitor": "CompetitorReport", "customer": "CustomerReport",
-          "synthesis": "ExecutiveReport", "company": "CompanyProfile", "comparison": "CompanyComparison"}
+          "section": "SectionText", "summary": "ExecutiveSummary", "company": "CompanyProfile",
+          "comparison": "CompanyComparison"}
+"""The output schema title of each agent (the agent spec's key): "section" writes every report section."""
 
 
 def schema_title(request: StubRequest) -> str:

@@ -1,0 +1,86 @@
+"""The market report as data: typed sections built from the steps' results, finished or not.
+
+:func:`market_sections` turns whatever the steps have produced so far into the
+report's five sections. The Markdown download, the JSON export and the page
+are all drawn from these objects, so they always agree, and the page can show
+a section the moment its prose is written, before the rest of the run ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from research.agents.competitor import CompetitorReport
+from research.agents.customer import CustomerReport
+from research.agents.market import MarketData
+from research.core.steps import StepOutcome
+from research.workflows.market import SECTION_TITLES, SUMMARY_KEY, MarketResearchResult, agent_key, section_key
+
+AGENT_NOUNS = {"market": "Market", "competitor": "Competitor", "customer": "Customer"}
+
+
+class ReportSection(BaseModel):
+    """One section of the report: its prose, the data behind it, and what is missing."""
+
+    key: str
+    """"executive_summary", "market", "competitor", "customer" or "recommendations"."""
+    title: str
+    agent: str | None = None
+    """The research agent whose data the section shows, if any."""
+    prose: str | None = None
+    data: MarketData | CompetitorReport | CustomerReport | None = None
+    recommendations: list[str] = []
+    follow_up: list[str] = []
+    notes: list[str] = []
+    """Data notes: what the app fixed or dropped in the models' answers."""
+    unavailable: list[str] = []
+    """What is missing and why, in plain words, e.g. "Market data unavailable — server error (HTTP 500)"."""
+    pending: bool = False
+    """True while the section is still being researched or written."""
+
+
+def _problem(problems: Mapping[str, str], key: str, what: str) -> list[str]:
+    return [f"{what} unavailable — {problems[key]}"] if key in problems else []
+
+
+def market_sections(results: Mapping[str, Any], problems: Mapping[str, str]) -> list[ReportSection]:
+    """The five sections from the results of the steps that succeeded and the reasons of those that did not.
+
+    Both mappings are keyed by step key; a step in neither is still pending.
+    """
+    summary = results.get(SUMMARY_KEY)
+    summary_pending = SUMMARY_KEY not in results and SUMMARY_KEY not in problems
+    sections = [ReportSection(
+        key="executive_summary", title="Executive Summary", prose=summary.executive_summary if summary else None,
+        notes=list(summary.notes) if summary else [], unavailable=_problem(problems, SUMMARY_KEY, "Written summary"),
+        pending=summary_pending)]
+    for agent, title in SECTION_TITLES.items():
+        data, written = results.get(agent_key(agent)), results.get(section_key(agent))
+        missing = _problem(problems, agent_key(agent), f"{AGENT_NOUNS[agent]} data")
+        if not missing:
+            missing = _problem(problems, section_key(agent), "Written text")
+        sections.append(ReportSection(
+            key=agent, title=title, agent=agent, prose=written.prose if written else None, data=data,
+            notes=[*(data.notes if data else []), *(written.notes if written else [])], unavailable=missing,
+            pending=not missing and written is None))
+    sections.append(ReportSection(
+        key="recommendations", title="Strategic Recommendations",
+        recommendations=list(summary.strategic_recommendations) if summary else [],
+        follow_up=list(summary.follow_up_questions or []) if summary else [],
+        unavailable=_problem(problems, SUMMARY_KEY, "Recommendations"), pending=summary_pending))
+    return sections
+
+
+def outcome_maps(outcomes: list[StepOutcome[Any]]) -> tuple[dict[str, BaseModel], dict[str, str]]:
+    """The results of the steps that succeeded, and why each finished step without one has none."""
+    results = {o.key: o.result for o in outcomes if o.ok and o.result is not None}
+    problems = {o.key: o.error or o.state.value for o in outcomes if o.state.finished and not o.ok}
+    return results, problems
+
+
+def report_sections(result: MarketResearchResult) -> list[ReportSection]:
+    """The sections of a finished run."""
+    return market_sections(*outcome_maps(result.all_outcomes))

@@ -1,0 +1,100 @@
+"""One way to run any workflow: a descriptor per workflow, and :func:`run_workflow` for all of them.
+
+A :class:`Workflow` says how a request becomes a graph of steps, how the
+finished graph becomes a typed result, and how its steps are named; the job
+runner, the CLI, the history and the views all dispatch on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from agents import trace
+from pydantic import BaseModel
+
+from research.agents.runner import run_structured
+from research.agents.spec import AgentSpec
+from research.config import Settings
+from research.core.graph import GraphRun, Step, run_graph
+from research.core.limits import Limits
+from research.core.runs import RunFacts, RunResult
+from research.core.steps import EventSink, StepContext
+from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
+from research.providers.source import ModelSource, open_models
+
+RequestT = TypeVar("RequestT", MarketRequest, CompanyRequest)
+ResultT = TypeVar("ResultT", bound=RunResult)
+OutputT = TypeVar("OutputT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RunTools:
+    """What the steps of one run share: the models, the settings and today's date."""
+
+    source: ModelSource
+    settings: Settings
+    today: str
+
+    async def ask(self, spec: AgentSpec[OutputT], message: str, ctx: StepContext) -> OutputT:
+        """Run the agent ``spec`` on ``message`` for the step ``ctx``."""
+        return await run_structured(spec, self.source.for_agent(spec.key), message, ctx, tracing=self.settings.tracing,
+                                    support=self.source.output_support,
+                                    max_output_tokens=self.settings.max_output_tokens)
+
+
+@dataclass(frozen=True)
+class Workflow(Generic[RequestT, ResultT]):
+    """How a kind of request is researched, and how its steps and results are named."""
+
+    kind: WorkflowKind
+    label: str
+    """What the workflow is called, e.g. "Market research"."""
+    result_type: type[ResultT]
+    steps: Callable[[RequestT, RunTools | None], list[Step]]
+    """The request's graph; the step functions use the tools only when they run (``None``: keys only)."""
+    result: Callable[[RequestT, GraphRun, RunFacts], ResultT]
+    step_label: Callable[[str], str]
+    """A step key as the user reads it, e.g. "company:Stripe" -> "Stripe"."""
+    limits: Callable[[RequestT, Settings], Limits]
+
+    def step_keys(self, request: RequestT) -> list[str]:
+        """The keys of the request's steps, in display order (no request is made)."""
+        return [step.key for step in self.steps(request, None)]
+
+
+async def run_workflow(
+    workflow: Workflow[Any, ResultT],
+    request: Any,
+    settings: Settings,
+    *,
+    on_event: EventSink | None = None,
+    cancel: asyncio.Event | None = None,
+    models: ModelSource | None = None,
+    limits: Limits | None = None,
+) -> ResultT:
+    """Run ``request`` through ``workflow`` and return its result (never raises for step failures).
+
+    ``models`` replaces the models the settings select (tests pass scripted
+    ones) and ``limits`` the workflow's own limits. Raises
+    :class:`research.config.ConfigError` when no model can be selected; no
+    request has been made then.
+    """
+    source = models or await open_models(settings)
+    tools = RunTools(source, settings, dt.date.today().isoformat())
+    started = time.time()
+    try:
+        with trace(workflow.label, disabled=not settings.tracing):
+            run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),
+                                  on_event=on_event, cancel=cancel, run_timeout=settings.run_timeout,
+                                  label=workflow.step_label)
+    finally:
+        if models is None:
+            await source.aclose()
+    facts = RunFacts(started_at=started, finished_at=time.time(), provider=source.label, model=source.model_name,
+                     demo=source.is_demo)
+    return workflow.result(request, run, facts)
