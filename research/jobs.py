@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from research.config import ConfigError, Settings
 from research.core.runs import JobStatus
-from research.core.steps import StatusEvent, StepState
+from research.core.steps import StatusEvent, StepState, elapsed
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.providers.source import open_models
 from research.store import ReportStore, is_valid_job_id, new_job_id
@@ -51,9 +51,7 @@ class StepView:
     @property
     def elapsed(self) -> float | None:
         """Seconds since the step started (until it finished)."""
-        if self.started_at is None:
-            return None
-        return (self.finished_at or time.time()) - self.started_at
+        return elapsed(self.started_at, self.finished_at)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import streamlit as st
 from plotly.graph_objects import Figure
+from pydantic import BaseModel
 
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
@@ -15,9 +19,32 @@ from research.reports.sections import ReportSection
 CHARTS = {MarketData: market_size_chart, CompetitorReport: competitor_share_chart, CustomerReport: segment_chart}
 
 
+_FIGURES: OrderedDict[int, tuple[BaseModel, Figure]] = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+_FIGURES_KEPT = 64
+
+
 def chart_for(section: ReportSection) -> Figure | None:
-    """The section's chart, when it has data."""
-    return CHARTS[type(section.data)](section.data) if section.data is not None else None
+    """The section's chart, when it has data.
+
+    Building a figure costs ~20 ms and a running job's page redraws twice a
+    second, so figures are kept per data object (the object itself is held,
+    so its id cannot be reused while the entry lives).
+    """
+    data = section.data
+    if data is None:
+        return None
+    with _FIGURES_LOCK:
+        kept = _FIGURES.get(id(data))
+        if kept is not None and kept[0] is data:
+            _FIGURES.move_to_end(id(data))
+            return kept[1]
+    figure = CHARTS[type(data)](data)
+    with _FIGURES_LOCK:
+        _FIGURES[id(data)] = (data, figure)
+        while len(_FIGURES) > _FIGURES_KEPT:
+            _FIGURES.popitem(last=False)
+    return figure
 
 
 def sections(report: list[ReportSection], key: str, *, only_ready: bool = False) -> None:

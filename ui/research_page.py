@@ -64,7 +64,7 @@ def page() -> None:
     settings = runtime.settings_or_stop()
     st.title("Market research studio")
     st.caption("Three agents research a market at the same time — market size, competitors, customers — "
-               "and a fourth writes the executive report.")
+               "and the report is written section by section as their findings land.")
     topic_form(settings)
     job_id = st.query_params.get("job")
     if job_id:

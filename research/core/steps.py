@@ -43,6 +43,13 @@ class StepState(StrEnum):
 _FINISHED = {StepState.DONE, StepState.FAILED, StepState.TIMED_OUT, StepState.CANCELLED, StepState.SKIPPED}
 
 
+def elapsed(started_at: float | None, finished_at: float | None) -> float | None:
+    """Seconds from ``started_at`` to ``finished_at`` (or to now, while unfinished); None before the start."""
+    if started_at is None:
+        return None
+    return (finished_at or time.time()) - started_at
+
+
 class TokenUsage(BaseModel):
     """Tokens and requests spent by one step (summed over its requests and attempts)."""
 
@@ -82,9 +89,7 @@ class StepOutcome(BaseModel, Generic[R]):
     @property
     def elapsed(self) -> float | None:
         """Seconds from start to finish (or to now, while running)."""
-        if self.started_at is None:
-            return None
-        return (self.finished_at or time.time()) - self.started_at
+        return elapsed(self.started_at, self.finished_at)
 
 
 @dataclass(frozen=True)
