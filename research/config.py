@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,17 @@ DEFAULT_AGENT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONCURRENCY = 5
 DEFAULT_RUN_TIMEOUT = 600.0
+
+
+class SearchChoice(StrEnum):
+    """Which web search grounds the research (``RESEARCH_SEARCH``); ``auto`` picks from what is configured."""
+
+    AUTO = "auto"
+    OPENAI = "openai"
+    SEARXNG = "searxng"
+    TAVILY = "tavily"
+    DUCKDUCKGO = "duckduckgo"
+    NONE = "none"
 
 
 class ConfigError(ValueError):
@@ -48,6 +60,13 @@ class Settings(BaseModel):
     tracing: bool = False
     max_output_tokens: int | None = None
     """Output-token limit of every model request; None: each agent's own budget (1,500-4,000)."""
+    search: SearchChoice = SearchChoice.AUTO
+    """Which web search grounds the research (see ``research.retrieval.search.search_backend``)."""
+    searxng_url: str | None = Field(default=None, repr=False)
+    """A self-hosted SearXNG's address; kept out of the repr, as it may carry a user name and password."""
+    tavily_key: SecretStr | None = None
+    fetch_private: bool = False
+    """Allow fetching pages on private and local addresses (off: such pages are refused)."""
 
     @property
     def key(self) -> str | None:
@@ -103,11 +122,42 @@ class EnvironmentValues(BaseModel):
     research_max_output_tokens: int | None = Field(None, ge=16)
     research_data_dir: Path = Path("data")
     research_tracing: bool = False
+    research_search: SearchChoice = SearchChoice.AUTO
+    searxng_url: str | None = None
+    tavily_api_key: SecretStr | None = None
+    research_fetch_private: bool = False
 
     @field_validator("research_demo", "research_tracing", mode="before")
     @classmethod
     def _one_or_zero(cls, value: object) -> bool | None:
         return _flag(value)
+
+    @field_validator("research_fetch_private", mode="before")
+    @classmethod
+    def _fetch_private_flag(cls, value: object) -> bool | None:
+        return _flag(value)
+
+    @field_validator("research_search", mode="before")
+    @classmethod
+    def _search_choice(cls, value: object) -> str:
+        text = str(value or "").strip().lower() or SearchChoice.AUTO.value
+        if text not in {c.value for c in SearchChoice}:
+            raise ValueError(f"must be one of {', '.join(c.value for c in SearchChoice)}, got {text!r}")
+        return text
+
+    @field_validator("searxng_url", mode="before")
+    @classmethod
+    def _searxng_address(cls, value: object) -> str | None:
+        text = str(value or "").strip().rstrip("/")
+        if text and not text.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")  # the value is not echoed: it may hold a password
+        return text or None
+
+    @field_validator("tavily_api_key", mode="before")
+    @classmethod
+    def _stripped_key(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return text.strip() or None if isinstance(text, str) else value
 
     @field_validator("openai_base_url", mode="before")
     @classmethod
@@ -194,4 +244,8 @@ def load_settings(
         data_dir=values.research_data_dir,
         tracing=values.research_tracing,
         max_output_tokens=values.research_max_output_tokens,
+        search=values.research_search,
+        searxng_url=values.searxng_url,
+        tavily_key=values.tavily_api_key,
+        fetch_private=values.research_fetch_private,
     )

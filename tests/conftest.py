@@ -13,6 +13,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """No test sees the developer's real keys, servers or `.env`."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RESEARCH_API", "RESEARCH_MODEL", "RESEARCH_DEMO",
                  "RESEARCH_AGENT_TIMEOUT", "RESEARCH_RUN_TIMEOUT", "RESEARCH_MAX_RETRIES", "RESEARCH_MAX_CONCURRENCY",
-                 "RESEARCH_DATA_DIR", "RESEARCH_TRACING", "RESEARCH_MAX_OUTPUT_TOKENS"):
+                 "RESEARCH_DATA_DIR", "RESEARCH_TRACING", "RESEARCH_MAX_OUTPUT_TOKENS", "RESEARCH_SEARCH", "SEARXNG_URL",
+                 "TAVILY_API_KEY", "RESEARCH_FETCH_PRIVATE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -127,7 +127,7 @@ def test_ctrl_c_stops_within_2_s_and_keeps_what_finished(tmp_path) -> None:
         seen = []
         for line in proc.stderr:  # progress lines tell us when the market agent has finished
             seen.append(line)
-            if line.startswith("Market analysis") and "done" in line:
+            if re.match(r"Market analysis\s+✓ done", line):
                 break
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)

@@ -19,7 +19,7 @@ from research.jobs import JobRunner, StepView
 from research.progress import ProgressDisplay
 from research.reports.companies import render_batch_csv, render_batch_markdown
 from research.reports.market import render_markdown
-from research.workflows.companies import COMPARISON_KEY, company_key, run_company_batch
+from research.workflows.companies import COMPARISON_KEY, company_key, evidence_key, run_company_batch
 from research.workflows.market import MARKET, agent_key, run_market_research
 from tests.support.browser_harness import ROOT
 from tests.support.imperfect import REFUSAL, refusing_responder
@@ -167,7 +167,8 @@ async def test_companies_keep_the_names_the_user_asked_for() -> None:
         result = await run_company_batch(names, settings_for(server), on_event=events.append, limits=FAST)
         compare = next(r for r in server.requests if agent_of(r) == "comparison")
     assert [o.key for o in result.companies] == [company_key(n) for n in names]
-    assert {e.key for e in events} == {*map(company_key, names), COMPARISON_KEY}, "a company called 'comparison' keeps its own row"
+    assert {e.key for e in events} == {*map(company_key, names), *map(evidence_key, names), COMPARISON_KEY}, \
+        "a company called 'comparison' keeps its own row"
     report = render_batch_markdown(result)
     for name in names:
         assert f"### {name} (profiled as “Acme Holdings”)" in report
@@ -184,8 +185,10 @@ def test_the_job_runner_shows_a_company_called_comparison_as_its_own_row(tmp_pat
         assert runner.wait(job, 30)
         snapshot = runner.snapshot(job)
         runner.close()
-    assert [s.key for s in snapshot.steps] == [company_key("comparison"), company_key("Stripe"), COMPARISON_KEY]
-    assert [s.label for s in snapshot.steps] == ["comparison", "Stripe", "Comparison"]
+    assert [s.key for s in snapshot.steps] == [evidence_key("comparison"), evidence_key("Stripe"),
+                                               company_key("comparison"), company_key("Stripe"), COMPARISON_KEY]
+    assert [s.label for s in snapshot.steps] == ["comparison: evidence", "Stripe: evidence", "comparison", "Stripe",
+                                                 "Comparison"]
     assert all(s.state is StepState.DONE for s in snapshot.steps)
 
 

@@ -346,7 +346,7 @@ def test_reports_saved_by_the_previous_release_still_open_in_full(tmp_path: Path
     for line in (*old["strategic_recommendations"], *old["follow_up_questions"]):
         assert line in report
     assert "Customer data unavailable** — server error (HTTP 500)" in report
-    assert "| Oatly | 41 % (estimate) | Category pioneer |" in report and "| Market size (2025) | 1.40 billion EUR |" in report
+    assert "| Oatly | 41 % (estimate) | Category pioneer |" in report and "| Market size (2025) | 1.40 billion EUR (estimate) |" in report
     assert "[Nordic Dairy Review 2025](<https://example.org/ndr>)" in report
     assert result.usage.total_tokens == 730 + 1500 + 2300, "tokens are counted once, not once per section"
     assert [s.label for s in market.steps] == ["Market analysis", "Competitor analysis", "Customer analysis",

@@ -8,12 +8,12 @@ from research.jobs import JobSnapshot
 from research.progress import STATE_SYMBOLS
 from research.reports.charts import company_revenue_chart
 from research.reports.companies import batch_report_parts
-from research.workflows.companies import COMPARISON_KEY, CompanyBatchResult, company_name
+from research.workflows.companies import COMPANY_PREFIX, COMPARISON_KEY, CompanyBatchResult, company_name
 
 
 def status_grid(snapshot: JobSnapshot) -> None:
     """Counts, a progress bar and one table row per company (and the comparison)."""
-    companies = [a for a in snapshot.steps if a.key != COMPARISON_KEY]
+    companies = [a for a in snapshot.steps if a.key.startswith(COMPANY_PREFIX)]
     done = sum(1 for a in companies if a.state.finished)
     failed = sum(1 for a in companies if a.state.finished and a.state.value != "done")
     st.progress(done / max(len(companies), 1), text=f"{done} of {len(companies)} companies finished · {failed} failed")
@@ -21,7 +21,7 @@ def status_grid(snapshot: JobSnapshot) -> None:
              "Time": f"{a.elapsed:.1f} s" if a.elapsed is not None else "",
              "Attempt": f"{a.attempt} of {a.max_attempts}" if a.state.value == "retrying" else "",
              "Tokens": f"{a.tokens:,}" if a.tokens else "", "Note": a.message}
-            for a in snapshot.steps]
+            for a in snapshot.steps if a.key.startswith(COMPANY_PREFIX) or a.key == COMPARISON_KEY]
     st.dataframe(rows, hide_index=True, width="stretch", key=f"grid-{snapshot.id}")
 
 

@@ -8,7 +8,8 @@ import streamlit as st
 from research.core.steps import StepState
 from research.jobs import JobSnapshot, StepView
 from research.reports import markdown as md
-from research.workflows.market import RESEARCH_SPECS, SUMMARY_KEY, agent_key, section_key
+from research.retrieval.types import Evidence
+from research.workflows.market import RESEARCH_SPECS, SUMMARY_KEY, agent_key, evidence_key, section_key
 
 CARD_TITLES = {"market": "Market", "competitor": "Competitors", "customer": "Customers"}
 ICONS = {  # Material icons ship with Streamlit, so they render without emoji fonts
@@ -52,6 +53,19 @@ def _section_line(step: StepView | None) -> str:
     return f"{ICONS[step.state]} Section {words.get(step.state, step.state.value)}"
 
 
+def _evidence_line(step: StepView | None, evidence: Evidence | None) -> str:
+    """What the agent's evidence step is doing: searching → reading N pages → how many passages it kept."""
+    if step is None:
+        return ""
+    if evidence is not None:
+        if evidence.demo:
+            return f"{ICONS[step.state]} Evidence: {len(evidence.passages)} demo passages"
+        if not evidence.passages:
+            return f"{ICONS[step.state]} Evidence: none ({md.inline(evidence.notes[0]) if evidence.notes else 'no pages'})"
+        return f"{ICONS[step.state]} Evidence: {len(evidence.passages)} passages from {evidence.pages_read} pages"
+    return f"{ICONS[step.state]} Evidence: {md.inline(step.message) if step.message else step.state.value}"
+
+
 def agent_cards(snapshot: JobSnapshot) -> None:
     """One bordered card per research agent (with its section's state) and one for the summary."""
     steps = {step.key: step for step in snapshot.steps}
@@ -61,7 +75,10 @@ def agent_cards(snapshot: JobSnapshot) -> None:
         step = steps[agent_key(agent)]
         with column.container(border=True, key=f"agent-{agent}"):
             st.markdown(f"**{CARD_TITLES[agent]}**")
-            st.markdown("  \n".join([*describe(step), _section_line(steps.get(section_key(agent)))]))
+            evidence = steps.get(evidence_key(agent))
+            lines = [_evidence_line(evidence, snapshot.partial.get(evidence_key(agent))),  # type: ignore[arg-type]
+                     *describe(step), _section_line(steps.get(section_key(agent)))]
+            st.markdown("  \n".join(line for line in lines if line))
             data = snapshot.partial.get(step.key)
             if data is not None and not snapshot.finished:
                 st.caption(md.inline(data.headline()))

@@ -9,7 +9,9 @@ model's inconsistencies into notes instead of rejections.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Annotated, TypeVar
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -41,13 +43,48 @@ class AgentOutput(BaseModel):
             self.notes.append(text)
 
 
+class FigureStatus(StrEnum):
+    """How far a figure is backed by its cited source (decided in code, see research.retrieval.grounding)."""
+
+    VERIFIED = "verified"
+    NOT_FOUND = "cited, not found in source"
+    ESTIMATE = "estimate"
+
+
+class FigureCheck(BaseModel):
+    """One figure of a research output and what its check against the cited evidence found."""
+
+    label: str
+    value: str
+    status: FigureStatus
+    cites: list[str] = []
+
+
+@dataclass(frozen=True)
+class CitedFigure:
+    """A figure as its output lists it: where it is, how it reads, its number(s), and what it cites."""
+
+    label: str
+    value: str
+    numbers: tuple[float, ...]
+    """The figure as written and in absolute units (e.g. 23.7 and 23.7e9)."""
+    owner: Any
+    """The object whose ``cites`` list holds the figure's citations."""
+
+
+Cites = Annotated[list[str], BeforeValidator(clip_list(6))]
+CITES_HELP = "Evidence ids (E1, E2, …) of the passages that state this figure; empty if none does"
+
+
 class Source(BaseModel):
-    """A reference the model cites for its figures."""
+    """A page a report's figures rest on: one of the passages the agent was given and cited."""
 
     model_config = ConfigDict(extra="ignore")
 
     title: ShortText
     url: str | None = Field(default=None, description="http(s) URL of the source, or null")
+    retrieved_at: float | None = None
+    """When the page was read (epoch seconds)."""
 
     @field_validator("url", mode="before")
     @classmethod
@@ -62,17 +99,33 @@ class Source(BaseModel):
 
 
 class Sourced(AgentOutput):
-    """Base for research objects: they may cite sources and give an as-of date."""
+    """Base for research objects: figures that cite evidence, the sources behind them, an as-of date.
 
-    sources: Annotated[list[Source], BeforeValidator(clip_list(12))] = Field(
-        default_factory=list, max_length=12, description="Sources for the figures; empty if none"
-    )
+    ``sources`` and ``figures`` are the app's: they are filled from the evidence
+    the figures cite (research.retrieval.grounding), never taken from the model.
+    """
+
+    sources: SkipJsonSchema[Annotated[list[Source], BeforeValidator(clip_list(12))]] = Field(
+        default_factory=list, max_length=12)
+    figures: SkipJsonSchema[list[FigureCheck]] = Field(default_factory=list)
     as_of: PartialDate | None = Field(default=None, description="Date the figures refer to (YYYY, YYYY-MM or YYYY-MM-DD), or null")
 
     @property
     def is_estimate(self) -> bool:
         """True when no source backs the figures, so they must be shown as estimates."""
         return not self.sources
+
+    def cited_figures(self) -> list[CitedFigure]:
+        """The figures to check against their cited evidence (see research.retrieval.grounding)."""
+        return []
+
+    def derived_numbers(self) -> list[float]:
+        """Numbers a writer may fairly derive from these figures (e.g. a projection); checked like the figures."""
+        return []
+
+    def status_of(self, label: str) -> FigureStatus:
+        """The checked status of the figure ``label`` (an estimate until checked)."""
+        return next((f.status for f in self.figures if f.label == label), FigureStatus.ESTIMATE)
 
 
 def share_total(shares: Iterable[float | None]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from research.agents.common import Sourced
+from research.agents.common import CitedFigure, Cites, Sourced
 from research.agents.fields import LongText, Number, ShortText, Year, text_list
 from research.agents.spec import AgentSpec
 
@@ -22,6 +22,14 @@ class CompanyProfile(Sourced):
     employees_estimate: int | None = Field(default=None, ge=1, description="Approximate head count, or null if unknown")
     revenue_estimate_usd_millions: Number | None = Field(
         default=None, ge=0, description="Latest annual revenue in million USD, or null")
+    cites: Cites = Field(default_factory=list, description="Evidence ids (E1, …) of the passages that state the "
+                         "revenue; empty if none does")
+
+    def cited_figures(self) -> list[CitedFigure]:
+        """The revenue estimate."""
+        revenue = self.revenue_estimate_usd_millions
+        return [] if revenue is None else [CitedFigure("revenue", f"{revenue:,.1f} million USD", (revenue, revenue * 1e6),
+                                                       self)]
 
     def headline(self) -> str:
         """One line for the status card: the industry."""
@@ -32,8 +40,7 @@ INSTRUCTIONS = """You are an equity and competitive-intelligence analyst. Profil
 request: its industry, market position, key products or services, recent developments, competitive
 advantages, and where you know them the founding year, approximate head count and latest annual
 revenue in million USD (null when you do not know; never guess wildly).
-If the name is ambiguous, profile the best-known company of that name and say so in market_position.
-Cite sources only when you are sure they exist; otherwise leave `sources` empty."""
+If the name is ambiguous, profile the best-known company of that name and say so in market_position."""
 
 SPEC = AgentSpec(key="company", title="Company profile", instructions=INSTRUCTIONS, output_type=CompanyProfile,
-                 max_output_tokens=2000)
+                 max_output_tokens=2000, cites_evidence=True)

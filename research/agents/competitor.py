@@ -6,7 +6,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from research.agents.common import Sourced, merge_duplicates, note_share_total, share_total, union
+from research.agents.common import (
+    CITES_HELP,
+    CitedFigure,
+    Cites,
+    Sourced,
+    merge_duplicates,
+    note_share_total,
+    share_total,
+    union,
+)
 from research.agents.fields import Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
 
@@ -21,6 +30,7 @@ class CompetitorProfile(BaseModel):
     positioning: ShortText
     strengths: text_list(5)  # type: ignore[valid-type]
     weaknesses: text_list(5)  # type: ignore[valid-type]
+    cites: Cites = Field(default_factory=list, description=CITES_HELP)
 
 
 def _merge(kept: CompetitorProfile, other: CompetitorProfile) -> None:
@@ -43,6 +53,15 @@ class CompetitorReport(Sourced):
         note_share_total(self, (c.market_share_percent for c in self.competitors), "Competitor")
         return self
 
+    def cited_figures(self) -> list[CitedFigure]:
+        """Each competitor's estimated market share."""
+        return [CitedFigure(f"share of {c.name}", f"{c.market_share_percent:g} %", (c.market_share_percent,), c)
+                for c in self.competitors if c.market_share_percent is not None]
+
+    def derived_numbers(self) -> list[float]:
+        """The total of the shares."""
+        return [self.share_total]
+
     @property
     def share_total(self) -> float:
         """The sum of the known shares (may exceed 100 when the model's estimates overlap)."""
@@ -57,8 +76,7 @@ class CompetitorReport(Sourced):
 INSTRUCTIONS = """You are a competitive-intelligence analyst. For the market named in the request,
 profile the 3 to 8 most important competitors: name, estimated market share in percent (null if you
 cannot estimate it), positioning in one sentence, main strengths and weaknesses.
-Shares are of the whole market, so together they cannot exceed 100 %. Name real companies only.
-Cite sources only when you are sure they exist; otherwise leave `sources` empty."""
+Shares are of the whole market, so together they cannot exceed 100 %. Name real companies only."""
 
 SPEC = AgentSpec(key="competitor", title="Competitor analysis", instructions=INSTRUCTIONS,
-                 output_type=CompetitorReport, max_output_tokens=3000)
+                 output_type=CompetitorReport, max_output_tokens=3000, cites_evidence=True)

@@ -6,7 +6,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from research.agents.common import Sourced, merge_duplicates, note_share_total, share_total, union
+from research.agents.common import (
+    CITES_HELP,
+    CitedFigure,
+    Cites,
+    Sourced,
+    merge_duplicates,
+    note_share_total,
+    share_total,
+    union,
+)
 from research.agents.fields import Level, Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
 
@@ -33,6 +42,7 @@ class CustomerSegment(BaseModel):
     pain_points: text_list(6)  # type: ignore[valid-type]
     buying_patterns: text_list(6)  # type: ignore[valid-type]
     willingness_to_pay: WillingnessToPay
+    cites: Cites = Field(default_factory=list, description=CITES_HELP)
 
 
 def _merge(kept: CustomerSegment, other: CustomerSegment) -> None:
@@ -55,6 +65,15 @@ class CustomerReport(Sourced):
         note_share_total(self, (s.share_percent for s in self.segments), "Segment")
         return self
 
+    def cited_figures(self) -> list[CitedFigure]:
+        """Each segment's estimated share of customers."""
+        return [CitedFigure(f"share of {s.name}", f"{s.share_percent:g} %", (s.share_percent,), s)
+                for s in self.segments if s.share_percent is not None]
+
+    def derived_numbers(self) -> list[float]:
+        """The total of the shares."""
+        return [self.share_total]
+
     @property
     def share_total(self) -> float:
         """The sum of the known shares (may exceed 100 when the model's estimates overlap)."""
@@ -69,8 +88,7 @@ class CustomerReport(Sourced):
 INSTRUCTIONS = """You are a customer-research analyst. For the market named in the request, describe
 2 to 6 customer segments: name, estimated share of customers in percent (null if unknown), size in
 words, pain points, buying patterns, and willingness to pay (low, medium or high, with a short note).
-Segment shares cannot add up to more than 100 %.
-Cite sources only when you are sure they exist; otherwise leave `sources` empty."""
+Segment shares cannot add up to more than 100 %."""
 
 SPEC = AgentSpec(key="customer", title="Customer analysis", instructions=INSTRUCTIONS,
-                 output_type=CustomerReport, max_output_tokens=3000)
+                 output_type=CustomerReport, max_output_tokens=3000, cites_evidence=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from research.agents.common import Sourced
+from research.agents.common import CITES_HELP, CitedFigure, Cites, Sourced
 from research.agents.fields import CurrencyCode, Number, Scale, Year, known_currency, text_list
 from research.agents.spec import AgentSpec
 
@@ -20,6 +20,7 @@ class MarketSize(BaseModel):
     currency: CurrencyCode
     scale: Scale
     year: Year
+    cites: Cites = Field(default_factory=list, description=CITES_HELP)
 
     @property
     def absolute(self) -> float:
@@ -35,6 +36,7 @@ class Growth(BaseModel):
     cagr_percent: Number = Field(ge=-100, le=1000, description="Compound annual growth rate in %")
     start_year: Year | None = Field(default=None, description="First year of the period")
     end_year: Year | None = Field(default=None, description="Last year of the period, after start_year")
+    cites: Cites = Field(default_factory=list, description=CITES_HELP)
 
     @property
     def period(self) -> str:
@@ -70,6 +72,20 @@ class MarketData(Sourced):
             self.note(f"Currency “{currency}” is not a known ISO 4217 code; amounts are shown as written.")
         return self
 
+    def cited_figures(self) -> list[CitedFigure]:
+        """The market size and the growth rate."""
+        size, growth = self.market_size, self.growth
+        return [CitedFigure("market size", f"{size.value:g} {size.scale} {size.currency} ({size.year})",
+                            (size.value, size.absolute), size),
+                CitedFigure("growth rate", f"{growth.cagr_percent:g} % a year", (growth.cagr_percent,), growth)]
+
+    def derived_numbers(self) -> list[float]:
+        """The projected size at the end of the growth period, in the stated scale and in currency units."""
+        if self.growth.end_year is None:
+            return []
+        projected = self.projected_size(self.growth.end_year)
+        return [projected, projected * SCALE_FACTOR[self.market_size.scale]]
+
     def projected_size(self, year: int) -> float:
         """Market size (in the stated scale) in ``year``, compounding the CAGR from the base year."""
         years = year - self.market_size.year
@@ -85,9 +101,8 @@ INSTRUCTIONS = """You are a market analyst. For the market named in the request,
 - the market size (a number with currency, scale and the year it refers to),
 - its compound annual growth rate (CAGR, in percent) over a stated period (start_year before end_year),
 - the key trends, growth drivers and risks (short phrases, most important first, at most 8 each).
-Give numbers as numbers and the currency as an ISO 4217 code (USD, EUR, PLN, ...). Cite sources
-with titles and URLs only when you are sure they exist; otherwise leave `sources` empty so the
-figures are shown as estimates. Set `as_of` to the date your figures refer to."""
+Give numbers as numbers and the currency as an ISO 4217 code (USD, EUR, PLN, ...). Set `as_of` to
+the date your figures refer to."""
 
 SPEC = AgentSpec(key="market", title="Market analysis", instructions=INSTRUCTIONS, output_type=MarketData,
-                 max_output_tokens=2000)
+                 max_output_tokens=2000, cites_evidence=True)

@@ -33,6 +33,8 @@ class Requires(StrEnum):
     """Every input: otherwise the step is skipped."""
     ANY = "any"
     """At least one input: the step is told which are missing."""
+    SETTLED = "settled"
+    """None: the step runs once its inputs have settled, whatever became of them."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def check_graph(steps: Sequence[Step]) -> None:
 
 def _skip_reason(step: Step, inputs: StepInputs, label: Callable[[str], str]) -> str | None:
     missing = inputs.missing
-    if not missing:
+    if not missing or step.requires is Requires.SETTLED:
         return None
     if step.requires is Requires.ALL:
         return "not started: needs " + ", ".join(map(label, missing)) + ", which did not finish"

@@ -42,6 +42,8 @@ class RunFacts(BaseModel):
     provider: str
     model: str
     demo: bool
+    evidence_source: str = ""
+    """Where the run's evidence came from, in one line (the web search in use, the demo, or none)."""
 
 
 class RunResult(RunFacts):

@@ -247,7 +247,7 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
             sections[key] = f"{what} data is unavailable: {reasons[key]}. {nothing}"
             recs.append(_short(f"Re-run the {key} analysis, which was unavailable ({reasons[key]})", 400))
     if any(value is not None for value in loaded.values()):
-        summary.append("All figures are unsourced demo estimates.")
+        summary.append("All figures are invented for the demo.")
     recs.append("Validate these estimates with primary research before making decisions")
     questions.append(_short(f"Which regulations will shape {label} over the next three years?", 400))
     text = {key: _short(value, 6000) for key, value in sections.items()}
@@ -297,4 +297,16 @@ def demo_output_for(schema_title: str, user_message: str) -> str:
             result = SectionText(prose=writing.sections.get(agent, writing.summary))
     else:
         raise ValueError(f"the demo model has no content for output schema {schema_title!r}")
-    return result.model_dump_json(exclude={"notes"})  # notes are the app's, never part of an answer
+    if request.get("evidence"):
+        _cite_demo_evidence(result)
+    return result.model_dump_json(exclude={"notes", "sources", "figures"})  # those are the app's, never the model's
+
+
+def _cite_demo_evidence(result: BaseModel) -> None:
+    """Cite the demo passages (research.providers.demo_evidence) that state each demo figure."""
+    if isinstance(result, MarketData):
+        result.market_size.cites, result.growth.cites = ["E1"], ["E2"]
+    for item in [*getattr(result, "competitors", []), *getattr(result, "segments", [])]:
+        item.cites = ["E1"]
+    if getattr(result, "revenue_estimate_usd_millions", None) is not None:
+        result.cites = ["E1"]  # type: ignore[attr-defined]

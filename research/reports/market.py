@@ -14,36 +14,51 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from research.agents.common import Sourced
+from research.agents.common import FigureStatus, Source, Sourced
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
 from research.core.runs import JobStatus
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
-from research.reports.sections import ReportSection, report_sections
+from research.reports.sections import ReportSection, grounding_line, report_sections
 from research.workflows.market import MARKET, MarketResearchResult
 
+STATUS_MARKS = {FigureStatus.VERIFIED: "✓ verified", FigureStatus.NOT_FOUND: "⚠ cited, not found in source",
+                FigureStatus.ESTIMATE: "estimate"}
 
-def _estimate(data: Sourced) -> str:
-    return " (estimate)" if data.is_estimate else ""
+
+def checked(data: Sourced, label: str) -> str:
+    """A figure's checked status, with the evidence it cites, e.g. " (✓ verified, E1)"."""
+    figure = next((f for f in data.figures if f.label == label), None)
+    status = figure.status if figure else FigureStatus.ESTIMATE
+    cites = f", {', '.join(figure.cites)}" if figure and figure.cites else ""
+    return f" ({STATUS_MARKS[status]}{cites})"
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:g} %"
+def _share(data: Sourced, name: str, value: float | None) -> str:
+    """A share cell: the value and its checked status, or "n/a"."""
+    return "n/a" if value is None else f"{value:g} % " + md.cell(checked(data, f"share of {name}"))
 
 
 def _bullets(title: str, items: list[str]) -> str:
     return f"**{title}**\n\n" + "\n".join(f"- {md.inline(i)}" for i in items)
 
 
+def _retrieved(source: Source) -> str:
+    if source.retrieved_at is None:
+        return ""
+    return f" — retrieved {dt.datetime.fromtimestamp(source.retrieved_at).strftime('%Y-%m-%d')}"
+
+
 def _sources(data: Sourced) -> str:
     if data.is_estimate:
-        return "_No sources were given: the figures above are estimates._"
+        return "_No source backs these figures: they are estimates._"
     lines = []
     for s in data.sources:
-        lines.append(f"- [{md.inline(s.title)}](<{s.url}>)" if s.url else f"- {md.inline(s.title)}")
-    as_of = f" (as of {md.inline(data.as_of)})" if data.as_of else ""
+        link = f"[{md.inline(s.title)}](<{s.url}>)" if s.url else md.inline(s.title)
+        lines.append(f"- {link}{_retrieved(s)}")
+    as_of = f" (figures as of {md.inline(data.as_of)})" if data.as_of else ""
     return f"**Sources{as_of}**\n\n" + "\n".join(lines)
 
 
@@ -52,8 +67,9 @@ def market_tables(data: MarketData) -> str:
     size, growth = data.market_size, data.growth
     period = f", {growth.period}" if growth.period else " (period not stated)"
     rows = [
-        [f"Market size ({size.year})", f"{size.value:,.2f} {size.scale} {md.inline(size.currency)}{_estimate(data)}"],
-        ["Growth (CAGR)", f"{growth.cagr_percent:g} % per year{period}{_estimate(data)}"],
+        [f"Market size ({size.year})", f"{size.value:,.2f} {size.scale} {md.inline(size.currency)}"
+                                       f"{checked(data, 'market size')}"],
+        ["Growth (CAGR)", f"{growth.cagr_percent:g} % per year{period}{checked(data, 'growth rate')}"],
     ]
     if growth.end_year is not None:
         rows.append([f"Projected size ({growth.end_year})",
@@ -66,7 +82,7 @@ def market_tables(data: MarketData) -> str:
 def competitor_table(data: CompetitorReport) -> str:
     """One row per competitor, and the sources."""
     rows = [
-        [md.cell(c.name), _pct(c.market_share_percent) + _estimate(data), md.cell(c.positioning),
+        [md.cell(c.name), _share(data, c.name, c.market_share_percent), md.cell(c.positioning),
          md.cell("; ".join(c.strengths)), md.cell("; ".join(c.weaknesses))]
         for c in data.competitors
     ]
@@ -77,7 +93,7 @@ def competitor_table(data: CompetitorReport) -> str:
 def segment_table(data: CustomerReport) -> str:
     """One row per customer segment, and the sources."""
     rows = [
-        [md.cell(s.name), _pct(s.share_percent) + _estimate(data), md.cell(s.size_note),
+        [md.cell(s.name), _share(data, s.name, s.share_percent), md.cell(s.size_note),
          f"{s.willingness_to_pay.level or 'unknown'} — {md.cell(s.willingness_to_pay.note)}",
          md.cell("; ".join(s.pain_points)), md.cell("; ".join(s.buying_patterns))]
         for s in data.segments
@@ -143,6 +159,10 @@ def report_head(result: MarketResearchResult) -> list[str]:
         head.append(f"> ⚠️ **No report** — {md.inline(result.error or 'the run failed')}.")
     elif result.status is JobStatus.CANCELLED:
         head.append("> ⚠️ **Cancelled** — this report holds only what finished before the run was stopped.")
+    grounded = [o.result for o in result.research if o.ok and o.result is not None]
+    grounding = grounding_line(grounded, result.evidence_source)
+    if grounding:
+        head.append(f"**Grounding:** {md.inline(grounding)}")
     missing = [o.key.removeprefix("agent:") for o in result.research if not o.ok]
     if missing and result.status is not JobStatus.FAILED:
         head.append(f"> ⚠️ **Partial report** — unavailable: {', '.join(missing)} research.")

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from research.agents.common import FigureStatus, Sourced
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
@@ -84,3 +85,18 @@ def outcome_maps(outcomes: list[StepOutcome[Any]]) -> tuple[dict[str, BaseModel]
 def report_sections(result: MarketResearchResult) -> list[ReportSection]:
     """The sections of a finished run."""
     return market_sections(*outcome_maps(result.all_outcomes))
+
+
+def grounding_line(data: list[Sourced], evidence_source: str) -> str:
+    """How far the report's figures are backed, e.g. "9 of 12 figures verified against 7 sources; 3 estimates"."""
+    figures = [f for item in data for f in item.figures]
+    if not figures:
+        return evidence_source
+    counts = {status: sum(1 for f in figures if f.status is status) for status in FigureStatus}
+    sources = {s.url or s.title for item in data for s in item.sources}
+    line = f"{counts[FigureStatus.VERIFIED]} of {len(figures)} figures verified against {len(sources)} source" + \
+        ("s" if len(sources) != 1 else "")
+    if counts[FigureStatus.NOT_FOUND]:
+        line += f"; {counts[FigureStatus.NOT_FOUND]} cited but not found in their source"
+    line += f"; {counts[FigureStatus.ESTIMATE]} estimate" + ("s" if counts[FigureStatus.ESTIMATE] != 1 else "")
+    return f"{line}. {evidence_source}" if evidence_source else line

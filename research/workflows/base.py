@@ -18,7 +18,7 @@ from agents import trace
 from pydantic import BaseModel
 
 from research.agents.runner import run_structured
-from research.agents.spec import AgentSpec
+from research.agents.spec import AgentSpec, request_message
 from research.config import Settings
 from research.core.graph import GraphRun, Step, run_graph
 from research.core.limits import Limits
@@ -26,6 +26,9 @@ from research.core.runs import RunFacts, RunResult
 from research.core.steps import EventSink, StepContext
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.providers.source import ModelSource, open_models
+from research.retrieval.grounding import ground
+from research.retrieval.source import EvidenceSource, open_evidence
+from research.retrieval.types import Evidence
 
 RequestT = TypeVar("RequestT", MarketRequest, CompanyRequest)
 ResultT = TypeVar("ResultT", bound=RunResult)
@@ -34,11 +37,27 @@ OutputT = TypeVar("OutputT", bound=BaseModel)
 
 @dataclass(frozen=True)
 class RunTools:
-    """What the steps of one run share: the models, the settings and today's date."""
+    """What the steps of one run share: the models, the evidence source, the settings and today's date."""
 
     source: ModelSource
+    evidence: EvidenceSource
     settings: Settings
     today: str
+
+    async def gather(self, agent: str, topic: str, ctx: StepContext) -> Evidence:
+        """``agent``'s evidence about ``topic``, its progress shown on the step ("searching", "reading 4 pages")."""
+        return await self.evidence.gather(agent, topic, ctx.report_note)
+
+    async def ask_grounded(self, spec: AgentSpec[OutputT], evidence: Evidence | None, ctx: StepContext,
+                           **request: object) -> OutputT:
+        """Run a research agent on ``request`` and its ``evidence`` (both data), and check every figure it cites."""
+        passages = [p.model_dump(include={"id", "title", "url", "published", "text"})
+                    for p in (evidence.passages if evidence else [])]
+        data = await self.ask(spec, request_message(**request, today=self.today, evidence=passages), ctx)
+        ground(data, evidence)
+        for note in (evidence.notes if evidence else []):
+            data.note(note)
+        return data
 
     async def ask(self, spec: AgentSpec[OutputT], message: str, ctx: StepContext) -> OutputT:
         """Run the agent ``spec`` on ``message`` for the step ``ctx``."""
@@ -85,16 +104,17 @@ async def run_workflow(
     request has been made then.
     """
     source = models or await open_models(settings)
-    tools = RunTools(source, settings, dt.date.today().isoformat())
     started = time.time()
+    tools = RunTools(source, open_evidence(settings, source), settings, dt.date.today().isoformat())
     try:
         with trace(workflow.label, disabled=not settings.tracing):
             run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),
                                   on_event=on_event, cancel=cancel, run_timeout=settings.run_timeout,
                                   label=workflow.step_label)
     finally:
+        await tools.evidence.aclose()
         if models is None:
             await source.aclose()
     facts = RunFacts(started_at=started, finished_at=time.time(), provider=source.label, model=source.model_name,
-                     demo=source.is_demo)
+                     demo=source.is_demo, evidence_source=tools.evidence.status)
     return workflow.result(request, run, facts)

@@ -22,10 +22,12 @@ from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult, overall_status
 from research.core.steps import StepContext, StepOutcome
 from research.inputs import CompanyRequest, WorkflowKind
+from research.retrieval.types import Evidence
 from research.workflows.base import RunTools, Workflow, run_workflow
 
 COMPARISON_KEY = "report:comparison"
 COMPANY_PREFIX = "company:"
+EVIDENCE_PREFIX = "evidence:"
 """Company step keys carry this prefix, so no company name can collide with another step's key."""
 
 
@@ -35,13 +37,20 @@ def company_key(name: str) -> str:
 
 
 def company_name(key: str) -> str:
-    """The company name the user asked for, from its step key."""
-    return key.removeprefix(COMPANY_PREFIX)
+    """The company name the user asked for, from its step key (or its evidence step's key)."""
+    return key.removeprefix(EVIDENCE_PREFIX).removeprefix(COMPANY_PREFIX)
+
+
+def evidence_key(name: str) -> str:
+    """The step key of a company's evidence, e.g. "evidence:company:Stripe"."""
+    return EVIDENCE_PREFIX + company_key(name)
 
 
 def step_label(key: str) -> str:
-    """A step as the user reads it: the company's name, or "Comparison"."""
-    return "Comparison" if key == COMPARISON_KEY else company_name(key)
+    """A step as the user reads it: the company's name (with ": evidence" for its evidence), or "Comparison"."""
+    if key == COMPARISON_KEY:
+        return "Comparison"
+    return company_name(key) + (": evidence" if key.startswith(EVIDENCE_PREFIX) else "")
 
 
 def profiled_as(outcome: StepOutcome[CompanyProfile]) -> str | None:
@@ -57,6 +66,8 @@ class CompanyBatchResult(RunResult):
     concurrency: int
     companies: list[StepOutcome[CompanyProfile]]
     comparison: StepOutcome[CompanyComparison]
+    evidence: list[StepOutcome[Evidence]] = []
+    """What each company's figures rest on, in the companies' order, kept with the run."""
 
     @property
     def title(self) -> str:
@@ -81,7 +92,7 @@ class CompanyBatchResult(RunResult):
     @property
     def all_outcomes(self) -> list[StepOutcome[Any]]:
         """Every step's outcome, in display order (companies, then the comparison)."""
-        return [*self.companies, self.comparison]
+        return [*self.evidence, *self.companies, self.comparison]
 
 
 def comparison_message(today: str, inputs: StepInputs) -> str:
@@ -94,16 +105,22 @@ def comparison_message(today: str, inputs: StepInputs) -> str:
 def company_steps(request: CompanyRequest, tools: RunTools | None) -> list[Step]:
     """The graph: a profile step per company, the comparison after all of them."""
 
+    def evidence(name: str) -> Step:
+        async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
+            return await tools.gather(company.SPEC.key, name, ctx)
+        return Step(evidence_key(name), work)
+
     def profile(name: str) -> Step:
-        async def work(_inputs: StepInputs, ctx: StepContext) -> CompanyProfile:
-            return await tools.ask(company.SPEC, request_message(company=name, today=tools.today), ctx)
-        return Step(company_key(name), work)
+        async def work(inputs: StepInputs, ctx: StepContext) -> CompanyProfile:
+            return await tools.ask_grounded(company.SPEC, inputs.result(evidence_key(name)), ctx, company=name)
+        return Step(company_key(name), work, needs=(evidence_key(name),), requires=Requires.SETTLED)
 
     async def compare(inputs: StepInputs, ctx: StepContext) -> CompanyComparison:
         return await tools.ask(comparison.SPEC, comparison_message(tools.today, inputs), ctx)
 
     keys = tuple(map(company_key, request.names))
-    return [*(profile(name) for name in request.names), Step(COMPARISON_KEY, compare, needs=keys, requires=Requires.ANY)]
+    return [*(evidence(name) for name in request.names), *(profile(name) for name in request.names),
+            Step(COMPARISON_KEY, compare, needs=keys, requires=Requires.ANY)]
 
 
 def company_limits(request: CompanyRequest, settings: Settings) -> Limits:
@@ -118,7 +135,8 @@ def company_result(request: CompanyRequest, run: GraphRun, facts: RunFacts) -> C
     status, error = overall_status(run, keys, "company")
     return CompanyBatchResult(request=request, status=status, error=error, **facts.model_dump(),
                               concurrency=run.concurrency,
-                              companies=[run.outcomes[key] for key in keys], comparison=run.outcomes[COMPARISON_KEY])
+                              companies=[run.outcomes[key] for key in keys], comparison=run.outcomes[COMPARISON_KEY],
+                              evidence=[run.outcomes[evidence_key(name)] for name in request.names])
 
 
 COMPANIES = Workflow(kind=WorkflowKind.COMPANIES, label="Company research", result_type=CompanyBatchResult,

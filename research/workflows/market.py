@@ -10,11 +10,13 @@ three fail no summary is requested.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
 
 from research.agents import competitor, customer, market, section, summary
+from research.agents.common import AgentOutput
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
@@ -27,6 +29,8 @@ from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult, overall_status
 from research.core.steps import StepContext, StepOutcome
 from research.inputs import MarketRequest, WorkflowKind
+from research.retrieval.grounding import unbacked_numbers
+from research.retrieval.types import Evidence
 from research.workflows.base import RunTools, Workflow, run_workflow
 
 RESEARCH_SPECS: tuple[AgentSpec[Any], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)
@@ -39,12 +43,18 @@ def agent_key(agent: str) -> str:
     return f"agent:{agent}"
 
 
+def evidence_key(agent: str) -> str:
+    """The step key of an agent's evidence (search, read, select), e.g. "evidence:market"."""
+    return f"evidence:{agent}"
+
+
 def section_key(agent: str) -> str:
     """The step key of the section written from an agent's data, e.g. "section:market"."""
     return f"section:{agent}"
 
 
 STEP_LABELS = {**{agent_key(s.key): s.title for s in RESEARCH_SPECS},
+               **{evidence_key(s.key): f"{s.title}: evidence" for s in RESEARCH_SPECS},
                **{section_key(a): title for a, title in SECTION_TITLES.items()}, SUMMARY_KEY: "Executive summary"}
 
 
@@ -58,6 +68,8 @@ class MarketResearchResult(RunResult):
     sections: dict[str, StepOutcome[SectionText]]
     """The prose of each data section, keyed by its agent ("market", "competitor", "customer")."""
     summary: StepOutcome[ExecutiveSummary]
+    evidence: dict[str, StepOutcome[Evidence]] = {}
+    """What each agent's figures rest on: its queries and the passages it was given, kept with the run."""
 
     @property
     def topic(self) -> str:
@@ -71,8 +83,8 @@ class MarketResearchResult(RunResult):
 
     @property
     def all_outcomes(self) -> list[StepOutcome[Any]]:
-        """Every step's outcome, in display order: research, sections, summary."""
-        return [*self.research, *self.sections.values(), self.summary]
+        """Every step's outcome, in display order: evidence, research, sections, summary."""
+        return [*self.evidence.values(), *self.research, *self.sections.values(), self.summary]
 
 
 def findings_message(topic: str, today: str, inputs: StepInputs, **extra: Any) -> str:
@@ -82,25 +94,44 @@ def findings_message(topic: str, today: str, inputs: StepInputs, **extra: Any) -
     return request_message(topic=topic, today=today, **extra, findings=findings, missing_inputs=missing)
 
 
+def note_unbacked_numbers(written: AgentOutput, prose: str, data: Iterable[BaseModel]) -> None:
+    """A data-check note on ``written`` for every number in its prose that the research data does not hold."""
+    numbers = unbacked_numbers(prose, data)
+    if numbers:
+        verb = "is" if len(numbers) == 1 else "are"
+        written.note(f"Data check: the text mentions {', '.join(numbers)}, which {verb} not in the research data.")
+
+
 def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
     """The graph: research agents first, a section per agent as soon as it lands, the summary after all."""
 
+    def evidence(spec: AgentSpec[Any]) -> Step:
+        async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
+            return await tools.gather(spec.key, request.topic, ctx)
+        return Step(evidence_key(spec.key), work)
+
     def research(spec: AgentSpec[Any]) -> Step:
-        async def work(_inputs: StepInputs, ctx: StepContext) -> Any:
-            return await tools.ask(spec, request_message(topic=request.topic, today=tools.today), ctx)
-        return Step(agent_key(spec.key), work)
+        async def work(inputs: StepInputs, ctx: StepContext) -> Any:
+            return await tools.ask_grounded(spec, inputs.result(evidence_key(spec.key)), ctx, topic=request.topic)
+        return Step(agent_key(spec.key), work, needs=(evidence_key(spec.key),), requires=Requires.SETTLED)
 
     def write_section(agent: str) -> Step:
         async def work(inputs: StepInputs, ctx: StepContext) -> SectionText:
             message = findings_message(request.topic, tools.today, inputs, section=SECTION_TITLES[agent])
-            return await tools.ask(section.SPEC, message, ctx)
+            written = await tools.ask(section.SPEC, message, ctx)
+            note_unbacked_numbers(written, written.prose, inputs.succeeded.values())
+            return written
         return Step(section_key(agent), work, needs=(agent_key(agent),), requires=Requires.ALL)
 
     async def summarise(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
-        return await tools.ask(summary.SPEC, findings_message(request.topic, tools.today, inputs), ctx)
+        written = await tools.ask(summary.SPEC, findings_message(request.topic, tools.today, inputs), ctx)
+        prose = " ".join([written.executive_summary, *written.strategic_recommendations])
+        note_unbacked_numbers(written, prose, inputs.succeeded.values())
+        return written
 
     agents = [spec.key for spec in RESEARCH_SPECS]
-    return [*(research(spec) for spec in RESEARCH_SPECS), *(write_section(agent) for agent in agents),
+    return [*(evidence(spec) for spec in RESEARCH_SPECS), *(research(spec) for spec in RESEARCH_SPECS),
+            *(write_section(agent) for agent in agents),
             Step(SUMMARY_KEY, summarise, needs=tuple(map(agent_key, agents)), requires=Requires.ANY)]
 
 
@@ -112,6 +143,7 @@ def market_result(request: MarketRequest, run: GraphRun, facts: RunFacts) -> Mar
         request=request, status=status, error=error, **facts.model_dump(),
         market=out[agent_key("market")], competitor=out[agent_key("competitor")], customer=out[agent_key("customer")],
         sections={agent: out[section_key(agent)] for agent in SECTION_TITLES}, summary=out[SUMMARY_KEY],
+        evidence={agent: out[evidence_key(agent)] for agent in SECTION_TITLES},
     )
 
 

@@ -56,6 +56,10 @@ class Reply:
     refusal: str | None = None  # the model refuses with this text (instead of ``content``)
     finish: Literal["stop", "length"] = "stop"  # "length": cut off at the output-token limit
     stall_after: int | None = None  # streams only: send this many text chunks, then hold the connection silently
+    web_sources: list[dict] = field(default_factory=list)
+    """Responses API only: pages a hosted web search found, each {"url", "title", "cited": True}. They come as a
+    ``web_search_call`` output item before the message (its ``action.sources`` only when the request includes
+    "web_search_call.action.sources", as with OpenAI), and the cited ones as ``url_citation`` annotations."""
 
     @property
     def text(self) -> str:
