@@ -6,11 +6,14 @@ up and routes; the pages draw engine state from ``research`` via ``ui``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import nav, research_page, runtime, sidebar
 
-st.set_page_config(page_title="Market research studio", page_icon=":material/analytics:", layout="wide")
+ICON = Path(__file__).parent / "static" / "icon.png"  # served by the app itself: no request leaves the machine
+st.set_page_config(page_title="Market research studio", page_icon=str(ICON), layout="wide")
 navigation = st.navigation([nav.research(), nav.companies(), nav.history()])
 sidebar.provider_panel(runtime.settings_or_stop(), session_key=bool(st.session_state.get(research_page.SESSION_KEY)))
 navigation.run()

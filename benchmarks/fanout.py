@@ -12,6 +12,7 @@
 
 ``--ui`` measures the web app in Chromium (:mod:`benchmarks.ui`);
 ``--pipeline`` compares the pipelined report with a one-shot synthesis (:mod:`benchmarks.pipeline`);
+``--grounded`` runs the market workflow with web search and page fetches (:mod:`benchmarks.grounded`);
 ``--load N`` runs N jobs at once in one job runner (:mod:`benchmarks.load`);
 ``--salvage`` reads realistic imperfect answers offline (:mod:`benchmarks.salvage`).
 """
@@ -119,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: how many imperfect answers are salvaged, offline (see benchmarks.salvage)")
     parser.add_argument("--pipeline", action="store_true",
                         help="instead: the pipelined report against a one-shot synthesis (see benchmarks.pipeline)")
+    parser.add_argument("--grounded", action="store_true",
+                        help="instead: a market run with web search and page fetches (see benchmarks.grounded)")
     args = parser.parse_args(argv)
     if args.salvage:
         from benchmarks.salvage import print_salvage_bench
@@ -131,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         print_report_bench()
         return 0
     latency = {k: getattr(args, k) for k in PIPELINE_AGENTS}
+    if args.grounded:
+        from benchmarks.grounded import print_grounded_bench
+
+        print_grounded_bench(latency, max(args.repeat, 1))
+        return 0
     if args.load:
         from benchmarks.load import print_load_bench
 

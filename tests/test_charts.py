@@ -95,7 +95,7 @@ def test_market_chart_bars_are_stated_then_projected(topic: str) -> None:
     stated, projected = bars(fig)
     assert list(stated.x) == [size.year] and list(stated.y) == [size.value]
     assert "Stated" in stated.name and "Projected" in projected.name
-    assert {row[0] for row in stated.customdata} == {"stated"}
+    assert {row[0] for row in stated.customdata} == {"stated, estimate"}, "an unchecked figure is an estimate"
     assert {row[0] for row in projected.customdata} == {"projected"}
     assert stated.marker.color != projected.marker.color
     assert fig.layout.yaxis.title.text == f"{size.scale} {size.currency}"
@@ -224,3 +224,30 @@ def test_segment_chart_handles_unknown_share_and_markup() -> None:
     for text in figure_strings(fig):
         remaining = OWN_TAGS.sub("", text)
         assert "<" not in remaining and ">" not in remaining, text
+
+
+def test_verified_figures_are_solid_and_estimates_hatched_or_pale() -> None:
+    from research.agents.common import FigureCheck, FigureStatus
+    from research.providers.demo_content import demo_competitors, demo_customers, demo_market
+
+    today = dt.date(2026, 11, 30)
+    market = demo_market("heat pumps", today)
+    market.figures = [FigureCheck(label="market size", value="x", status=FigureStatus.VERIFIED, cites=["E1"])]
+    stated = market_size_chart(market).data[0]
+    assert stated.marker.pattern.shape in ("", None) and "verified against its source" in stated.customdata[0][0]
+
+    competitors = demo_competitors("heat pumps", today)
+    first, second = competitors.competitors[0], competitors.competitors[1]
+    competitors.figures = [FigureCheck(label=f"share of {first.name}", value="x", status=FigureStatus.VERIFIED),
+                           FigureCheck(label=f"share of {second.name}", value="x", status=FigureStatus.NOT_FOUND)]
+    bars = competitor_share_chart(competitors).data[0]
+    by_name = dict(zip(bars.y, bars.marker.pattern.shape))
+    assert by_name[first.name] == "" and by_name[second.name] == "x"
+    assert all(by_name[c.name] == "/" for c in competitors.competitors[2:] if c.market_share_percent is not None)
+
+    customers = demo_customers("heat pumps", today)
+    top = customers.segments[0]
+    customers.figures = [FigureCheck(label=f"share of {top.name}", value="x", status=FigureStatus.VERIFIED)]
+    opacity = list(segment_chart(customers).data[0].marker.opacity)
+    assert opacity[0] > opacity[1], "a verified share is drawn solid, an estimate pale"
+

@@ -7,6 +7,8 @@ import streamlit as st
 from research.config import Settings
 from research.providers.demo_content import DEMO_NOTICE
 from research.providers.source import describe_settings
+from research.reports import markdown as md
+from research.retrieval.search import search_status
 
 _HOW_TO = """**Use a real model**
 
@@ -46,6 +48,8 @@ def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
             api = "Responses API" if settings.api == "responses" else "Chat Completions"
             key = "from this session" if session_key else ("set" if settings.api_key else "not set")
             st.caption(f"API: {api} · API key: {key}")
+        if kind != "demo":
+            st.caption(md.inline(search_status(settings)))
         for warning in settings.warnings:
             st.warning(warning, icon=":material/timer:")
         with st.expander("How to configure", expanded=kind == "demo"):

@@ -12,7 +12,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from research.agents.common import SHARE_TOLERANCE, Sourced
+from research.agents.common import SHARE_TOLERANCE, FigureStatus, Sourced
 from research.agents.company import CompanyProfile
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import WTP_SCORE, CustomerReport
@@ -50,6 +50,12 @@ def _short(text: str, limit: int = _LABEL_CHARS) -> str:
 def _num(value: float) -> str:
     """A number with at most one decimal and no trailing zeros, e.g. 12.3 or 5."""
     return f"{value:,.1f}".rstrip("0").rstrip(".")
+
+
+PATTERNS = {FigureStatus.VERIFIED: "", FigureStatus.NOT_FOUND: "x", FigureStatus.ESTIMATE: "/"}
+"""Bar hatching by a figure's checked status: verified bars are solid, the rest hatched."""
+STATUS_WORDS = {FigureStatus.VERIFIED: "verified against its source", FigureStatus.NOT_FOUND: "cited, not found in source",
+                FigureStatus.ESTIMATE: "estimate"}
 
 
 def _title(text: str, data: Sourced) -> str:
@@ -90,9 +96,11 @@ def market_size_chart(data: MarketData) -> go.Figure:
     ):
         if not xs:
             continue
-        fig.add_trace(go.Bar(
-            name=name, x=xs, y=ys, marker_color=colour,
-            customdata=[[status, unit]] * len(xs),
+        stated = status == "stated"
+        checked = data.status_of("market size")
+        fig.add_trace(go.Bar(  # a projection is derived, not cited: only the stated bar shows its check
+            name=name, x=xs, y=ys, marker_color=colour, marker_pattern_shape=PATTERNS[checked] if stated else "",
+            customdata=[[f"{status}, {STATUS_WORDS[checked]}" if stated else status, unit]] * len(xs),
             texttemplate="%{y:,.1f}" if show_text else None, textposition="outside", cliponaxis=False,
             hovertemplate="%{x}: %{y:,.2f} %{customdata[1]} (%{customdata[0]})<extra></extra>",
         ))
@@ -114,7 +122,10 @@ def competitor_share_chart(data: CompetitorReport) -> go.Figure:
     unknown = [c for c in data.competitors if c.market_share_percent is None]
     names = [plain(c.name) for c in known + unknown]
     shares: list[float | None] = [c.market_share_percent for c in known] + [None] * len(unknown)
-    hover = [f"{_num(s)} % estimated share" if s is not None else "share not estimated" for s in shares]
+    statuses = [data.status_of(f"share of {c.name}") for c in known + unknown]
+    hover = [f"{_num(s)} % share ({STATUS_WORDS[status]})" if s is not None else "share not estimated"
+             for s, status in zip(shares, statuses)]
+    patterns = [PATTERNS[status] for status in statuses]
     colours = [_BAR] * len(names)
     labels = [plain(_short(c.name)) for c in known + unknown]
     remainder = round(100.0 - sum(c.market_share_percent or 0.0 for c in known), 2)
@@ -124,8 +135,9 @@ def competitor_share_chart(data: CompetitorReport) -> go.Figure:
         hover.append(f"{_num(remainder)} % not allocated to the competitors listed")
         colours.append(_OTHERS)
         labels.append(OTHERS_LABEL)
+        patterns.append("")
     fig = go.Figure(go.Bar(
-        x=shares, y=names, orientation="h", marker_color=colours, customdata=hover,
+        x=shares, y=names, orientation="h", marker_color=colours, marker_pattern_shape=patterns, customdata=hover,
         texttemplate="%{x:.1f} %", textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{customdata}<extra></extra>",
     ))
@@ -156,10 +168,11 @@ def segment_chart(data: CustomerReport) -> go.Figure:
     largest = max((s for s in shares if s is not None), default=0.0)
     sizes = [max(_MIN_BUBBLE, _MAX_BUBBLE * math.sqrt(s / largest)) if s and largest else _MIN_BUBBLE
              for s in shares]
+    statuses = [data.status_of(f"share of {s.name}") for s in segments]
     details: list[list[Any]] = [
-        [f"{_num(share)} % of customers" if share is not None else "share not estimated (shown at 0 %)",
-         plain(_short(s.willingness_to_pay.note, 120))]
-        for s, share in zip(segments, shares)
+        [f"{_num(share)} % of customers ({STATUS_WORDS[status]})" if share is not None
+         else "share not estimated (shown at 0 %)", plain(_short(s.willingness_to_pay.note, 120))]
+        for s, share, status in zip(segments, shares, statuses)
     ]
     fig = go.Figure(go.Scatter(
         x=[s if s is not None else 0.0 for s in shares],
@@ -169,7 +182,8 @@ def segment_chart(data: CustomerReport) -> go.Figure:
         textposition="top center",
         hovertext=[plain(s.name) for s in segments],
         customdata=details,
-        marker=dict(size=sizes, sizemode="diameter", sizeref=1, opacity=0.75,
+        marker=dict(size=sizes, sizemode="diameter", sizeref=1,  # estimates pale, verified shares solid
+                    opacity=[0.9 if status is FigureStatus.VERIFIED else 0.45 for status in statuses],
                     color=[_WTP_COLOUR[level] for level in levels],
                     line=dict(width=1, color="white")),
         hovertemplate=("%{hovertext}<br>%{customdata[0]}<br>Willingness to pay: %{y}"

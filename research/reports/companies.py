@@ -13,6 +13,7 @@ from research.core.runs import JobStatus
 from research.core.steps import StepOutcome
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
+from research.reports.market import checked, sources_markdown
 from research.workflows.companies import CompanyBatchResult, company_name, profiled_as
 
 CSV_FIELDS = ("company", "status", "error", "industry", "founded_year", "employees_estimate",
@@ -32,9 +33,9 @@ def comparison_rows(result: CompanyBatchResult) -> list[list[str]]:
         if p is None:
             rows.append([md.cell(company_name(o.key)), f"⚠️ {o.state.value}: {md.cell(o.error or '')}", "", "", "", ""])
             continue
-        estimate = " (estimate)" if p.is_estimate else ""
+        revenue = p.revenue_estimate_usd_millions
         rows.append([md.cell(_shown_name(o)), md.cell(p.industry), _number(p.founded_year, "{}"), _number(p.employees_estimate),
-                     _number(p.revenue_estimate_usd_millions, "{:,.1f}") + (estimate if p.revenue_estimate_usd_millions else ""),
+                     _number(revenue, "{:,.1f}") + (" " + md.cell(checked(p, "revenue")) if revenue is not None else ""),
                      md.cell("; ".join(p.key_products[:3]))])
     return rows
 
@@ -53,9 +54,7 @@ def _profile(o: StepOutcome[CompanyProfile]) -> str:
              ("Competitive advantages", p.competitive_advantages)]
     parts = [f"### {md.inline(_shown_name(o))}", f"_{md.inline(p.industry)}_", md.prose(p.market_position)]
     parts += [f"**{title}**\n\n" + "\n".join(f"- {md.inline(i)}" for i in items) for title, items in lists]
-    sources = ("\n".join(f"- {md.inline(s.title)}" + (f" (<{s.url}>)" if s.url else "") for s in p.sources)
-               if p.sources else "_No sources were given: the figures are estimates._")
-    parts.append(sources)
+    parts.append(sources_markdown(p))
     if p.notes:
         parts.append(md.notes(p.notes))
     return "\n\n".join(parts)

@@ -18,10 +18,25 @@ def _no_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto)(:)|\b(www)(\.)")
+
+
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def _no_autolinks(text: str) -> str:
+    """Break what a Markdown renderer would turn into a link by itself ("https://…", "www.…").
+
+    Streamlit links such text even when its ":" or "." is escaped or written as an entity; an
+    invisible zero-width space after the scheme or "www" is what keeps it plain text.
+    """
+    return _AUTOLINK.sub(lambda m: f"{m.group(1) or m.group(3)}{_ZERO_WIDTH_SPACE}{m.group(2) or m.group(4)}", text)
+
+
 def inline(text: str) -> str:
-    """One line of literal text: every Markdown character escaped, no line breaks."""
+    """One line of literal text: every Markdown character escaped, no line breaks, no automatic links."""
     flat = " ".join(str(text).split())
-    escaped = _INLINE_SPECIAL.sub(r"\\\1", flat.replace("<", "&lt;"))
+    escaped = _no_autolinks(_INLINE_SPECIAL.sub(r"\\\1", flat.replace("<", "&lt;")))
     return _INLINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), escaped)
 
 
@@ -36,7 +51,7 @@ def prose(text: str) -> str:
     for block in re.split(r"\n\s*\n", str(text).strip()):
         lines = []
         for line in block.splitlines():
-            line = _no_html(line.rstrip())
+            line = _no_autolinks(_no_html(line.rstrip()))
             line = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), line)
             lines.append(line.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]").replace("`", "\\`"))
         paragraphs.append("\n".join(lines))

@@ -51,7 +51,8 @@ def _retrieved(source: Source) -> str:
     return f" — retrieved {dt.datetime.fromtimestamp(source.retrieved_at).strftime('%Y-%m-%d')}"
 
 
-def _sources(data: Sourced) -> str:
+def sources_markdown(data: Sourced) -> str:
+    """The sources a research output's figures rest on, as links with their retrieval date."""
     if data.is_estimate:
         return "_No source backs these figures: they are estimates._"
     lines = []
@@ -75,7 +76,7 @@ def market_tables(data: MarketData) -> str:
         rows.append([f"Projected size ({growth.end_year})",
                      f"{data.projected_size(growth.end_year):,.2f} {size.scale} {md.inline(size.currency)}"])
     parts = [md.table(["Figure", "Value"], rows), _bullets("Key trends", data.key_trends),
-             _bullets("Drivers", data.drivers), _bullets("Risks", data.risks), _sources(data)]
+             _bullets("Drivers", data.drivers), _bullets("Risks", data.risks), sources_markdown(data)]
     return "\n\n".join(parts)
 
 
@@ -87,7 +88,7 @@ def competitor_table(data: CompetitorReport) -> str:
         for c in data.competitors
     ]
     table = md.table(["Competitor", "Est. share", "Positioning", "Strengths", "Weaknesses"], rows)
-    return "\n\n".join([table, _sources(data)])
+    return "\n\n".join([table, sources_markdown(data)])
 
 
 def segment_table(data: CustomerReport) -> str:
@@ -99,7 +100,7 @@ def segment_table(data: CustomerReport) -> str:
         for s in data.segments
     ]
     headers = ["Segment", "Est. share", "Size", "Willingness to pay", "Pain points", "Buying patterns"]
-    return "\n\n".join([md.table(headers, rows), _sources(data)])
+    return "\n\n".join([md.table(headers, rows), sources_markdown(data)])
 
 
 DATA_TABLES: dict[type[BaseModel], Callable[[Any], str]] = {

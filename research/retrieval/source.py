@@ -19,12 +19,15 @@ from research.retrieval.search import SearchBackend, search_backend, search_stat
 from research.retrieval.types import Evidence
 
 Progress = Callable[[str], None]
+FETCH_CONCURRENCY = 16
+"""Pages read at once in a run: a market run's three agents read up to 4 pages each, all at once."""
 
 
 class EvidenceSource:
     """No web search: every agent's evidence is empty and says why."""
 
-    status = "No web search is configured: figures are the model's own estimates."
+    def __init__(self, status: str = "No web search is configured: figures are the model's own estimates.") -> None:
+        self.status = status
 
     async def gather(self, agent: str, topic: str, progress: Progress) -> Evidence:
         """Evidence for ``agent`` about ``topic``: none (the report's grounding line says why)."""
@@ -37,9 +40,8 @@ class EvidenceSource:
 class DemoEvidence(EvidenceSource):
     """The offline demo's invented, labelled passages."""
 
-    status = "Demo evidence: invented for the offline demo, not web sources."
-
     def __init__(self, today: dt.date) -> None:
+        super().__init__("Demo evidence: invented for the offline demo, not web sources.")
         self._today = today
 
     async def gather(self, agent: str, topic: str, progress: Progress) -> Evidence:
@@ -53,7 +55,8 @@ class WebEvidence(EvidenceSource):
     """The configured search backend and a page fetcher shared by every agent of the run."""
 
     def __init__(self, searcher: SearchBackend, fetcher: PageFetcher, status: str) -> None:
-        self._searcher, self._fetcher, self.status = searcher, fetcher, status
+        super().__init__(status)
+        self._searcher, self._fetcher = searcher, fetcher
 
     async def gather(self, agent: str, topic: str, progress: Progress) -> Evidence:
         """Search, read the top pages, keep the most relevant passages."""
@@ -73,5 +76,6 @@ def open_evidence(settings: Settings, models: ModelSource) -> EvidenceSource:
         return EvidenceSource()
     searcher = search_backend(settings, models.client)
     if searcher is None:
-        return EvidenceSource()
-    return WebEvidence(searcher, PageFetcher(allow_private=settings.fetch_private), search_status(settings))
+        return EvidenceSource(search_status(settings))
+    fetcher = PageFetcher(allow_private=settings.fetch_private, concurrency=FETCH_CONCURRENCY)
+    return WebEvidence(searcher, fetcher, search_status(settings))

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,9 +28,10 @@ TOPIC_LABEL = "Industry or market"
 GENERATE = "Generate report"
 AGENT_CARD = '[class*="st-key-agent-"]'
 EXCEPTION = '[data-testid="stException"]'
-_ENV_PREFIXES = ("OPENAI_", "RESEARCH_")
+_ENV_PREFIXES = ("OPENAI_", "RESEARCH_", "SEARXNG_", "TAVILY_")
 # Blank values win over a developer's `.env` (the environment wins, and blank means "not set").
-_BLANK = ("OPENAI_API_KEY", "RESEARCH_API", "RESEARCH_DEMO", "RESEARCH_AGENT_TIMEOUT", "RESEARCH_RUN_TIMEOUT",
+_BLANK = ("OPENAI_API_KEY", "SEARXNG_URL", "TAVILY_API_KEY", "RESEARCH_SEARCH", "RESEARCH_FETCH_PRIVATE",
+          "RESEARCH_MAX_OUTPUT_TOKENS", "RESEARCH_API", "RESEARCH_DEMO", "RESEARCH_AGENT_TIMEOUT", "RESEARCH_RUN_TIMEOUT",
           "RESEARCH_MAX_RETRIES", "RESEARCH_MAX_CONCURRENCY", "RESEARCH_TRACING")
 
 # Records, in the page's own clock (Date.now(), epoch ms), the first click on "Generate report"
@@ -82,11 +84,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def app_env(base_url: str, data_dir: Path, model: str = "stub-model") -> dict[str, str]:
-    """This process's environment without OPENAI_*/RESEARCH_*, pointed at ``base_url``."""
+def app_env(base_url: str, data_dir: Path, model: str = "stub-model",
+            extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without OPENAI_*/RESEARCH_*, pointed at ``base_url``, plus ``extra_env`` (wins)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIXES)}
     env.update(dict.fromkeys(_BLANK, ""))
     env.update(OPENAI_BASE_URL=base_url, RESEARCH_MODEL=model, RESEARCH_DATA_DIR=str(data_dir))
+    env.update(extra_env or {})
     return env
 
 
@@ -94,8 +98,10 @@ class StreamlitApp:
     """``streamlit run app.py`` as a subprocess on 127.0.0.1, restartable on the same port and data."""
 
     def __init__(self, base_url: str, data_dir: Path, *, port: int | None = None, log_path: Path | None = None,
-                 ready_timeout: float = 30.0) -> None:
+                 ready_timeout: float = 30.0, extra_env: Mapping[str, str] | None = None) -> None:
         self.base_url, self.data_dir = base_url, Path(data_dir)
+        self.extra_env = dict(extra_env or {})
+        """More variables for the app's environment (e.g. ``RESEARCH_SEARCH``); they win over the defaults."""
         self.port = port or free_port()
         self.log_path = log_path
         self.ready_timeout = ready_timeout
@@ -119,7 +125,7 @@ class StreamlitApp:
         out = self._log if self._log is not None else subprocess.DEVNULL
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", "--server.headless", "true"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=app_env(self.base_url, self.data_dir),
+        self.process = subprocess.Popen(command, cwd=ROOT, env=app_env(self.base_url, self.data_dir, extra_env=self.extra_env),
                                         stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         try:
             self._wait_ready()

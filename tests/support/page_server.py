@@ -6,13 +6,15 @@ Routes: ``/article`` (HTML with market figures; sets a cookie), ``/report.pdf`` 
 ``/slow`` (answers only when :attr:`PageServer.release` is set), ``/redirect?to=URL`` (302),
 ``/loop`` (redirects to itself), ``/image.png``, ``/huge?bytes=N`` (chunked, no length),
 ``/huge-declared`` (a large Content-Length), ``/held/<anything>`` (answers only when the test
-hands out a permit with :meth:`PageServer.permit`, for concurrency tests); anything else is a 404.
+hands out a permit with :meth:`PageServer.permit`, for concurrency tests), ``/page/<n>?ms=<latency>``
+(article number n, answered after ``latency`` milliseconds, for benchmarks); anything else is a 404.
 Every request is recorded, and the most requests ever in progress at once is kept.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +43,13 @@ INJECTION_PAGE = f"""<!doctype html>
 <p>{INJECTION}</p>
 <p>Prices for air-to-water units fell slightly as new manufacturers entered the market.</p>
 </article></body></html>"""
+
+
+def numbered_article(n: str) -> str:
+    """The article as page number ``n``: its own title and a figure of its own, so every page is distinct."""
+    return ARTICLE.replace("Heat pumps in Europe", f"Heat pumps in Europe, part {n}").replace(
+        "</article>", f"<p>Survey {n}: {n} of 10 installers report rising demand for heat pumps in 2024.</p></article>")
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -124,6 +133,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif parts.path == "/slow":
                 pages.release.wait(timeout=30)
                 self._send(200, ARTICLE.encode())
+            elif parts.path.startswith("/page/"):
+                time.sleep(float(query.get("ms", ["0"])[0]) / 1000)
+                self._send(200, numbered_article(parts.path.removeprefix("/page/")).encode())
             elif parts.path == "/huge":
                 self._chunked(int(query.get("bytes", ["3000000"])[0]))
             else:

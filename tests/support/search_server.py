@@ -3,13 +3,15 @@
 ``GET /search?q=…&format=json`` answers like SearXNG and ``POST /search`` like Tavily (only with the
 right ``Authorization: Bearer`` key). Results are configured per query; every request is recorded.
 The server can be told to fail with an HTTP status, to send malformed JSON, or to hold every answer
-until a :class:`threading.Event` is set (so a client's timeout fires first). Nothing is ever logged.
+until a :class:`threading.Event` is set (so a client's timeout fires first), or to answer after a fixed
+``delay`` (for benchmarks). Nothing is ever logged.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -58,6 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, req: SearchRequest, ok: bool, render: Any) -> None:
         owner = self.server.owner
         owner._record(req)
+        if owner.delay > 0:
+            time.sleep(owner.delay)
         if owner.hold is not None:
             owner.hold.wait()
             if owner._stopped.is_set():
@@ -133,6 +137,8 @@ class SearchServer:
         """Answer with JSON that is cut off."""
         self.hold: threading.Event | None = None
         """When set to an Event, every answer waits until the Event is set (or the server stops)."""
+        self.delay = 0.0
+        """Seconds every answer takes (each request sleeps in its own thread, so requests overlap)."""
         self.arrived = threading.Event()
         """Set when a request arrives."""
         self._lock = threading.Lock()
