@@ -49,7 +49,7 @@ def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
             key = "from this session" if session_key else ("set" if settings.api_key else "not set")
             st.caption(f"API: {api} · API key: {key}")
         if kind != "demo":
-            st.caption(md.inline(search_status(settings)))
+            st.caption(md.inline(search_status(settings)).replace("\u200b", ""))  # the operator's own address
         for warning in settings.warnings:
             st.warning(warning, icon=":material/timer:")
         with st.expander("How to configure", expanded=kind == "demo"):
