@@ -10,10 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import nav, research_page, runtime, sidebar
+from ui import nav, runtime, sidebar
 
 ICON = Path(__file__).parent / "static" / "icon.png"  # served by the app itself: no request leaves the machine
 st.set_page_config(page_title="Market research studio", page_icon=str(ICON), layout="wide")
 navigation = st.navigation([nav.research(), nav.companies(), nav.history()])
-sidebar.provider_panel(runtime.settings_or_stop(), session_key=bool(st.session_state.get(research_page.SESSION_KEY)))
+sidebar.provider_panel(runtime.settings_or_stop(), session_key=bool(st.session_state.get(runtime.SESSION_KEY)))
 navigation.run()

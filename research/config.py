@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from research.pricing import parse_prices
+
 ApiKind = Literal["responses", "chat_completions"]
 
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
@@ -60,6 +62,8 @@ class Settings(BaseModel):
     tracing: bool = False
     max_output_tokens: int | None = None
     """Output-token limit of every model request; None: each agent's own budget (1,500-4,000)."""
+    prices: dict[str, tuple[float, float]] = {}
+    """USD per million input/output tokens by model, over the built-in list prices (research.pricing)."""
     search: SearchChoice = SearchChoice.AUTO
     """Which web search grounds the research (see ``research.retrieval.search.search_backend``)."""
     searxng_url: str | None = Field(default=None, repr=False)
@@ -122,6 +126,12 @@ class EnvironmentValues(BaseModel):
     research_max_output_tokens: int | None = Field(None, ge=16)
     research_data_dir: Path = Path("data")
     research_tracing: bool = False
+    research_prices: dict[str, tuple[float, float]] = {}
+
+    @field_validator("research_prices", mode="before")
+    @classmethod
+    def _prices(cls, value: object) -> dict[str, tuple[float, float]]:
+        return parse_prices(value) if isinstance(value, str) else value  # type: ignore[return-value]
     research_search: SearchChoice = SearchChoice.AUTO
     searxng_url: str | None = None
     tavily_api_key: SecretStr | None = None
@@ -244,6 +254,7 @@ def load_settings(
         data_dir=values.research_data_dir,
         tracing=values.research_tracing,
         max_output_tokens=values.research_max_output_tokens,
+        prices=values.research_prices,
         search=values.research_search,
         searxng_url=values.searxng_url,
         tavily_key=values.tavily_api_key,

@@ -94,8 +94,9 @@ class JobSnapshot:
 class _Job:
     """Mutable job state, written by the loop thread, copied under a lock."""
 
-    def __init__(self, request: MarketRequest | CompanyRequest, settings: Settings) -> None:
-        self.id, self.request, self.settings = new_job_id(), request, settings
+    def __init__(self, request: MarketRequest | CompanyRequest, settings: Settings,
+                 reuse: dict[str, Any] | None = None) -> None:
+        self.id, self.request, self.settings, self.reuse = new_job_id(), request, settings, reuse
         self.workflow = workflow_for(request.kind)
         self.created_at = time.time()
         self.lock = threading.Lock()
@@ -174,14 +175,30 @@ class JobRunner:
         if store is not None:
             store.mark_interrupted()
 
-    def submit(self, request: MarketRequest | CompanyRequest, settings: Settings) -> str:
-        """Start researching a checked ``request``; returns the job id at once."""
-        job = _Job(request, settings)
+    def submit(self, request: MarketRequest | CompanyRequest, settings: Settings,
+               reuse: dict[str, Any] | None = None) -> str:
+        """Start researching a checked ``request``; returns the job id at once.
+
+        ``reuse`` holds an earlier run's step outcomes by key; what succeeded
+        there is kept and only the rest runs (see :meth:`retry_failed`).
+        """
+        job = _Job(request, settings, reuse)
         with self._jobs_lock:
             self._jobs[job.id] = job
             self._evict_finished()
         asyncio.run_coroutine_threadsafe(self._run(job), self._loop)
         return job.id
+
+    def retry_failed(self, job_id: str, settings: Settings) -> str | None:
+        """Run again only what failed or did not finish in job ``job_id``, keeping what succeeded.
+
+        Returns the new job's id, or None when the job is unknown or still running.
+        """
+        snapshot = self.snapshot(job_id)
+        if snapshot is None or not snapshot.finished:
+            return None
+        reuse = {o.key: o for o in snapshot.result.all_outcomes} if snapshot.result else None
+        return self.submit(snapshot.request, settings, reuse)
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         """The job's current state, from memory or from the saved history."""
@@ -241,10 +258,11 @@ class JobRunner:
                                         topic=job.request.title, provider=source.label, model=source.model_name,
                                         demo=source.is_demo, created_at=job.created_at)
             result = await run_workflow(job.workflow, job.request, job.settings, on_event=job.on_event,
-                                        cancel=job.cancel_event, models=source)
+                                        cancel=job.cancel_event, models=source, reuse=job.reuse)
             if self._store is not None:
                 await asyncio.to_thread(self._store.record_finished, job.id, status=result.status,
-                                        finished_at=result.finished_at, result_json=result.model_dump_json())
+                                        finished_at=result.finished_at, result_json=result.model_dump_json(),
+                                        elapsed=result.elapsed)
             with job.lock:
                 job.result = result
         except Exception as exc:  # noqa: BLE001 - the page must learn of any failure

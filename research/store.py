@@ -2,6 +2,8 @@
 
 Each job is one row: summary fields (kind, topic, status, timings, provider,
 model, demo flag) plus the finished result as JSON text in its own column.
+``elapsed`` (the run's own wall-clock seconds) was added later: an older
+database gains the column when a store opens it, and its rows keep NULL there.
 The database lives at ``data_dir / "history.sqlite3"`` in WAL mode, so it
 survives server restarts and a process killed in the middle of a write.
 
@@ -17,6 +19,7 @@ import builtins
 import re
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 
@@ -30,7 +33,8 @@ JOB_STATUSES: frozenset[str] = frozenset(JobStatus)
 DB_FILENAME = "history.sqlite3"
 
 _JOB_ID = re.compile(r"[0-9a-f]{12}")
-_SUMMARY_COLUMNS = "id, kind, topic, status, created_at, finished_at, provider, model, demo"
+_SUMMARY_COLUMNS = "id, kind, topic, status, created_at, finished_at, provider, model, demo, elapsed"
+_LIKE_ESCAPE = "\\"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -47,6 +51,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at DESC);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status);
 """
+_ADDED_COLUMNS = {"elapsed": "REAL"}
+"""Columns added after the first release, with their types: added to an older database when it is opened."""
 
 
 def is_valid_job_id(text: object) -> bool:
@@ -71,13 +77,19 @@ class StoredJob(BaseModel):
     provider: str
     model: str
     demo: bool
+    elapsed: float | None = None
+    """The run's own wall-clock seconds (its result's ``elapsed``), when the job was saved with it."""
 
     @property
     def duration(self) -> float | None:
-        """Seconds from start to finish, or None while the job has not finished."""
+        """Seconds the job took, or None while it has not finished.
+
+        The run's own ``elapsed`` when it was saved (what the report and the job's
+        status show), else the row's finish time minus its creation time.
+        """
         if self.finished_at is None:
             return None
-        return self.finished_at - self.created_at
+        return self.elapsed if self.elapsed is not None else self.finished_at - self.created_at
 
 
 def _job_from_row(row: sqlite3.Row) -> StoredJob:
@@ -91,7 +103,27 @@ def _job_from_row(row: sqlite3.Row) -> StoredJob:
         provider=row["provider"],
         model=row["model"],
         demo=bool(row["demo"]),
+        elapsed=row["elapsed"],
     )
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its ``%``, ``_`` and escape characters taken literally."""
+    escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_")
+    return f"%{escaped}%"
+
+
+def _casefold(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _checked(values: Iterable[str] | None, allowed: frozenset[str], what: str) -> builtins.list[str]:
+    """``values`` as a list of distinct strings, each one of ``allowed`` (ValueError otherwise)."""
+    checked = list(dict.fromkeys(str(v) for v in values or ()))
+    for value in checked:
+        if value not in allowed:
+            raise ValueError(f"unknown job {what} {value!r}")
+    return checked
 
 
 class ReportStore:
@@ -104,6 +136,21 @@ class ReportStore:
             conn.execute("PRAGMA journal_mode=WAL")
             with conn:
                 conn.executescript(_SCHEMA)
+            self._add_missing_columns(conn)
+
+    @staticmethod
+    def _add_missing_columns(conn: sqlite3.Connection) -> None:
+        """Upgrade a database made by an older release: add the columns it lacks (NULL in its rows)."""
+        for name, sql_type in _ADDED_COLUMNS.items():
+            present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if name in present:
+                continue
+            try:
+                with conn:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {sql_type}")
+            except sqlite3.OperationalError:  # another process added it meanwhile
+                if name not in {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}:
+                    raise
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10)
@@ -139,8 +186,13 @@ class ReportStore:
                 (job_id, kind, topic, created_at, provider, model, int(demo)),
             )
 
-    def record_finished(self, job_id: str, *, status: str, finished_at: float, result_json: str) -> None:
-        """Store a job's final status, finish time and result JSON, in one transaction.
+    def record_finished(
+        self, job_id: str, *, status: str, finished_at: float, result_json: str, elapsed: float | None = None,
+    ) -> None:
+        """Store a job's final status, finish time, result JSON and run time, in one transaction.
+
+        ``elapsed`` is the run's own wall-clock seconds (its result's ``elapsed``);
+        None when there is no result (History then shows finish minus creation time).
 
         Does nothing if the job is not in the history (e.g. deleted while it ran).
         Raises ValueError for an invalid id or a status other than a final one.
@@ -151,8 +203,8 @@ class ReportStore:
             raise ValueError(f"not a final job status: {status!r}")
         with closing(self._connect()) as conn, conn:
             conn.execute(
-                "UPDATE jobs SET status = ?, finished_at = ?, result_json = ? WHERE id = ?",
-                (status, finished_at, result_json, job_id),
+                "UPDATE jobs SET status = ?, finished_at = ?, result_json = ?, elapsed = ? WHERE id = ?",
+                (status, finished_at, result_json, None if elapsed is None else float(elapsed), job_id),
             )
 
     def get(self, job_id: str) -> StoredJob | None:
@@ -171,12 +223,40 @@ class ReportStore:
             row = conn.execute("SELECT result_json FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else row["result_json"]
 
-    def list(self, limit: int = 200) -> builtins.list[StoredJob]:
-        """Up to ``limit`` job summaries, newest first (result JSON is not loaded)."""
+    def list(
+        self,
+        limit: int = 200,
+        *,
+        search: str = "",
+        statuses: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> builtins.list[StoredJob]:
+        """Up to ``limit`` job summaries, newest first (result JSON is not loaded).
+
+        ``search`` keeps the jobs whose topic contains it, ignoring case (``%`` and
+        ``_`` are plain characters; blank means every topic). ``statuses`` and
+        ``kinds`` keep the jobs with one of the given values; None or empty means
+        any. Raises ValueError for an unknown status or kind. The filtering is done
+        by SQLite, with every value passed as a parameter.
+        """
+        clauses: builtins.list[str] = []
+        params: builtins.list[object] = []
+        needle = search.strip().casefold()
+        if needle:
+            clauses.append(f"casefold(topic) LIKE ? ESCAPE '{_LIKE_ESCAPE}'")
+            params.append(_like_pattern(needle))
+        for column, values in (("status", _checked(statuses, JOB_STATUSES, "status")),
+                               ("kind", _checked(kinds, JOB_KINDS, "kind"))):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
         with closing(self._connect()) as conn:
+            # Python's casefold: SQLite's own LIKE and lower() ignore case for ASCII letters only.
+            conn.create_function("casefold", 1, _casefold, deterministic=True)
             rows = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS} FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (max(0, int(limit)),),
+                f"SELECT {_SUMMARY_COLUMNS} FROM jobs {where}ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (*params, max(0, int(limit))),
             ).fetchall()
         return [_job_from_row(row) for row in rows]
 

@@ -15,7 +15,7 @@ from research.core.limits import Limits
 from research.core.runs import JobStatus
 from research.core.steps import StepState
 from research.inputs import InputError, validate_company_names
-from research.providers.demo_content import parse_request
+from research.providers.demo_content import DEMO_NOTICE, parse_request
 from research.reports.companies import render_batch_csv, render_batch_markdown
 from research.workflows.companies import company_name, run_company_batch
 from tests.support.openai_server import Reply
@@ -95,7 +95,11 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas() -> None:
     source = ModelSource("demo", "offline-demo", "demo", None, {}, DemoModel(speed=200))
     result = asyncio.run(run_company_batch(["=HYPERLINK(\"http://x\")", "@SUM(A1)"], Settings(demo=True), models=source))
     rows = list(csv.reader(io.StringIO(render_batch_csv(result))))
-    assert [r[0] for r in rows[1:3]] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    assert len(rows) == 1 + 2, "the header and one row per company: no notice row that reads as a company"
+    header, *companies = rows
+    assert header[-1] == "notice" and all(len(r) == len(header) for r in rows)
+    assert [r[0] for r in companies] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    assert [r[-1] for r in companies] == [DEMO_NOTICE, DEMO_NOTICE]
 
 
 def test_cli_exit_codes_and_files(tmp_path) -> None:

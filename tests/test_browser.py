@@ -228,3 +228,21 @@ def test_a_fresh_server_shows_saved_reports_and_deep_links(app, new_page) -> Non
     wait_for_report(page, topic)
     expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')).to_have_count(3, timeout=WAIT)
     assert job_id_of(page) == job_id
+
+
+@pytest.mark.parametrize("size", [(1400, 1000), (1024, 768)], ids=["1400x1000", "1024x768"])
+def test_every_page_reads_well_at_two_window_sizes(app, new_page, size) -> None:
+    width, height = size
+    page = new_page({"width": width, "height": height})
+    open_home(page, app)
+    topic_box(page).fill("Cold-chain logistics")
+    generate_button(page).click()
+    wait_for_report(page, "Cold-chain logistics")
+    expect(page.get_by_text("Figures verified").first).to_be_visible()
+    expect(page.get_by_role("link", name="Customer Segments").first).to_be_visible()
+    screenshot(page, f"report-{width}x{height}")
+    for path, name in (("/companies", "companies"), ("/History", "history")):
+        page.goto(app.url + path)
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        no_errors(page)
+        screenshot(page, f"{name}-{width}x{height}")

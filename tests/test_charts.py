@@ -195,16 +195,17 @@ def test_competitor_names_are_escaped() -> None:
 def test_segment_chart_holds_shares_and_wtp(topic: str) -> None:
     data = demo_customers(topic, TODAY)
     fig = segment_chart(data)
-    (scatter,) = fig.data
-    assert list(scatter.x) == [s.share_percent for s in data.segments]
-    assert list(scatter.y) == [s.willingness_to_pay.level for s in data.segments]
-    assert list(scatter.text) == [s.name for s in data.segments]
-    assert "markers" in scatter.mode and "text" in scatter.mode
-    assert list(fig.layout.yaxis.categoryarray) == ["low", "medium", "high"]
-    sizes = list(scatter.marker.size)
-    by_share = sorted(zip((s.share_percent for s in data.segments), sizes))
-    assert [size for _, size in by_share] == sorted(sizes)  # bigger share, bigger bubble
-    assert title(fig) == "Customer segments: share vs willingness to pay" + ESTIMATE_SUFFIX
+    bars = {name: (share, trace.name) for trace in fig.data for name, share in zip(trace.y, trace.x)}
+    for segment in data.segments:
+        share, legend = bars[segment.name]
+        assert share == segment.share_percent and legend == f"{segment.willingness_to_pay.level} willingness to pay"
+    assert tuple(fig.layout.xaxis.range) == (0, 100) and fig.layout.xaxis.ticksuffix == " %", "no negative axis"
+    remainder = round(100 - data.share_total, 2)
+    assert (bars.get(OTHERS_LABEL, (0, None))[0] == remainder) if remainder > 0 else OTHERS_LABEL not in bars
+    order = list(fig.layout.yaxis.categoryarray)
+    named = [n for n in order if n != OTHERS_LABEL]
+    assert named == [s.name for s in sorted(data.segments, key=lambda s: s.share_percent or 0, reverse=True)]
+    assert title(fig) == "Customer segments by share of customers" + ESTIMATE_SUFFIX
     assert ESTIMATE_SUFFIX not in title(segment_chart(data.model_copy(update=SOURCED)))
     fig.to_json()
 
@@ -216,17 +217,15 @@ def test_segment_chart_handles_unknown_share_and_markup() -> None:
         data.model_copy(update={"segments": [first.model_copy(update={"share_percent": None, "name": EVIL}), *rest]})
         .model_dump())
     fig = segment_chart(data)
-    (scatter,) = fig.data
-    assert scatter.x[0] == 0
-    assert "not estimated" in scatter.customdata[0][0]
-    assert scatter.marker.size[0] == min(scatter.marker.size) > 0
-    assert scatter.text[0] == plain(EVIL)
+    (trace,) = [t for t in fig.data if plain(EVIL) in t.y]
+    index = list(trace.y).index(plain(EVIL))
+    assert trace.x[index] == 0 and "not estimated" in trace.customdata[index][0]
     for text in figure_strings(fig):
         remaining = OWN_TAGS.sub("", text)
         assert "<" not in remaining and ">" not in remaining, text
 
 
-def test_verified_figures_are_solid_and_estimates_hatched_or_pale() -> None:
+def test_verified_figures_are_solid_and_estimates_hatched() -> None:
     from research.agents.common import FigureCheck, FigureStatus
     from research.providers.demo_content import demo_competitors, demo_customers, demo_market
 
@@ -248,6 +247,7 @@ def test_verified_figures_are_solid_and_estimates_hatched_or_pale() -> None:
     customers = demo_customers("heat pumps", today)
     top = customers.segments[0]
     customers.figures = [FigureCheck(label=f"share of {top.name}", value="x", status=FigureStatus.VERIFIED)]
-    opacity = list(segment_chart(customers).data[0].marker.opacity)
-    assert opacity[0] > opacity[1], "a verified share is drawn solid, an estimate pale"
+    patterns = {name: shape for trace in segment_chart(customers).data if trace.name != OTHERS_LABEL
+                for name, shape in zip(trace.y, trace.marker.pattern.shape)}
+    assert patterns[top.name] == "" and all(patterns[s.name] == "/" for s in customers.segments[1:])
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
+import re
 import time
 
 import pytest
@@ -21,6 +23,7 @@ from research.agents.market import MarketData
 from research.agents.section import SectionText
 from research.agents.spec import request_message
 from research.agents.summary import ExecutiveSummary
+from research.providers.demo_companies import demo_company, demo_comparison
 from research.providers.demo_content import (
     DEMO_NOTICE,
     demo_competitors,
@@ -128,8 +131,8 @@ def test_every_output_validates(topic: str) -> None:
 
     cust = CustomerReport.model_validate_json(demo_output_for("CustomerReport", research_message(topic)))
     assert cust.sources == [] and cust.as_of == TODAY.isoformat()
-    assert 3 <= len(cust.segments) <= 4
-    assert sum(s.share_percent or 0 for s in cust.segments) <= 100
+    assert 3 <= len(cust.segments) <= 5
+    assert sum(s.share_percent or 0 for s in cust.segments) == pytest.approx(100, abs=0.1)
     assert len({s.willingness_to_pay.level for s in cust.segments}) >= 2
 
     summary = ExecutiveSummary.model_validate_json(demo_output_for("ExecutiveSummary", summary_message(topic)))
@@ -142,6 +145,145 @@ def test_every_output_validates(topic: str) -> None:
     assert top.name not in sections["market"] and biggest.name not in sections["competitor"], "each section its own data"
     assert 3 <= len(summary.strategic_recommendations) <= 8 and summary.follow_up_questions
     assert "unavailable" not in summary.model_dump_json() + "".join(sections.values())
+
+
+SEGMENT_TOPICS = [*TOPICS, "residential heat pumps in Poland", "EV charging in the UK", "smart home devices in Japan",
+                  "industrial robots in Germany", "home insurance", "enterprise CRM software in Brazil"]
+CONSUMER = {"Early adopters", "Mainstream households", "Premium, quality-focused households", "Price-sensitive households",
+            "Families with children", "Older, convenience-seeking households", "Other households"}
+BUSINESS = {"Small businesses", "Mid-size companies", "Large enterprises", "Public sector and non-profits",
+            "Other organisations"}
+
+
+def size_count(note: str) -> tuple[float, float]:
+    """The count a size note starts with ("~1.2M households ...") as the interval its two-digit rounding allows."""
+    match = re.match(r"~([\d.,]+)([kM]?) ", note)
+    assert match, note
+    value = float(match.group(1).replace(",", "")) * {"": 1, "k": 1e3, "M": 1e6}[match.group(2)]
+    half = 10 ** (math.floor(math.log10(value)) - 1) / 2  # half a unit of the second significant digit
+    return value - half, value + half
+
+
+@pytest.mark.parametrize("topic", SEGMENT_TOPICS)
+def test_segment_shares_add_up_to_100_with_a_remainder(topic: str) -> None:
+    segments = demo_customers(topic, TODAY).segments
+    assert sum(s.share_percent or 0 for s in segments) == pytest.approx(100, abs=0.1)
+    assert all(s.share_percent and s.share_percent > 0 for s in segments)
+    others = [s for s in segments if s.name.startswith("Other ")]
+    assert len(others) <= 1 and (not others or others[0] is segments[-1]), "at most one remainder, listed last"
+    named = segments[:-1] if others else segments
+    assert 3 <= len(named) <= 4
+    assert [s.share_percent for s in named] == sorted((s.share_percent for s in named), reverse=True)
+    if others:
+        assert others[0].share_percent < named[0].share_percent, "the remainder is never the largest segment"
+    assert len({s.name for s in segments}) == len(segments)
+
+
+def test_some_topics_have_a_remainder_and_some_do_not() -> None:
+    with_rest = [any(s.name.startswith("Other ") for s in demo_customers(t, TODAY).segments) for t in SEGMENT_TOPICS]
+    assert any(with_rest) and not all(with_rest)
+
+
+@pytest.mark.parametrize("topic", SEGMENT_TOPICS)
+def test_segment_sizes_are_one_total_times_each_share(topic: str) -> None:
+    segments = demo_customers(topic, TODAY).segments
+    units = {re.match(r"~\S+ (\w+)", s.size_note).group(1) for s in segments}  # type: ignore[union-attr]
+    assert len(units) == 1 and units <= {"households", "organisations", "customers"}, "one unit for all segments"
+    # every segment's count implies a total (count / share); within rounding they must all agree
+    low, high = 0.0, math.inf
+    for s in segments:
+        lo, hi = size_count(s.size_note)
+        low, high = max(low, lo * 100 / s.share_percent), min(high, hi * 100 / s.share_percent)
+        assert f"({str(s.share_percent).removesuffix('.0')} %" in s.size_note
+    assert low <= high * (1 + 1e-9), [s.size_note for s in segments]
+
+
+def test_residential_topic_in_poland_gets_pln_and_only_consumer_segments() -> None:
+    topic = "residential heat pumps in Poland"
+    assert demo_market(topic, TODAY).market_size.currency == "PLN"
+    segments = demo_customers(topic, TODAY).segments
+    assert {s.name for s in segments} <= CONSUMER
+    assert all("households" in s.size_note for s in segments)
+
+
+def test_b2b_topic_gets_only_business_segments() -> None:
+    segments = demo_customers("B2B payroll software", TODAY).segments
+    assert {s.name for s in segments} <= BUSINESS
+    assert all("organisations" in s.size_note for s in segments)
+    assert {s.name for s in demo_customers("industrial robots in Germany", TODAY).segments} <= BUSINESS
+
+
+@pytest.mark.parametrize(("topic", "currency"), [
+    ("EV charging in the UK", "GBP"), ("residential heat pumps in Poland", "PLN"), ("smart home devices in Japan", "JPY"),
+    ("Café-Kultur in Zürich — 日本の抹茶 ☕", "CHF"), ("fintech in India", "INR"), ("electric vehicle charging in Europe", "EUR"),
+    ("industrial robots in Germany", "EUR"), ("retail banking in the United Kingdom", "GBP"), ("plant-based dairy", "USD"),
+    ("B2B payroll software", "USD"), ("solar panels in Australia", "AUD"), ("salmon farming in Norway", "NOK"),
+])
+def test_market_currency_fits_the_region(topic: str, currency: str) -> None:
+    size = demo_market(topic, TODAY).market_size
+    assert size.currency == currency
+    assert 1 <= size.value < 1000 and size.scale in ("million", "billion", "trillion")
+
+
+def test_market_amounts_are_scaled_for_the_currency() -> None:
+    """A yen market is written in far larger numbers than the same-sized pound market would be."""
+    yen = [demo_market(f"{t} in Japan", TODAY).market_size.absolute for t in ("robots", "tea", "games", "rail", "beer")]
+    pounds = [demo_market(f"{t} in the UK", TODAY).market_size.absolute for t in ("robots", "tea", "games", "rail", "beer")]
+    assert min(yen) > 10 * min(pounds) and max(yen) > 10 * max(pounds)
+
+
+@pytest.mark.parametrize("topic", ["residential heat pumps in Poland", "B2B payroll software", "EV charging in the UK"])
+def test_figures_and_segments_are_deterministic_per_topic(topic: str) -> None:
+    assert demo_market(topic, TODAY) == demo_market(topic, TODAY)
+    assert demo_customers(topic, TODAY) == demo_customers(topic, TODAY)
+    # case and spacing change neither the figures nor the segments (only how the topic is quoted)
+    shouted = f"  {topic.upper()} "
+    assert demo_market(topic, TODAY).market_size == demo_market(shouted, TODAY).market_size
+    assert demo_customers(topic, TODAY) == demo_customers(shouted, TODAY)
+    message = research_message(topic)
+    assert demo_output_for("CustomerReport", message) == demo_output_for("CustomerReport", message)
+
+
+def test_demo_evidence_states_the_figures_the_demo_cites() -> None:
+    from research.providers.demo_evidence import demo_evidence
+    from research.retrieval.grounding import contains_number
+
+    topic = "residential heat pumps in Poland"
+    market = demo_evidence("market", topic, TODAY).passages
+    size = demo_market(topic, TODAY).market_size
+    assert contains_number(market[0].text, [size.value]) and size.currency in market[0].text
+    customers = demo_evidence("customer", topic, TODAY).passages[0].text
+    for segment in demo_customers(topic, TODAY).segments:
+        assert f"{segment.name} {segment.share_percent:g} %" in customers
+    revenue = demo_company("Daikin", TODAY).revenue_estimate_usd_millions
+    assert contains_number(demo_evidence("company", "Daikin", TODAY).passages[0].text, [revenue])
+
+
+@pytest.mark.parametrize("name", ["Daikin", "Stripe", "Siemens AG", "Unknown Tiny Firm"])
+def test_company_profiles_are_visibly_illustrative(name: str) -> None:
+    profile = demo_company(name, TODAY)
+    assert profile == demo_company(name, TODAY)
+    assert profile.industry == "Illustrative (demo)"
+    assert profile.market_position.startswith("Demo profile — not research:")
+    assert "illustrative" in profile.market_position.lower()
+    assert profile.founded_year is None and profile.employees_estimate is None
+    revenue = profile.revenue_estimate_usd_millions
+    assert revenue in (50, 100, 250, 500, 1_000, 2_500, 5_000), "a round placeholder, not a plausible-looking estimate"
+    assert f"USD {revenue:,.0f} million) is an illustrative" in profile.market_position
+    for item in [*profile.key_products, *profile.recent_developments, *profile.competitive_advantages]:
+        assert item.startswith("Illustrative example"), item
+    assert all(name not in item for item in profile.key_products), "no products attributed to the real firm"
+    raw = json.loads(demo_output_for("CompanyProfile", request_message(company=name, today=TODAY.isoformat())))
+    assert raw["founded_year"] is None and raw["industry"] == "Illustrative (demo)"
+
+
+def test_comparison_says_it_compares_illustrative_profiles() -> None:
+    profiles = {n: demo_company(n, TODAY).model_dump(mode="json") for n in ("Daikin", "Stripe")}
+    comparison = demo_comparison(profiles, [{"company": "Acme", "reason": "timed out"}])
+    assert "illustrative demo profiles" in comparison.overview and "not research" in comparison.overview
+    assert "Not researched (their research failed): Acme." in comparison.overview
+    assert all("illustrative demo profile" in d for d in comparison.differentiators)
+    assert comparison.watch_points and "not research" in comparison.watch_points[0]
 
 
 def test_report_quotes_market_size() -> None:

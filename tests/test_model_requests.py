@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from stub import Plan, agent_of, serve
 from test_cli import run_cli
 
-from research.config import Settings, load_settings
+from research.config import ConfigError, Settings, load_settings
 from research.core.limits import Limits
 from research.core.steps import StatusEvent, StepState
 from research.inputs import CompanyRequest
@@ -211,3 +211,17 @@ async def test_an_invalid_schema_is_a_loud_error_not_a_switch_to_json_mode() -> 
     assert {o.error for o in result.research} == {
         "the model server rejected the app's output schema (HTTP 400); please report this as a bug"}
     assert len(server.requests) == 3, "not retried"
+
+
+def test_cost_is_estimated_where_the_price_is_known() -> None:
+    from research.core.steps import TokenUsage
+    from research.pricing import cost_label, estimated_cost
+
+    usage = TokenUsage(requests=7, input_tokens=1_000_000, output_tokens=500_000)
+    assert estimated_cost("gpt-4.1-mini", usage) == pytest.approx(1.20)
+    assert estimated_cost("gpt-4.1-mini-2025-04-14", usage) == pytest.approx(1.20), "a dated snapshot costs as its family"
+    assert estimated_cost("llama3.1", usage) is None and cost_label("llama3.1", usage) == ""
+    prices = load_settings({"OPENAI_API_KEY": "k", "RESEARCH_PRICES": "llama3.1=0/0.5"}, dotenv_path=None).prices
+    assert cost_label("llama3.1", usage, prices) == "≈ $0.2500 (estimate at your RESEARCH_PRICES)"
+    with pytest.raises(ConfigError, match="RESEARCH_PRICES"):
+        load_settings({"OPENAI_API_KEY": "k", "RESEARCH_PRICES": "cheap"}, dotenv_path=None)

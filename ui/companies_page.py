@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research.inputs import MAX_COMPANIES, CompanyRequest, InputError
-from ui import job_view, runtime
-from ui.research_page import session_settings
+from research.inputs import MAX_COMPANIES, CompanyRequest, InputError, WorkflowKind
+from ui import intents, job_view, runtime
+from ui.runtime import session_settings
 
 EXAMPLE = "Stripe\nDatadog\nCloudflare\nVercel"
 
@@ -14,6 +14,8 @@ EXAMPLE = "Stripe\nDatadog\nCloudflare\nVercel"
 def page() -> None:
     """Draw the companies page."""
     settings = runtime.settings_or_stop()
+    if st.query_params.get("job"):
+        intents.show_on_own_page(st.query_params["job"], WorkflowKind.COMPANIES)
     st.title("Company research")
     st.caption(f"Profile up to {MAX_COMPANIES} companies at once — industry, position, products, recent "
                "developments, advantages — then compare them.")
@@ -28,7 +30,7 @@ def page() -> None:
         if st.form_submit_button("Research companies", type="primary", icon=":material/rocket_launch:"):
             try:
                 request = CompanyRequest.parse(names.splitlines(), int(concurrency))
-                job_id = runtime.runner().submit(request, session_settings(settings))
+                job_id = intents.start(request, session_settings(settings))
                 st.query_params["job"] = job_id
             except InputError as exc:
                 st.session_state["companies_error"] = str(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from research.core.runs import JobStatus
+from research.core.steps import StepState
 from research.inputs import WorkflowKind
 from research.jobs import JobSnapshot
 from research.reports import markdown as md
@@ -54,10 +55,29 @@ def downloads(snapshot: JobSnapshot) -> None:
     """A download button per export of the job's workflow."""
     row = st.container(horizontal=True)
     for number, item in enumerate(EXPORTS[snapshot.kind]):
-        row.download_button(item.label, data=item.render(snapshot.result), mime=item.mime, on_click="ignore",
+        row.download_button(item.label, data=lambda item=item: item.render(snapshot.result),  # built when clicked
+                            mime=item.mime, on_click="ignore",
                             file_name=download_name(snapshot.kind, snapshot.title, item.extension),
                             key=f"{item.extension}-{snapshot.id}", icon=":material/download:",
                             type="primary" if number == 0 else "secondary")
+
+
+def _open(job_id: str | None) -> None:
+    if job_id is not None:
+        st.query_params["job"] = job_id
+
+
+def run_again_buttons(snapshot: JobSnapshot) -> None:
+    """Run the job again with this session's settings, or retry only what failed (keeping what succeeded)."""
+    settings = runtime.session_settings(runtime.settings_or_stop())
+    failed = [s for s in snapshot.steps if s.state.finished and s.state is not StepState.DONE]
+    row = st.container(horizontal=True)
+    row.button("Run again", key=f"again-{snapshot.id}", icon=":material/replay:", type="tertiary",
+               on_click=lambda: _open(runtime.runner().submit(snapshot.request, settings)))
+    if snapshot.result is not None and failed and snapshot.status is not JobStatus.COMPLETE:
+        row.button(f"Retry failed parts ({len(failed)})", key=f"retry-{snapshot.id}", icon=":material/build:",
+                   type="tertiary", help="Runs only the steps that failed or did not finish; keeps the rest",
+                   on_click=lambda: _open(runtime.runner().retry_failed(snapshot.id, settings)))
 
 
 def finished(snapshot: JobSnapshot) -> None:
@@ -66,11 +86,13 @@ def finished(snapshot: JobSnapshot) -> None:
     result = snapshot.result
     if result is not None:
         label += f" in {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens"
+        label += f" · {result.estimated_cost}" if result.estimated_cost else ""
     with st.status(f"{label} — “{md.inline(snapshot.title)}”", state=state, expanded=result is None):
         if snapshot.steps:
             _progress(snapshot)
         if snapshot.error:
             st.error(snapshot.error)
+    run_again_buttons(snapshot)
     if result is None:
         return
     if result.status is JobStatus.FAILED:
@@ -81,7 +103,10 @@ def finished(snapshot: JobSnapshot) -> None:
         batch_view.report(result, snapshot.id)
     else:  # the same title, notices and run details as the downloaded report
         st.markdown("\n\n".join(report_head(result)))
-        report_view.sections(market_sections(snapshot.partial, snapshot.problems), snapshot.id)
+        report = market_sections(snapshot.partial, snapshot.problems)
+        report_view.headline_metrics(result)
+        report_view.jump_links(report)
+        report_view.sections(report, snapshot.id)
         st.markdown(run_details(result))
 
 

@@ -9,12 +9,14 @@ import streamlit as st
 from plotly.graph_objects import Figure
 from pydantic import BaseModel
 
+from research.agents.common import FigureStatus, Sourced
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
 from research.reports.charts import competitor_share_chart, market_size_chart, segment_chart
 from research.reports.market import section_details, section_intro
 from research.reports.sections import ReportSection
+from research.workflows.market import MarketResearchResult
 
 CHARTS = {MarketData: market_size_chart, CompetitorReport: competitor_share_chart, CustomerReport: segment_chart}
 
@@ -62,3 +64,42 @@ def sections(report: list[ReportSection], key: str, *, only_ready: bool = False)
         details = section_details(section)
         if details:
             st.markdown(details)
+
+
+_SCALE_SHORT = {"thousand": "k", "million": "M", "billion": "bn", "trillion": "tn"}
+
+
+def _status_word(data: Sourced, label: str) -> str:
+    return {FigureStatus.VERIFIED: "verified", FigureStatus.NOT_FOUND: "cited, not found in source",
+            FigureStatus.ESTIMATE: "estimate"}[data.status_of(label)]
+
+
+def headline_metrics(result: MarketResearchResult) -> None:
+    """The report's key figures at a glance, each with its checked status."""
+    market, competitors, customers = (o.result if o.ok else None for o in result.research)
+    columns = st.columns(5, border=True)
+    if market is not None:
+        size, growth = market.market_size, market.growth
+        columns[0].metric(f"Market size ({size.year})", f"{size.currency} {size.value:,.1f}{_SCALE_SHORT[size.scale]}",
+                          help=f"{size.value:g} {size.scale} {size.currency} — {_status_word(market, 'market size')}")
+        columns[1].metric("Growth (CAGR)", f"{growth.cagr_percent:g} %",
+                          help=f"{growth.period or 'period not stated'} — {_status_word(market, 'growth rate')}")
+    if competitors is not None:
+        leader = max(competitors.competitors, key=lambda c: c.market_share_percent or 0)
+        share = f"{leader.market_share_percent:g} % share" if leader.market_share_percent is not None else "share n/a"
+        columns[2].metric("Leader", leader.name, help=f"{share} — {_status_word(competitors, f'share of {leader.name}')}")
+    if customers is not None:
+        largest = max(customers.segments, key=lambda s: s.share_percent or 0)
+        share = f"{largest.share_percent:g} % of customers" if largest.share_percent is not None else "share n/a"
+        columns[3].metric("Largest segment", largest.name,
+                          help=f"{share} — {_status_word(customers, f'share of {largest.name}')}")
+    figures = [f for data in (market, competitors, customers) if data is not None for f in data.figures]
+    verified = sum(1 for f in figures if f.status is FigureStatus.VERIFIED)
+    columns[4].metric("Figures verified", f"{verified} of {len(figures)}",
+                      help="Checked in code against the sources the figures cite")
+
+
+def jump_links(report: list[ReportSection]) -> None:
+    """Links to each section of the report."""
+    links = [f"[{section.title}](#{section.title.lower().replace(' ', '-')})" for section in report]
+    st.markdown(" · ".join(links))

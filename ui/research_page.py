@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from research.config import Settings
-from research.inputs import MAX_TOPIC_LENGTH, InputError, MarketRequest
+from research.inputs import MAX_TOPIC_LENGTH, InputError, MarketRequest, WorkflowKind
 from research.providers.source import describe_settings
-from ui import job_view, runtime
+from ui import intents, job_view, runtime
+from ui.runtime import SESSION_KEY, session_settings
 
-SESSION_KEY = "session_api_key"
 EXAMPLES = ("Electric vehicle charging in Europe", "Plant-based dairy", "B2B payroll software", "Vertical farming")
 
 
@@ -17,16 +17,10 @@ def _use_example(topic: str) -> None:
     st.session_state["topic"] = topic
 
 
-def session_settings(settings: Settings) -> Settings:
-    """The settings with this session's pasted API key, if any (it is never saved, logged or shown)."""
-    session_key = (st.session_state.get(SESSION_KEY) or "").strip()
-    return settings.with_changes(api_key=session_key, demo=False) if session_key else settings
-
-
 def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
     options = session_settings(settings).with_changes(model=model.strip() or settings.model, agent_timeout=float(timeout))
     try:
-        st.query_params["job"] = runtime.runner().submit(MarketRequest.parse(topic), options)
+        st.query_params["job"] = intents.start(MarketRequest.parse(topic), options)
     except InputError as exc:
         st.session_state["topic_error"] = str(exc)
 
@@ -40,7 +34,7 @@ def topic_form(settings: Settings) -> None:
 
     with st.form("research", border=True):
         topic = st.text_input("Industry or market", key="topic", placeholder="e.g. electric vehicle charging in Europe",
-                              help=f"One line, up to {MAX_TOPIC_LENGTH} characters.")
+                              max_chars=MAX_TOPIC_LENGTH, help=f"One line, up to {MAX_TOPIC_LENGTH} characters.")
         error = st.session_state.pop("topic_error", None)
         if error:
             st.error(error, icon=":material/edit:")
@@ -59,16 +53,37 @@ def topic_form(settings: Settings) -> None:
                 st.rerun()
 
 
+def _new_research() -> None:
+    st.query_params.pop("job", None)
+    st.session_state["topic"] = ""
+
+
+def _topic_of_linked_job(job_id: str) -> None:
+    """After a reload or a shared link, the form shows the linked job's topic (once per job)."""
+    if st.session_state.get("topic_of_job") == job_id:
+        return
+    snapshot = runtime.runner().snapshot(job_id)
+    if snapshot is not None and snapshot.kind is WorkflowKind.MARKET:
+        st.session_state["topic"] = snapshot.title
+    st.session_state["topic_of_job"] = job_id
+
+
 def page() -> None:
     """Draw the research page."""
     settings = runtime.settings_or_stop()
+    job_id = st.query_params.get("job")
+    if job_id:
+        intents.show_on_own_page(job_id, WorkflowKind.MARKET)
+        _topic_of_linked_job(job_id)
     st.title("Market research studio")
     st.caption("Three agents research a market at the same time — market size, competitors, customers — "
                "and the report is written section by section as their findings land.")
-    topic_form(settings)
-    job_id = st.query_params.get("job")
+    if job_id:  # the report comes first; the form folds away until asked for
+        with st.expander("Research another topic", icon=":material/edit:"):
+            topic_form(settings)
+    else:
+        topic_form(settings)
+    job_id = st.query_params.get("job")  # the form may just have started one
     if job_id:
-        if st.button("New research", key="new", icon=":material/add:", type="tertiary"):
-            del st.query_params["job"]
-            st.rerun()
+        st.button("New research", key="new", icon=":material/add:", type="tertiary", on_click=_new_research)
         job_view.show(job_id)

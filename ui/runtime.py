@@ -9,6 +9,15 @@ from research.jobs import JobRunner
 from research.logs import route_library_logs
 from research.store import ReportStore
 
+SESSION_KEY = "session_api_key"
+"""Where a key pasted in *Run options* lives: this browser session only."""
+
+
+def session_settings(settings: Settings) -> Settings:
+    """The settings with this session's pasted API key, if any (it is never saved, logged or shown)."""
+    session_key = (st.session_state.get(SESSION_KEY) or "").strip()
+    return settings.with_changes(api_key=session_key, demo=False) if session_key else settings
+
 
 def settings_or_stop() -> Settings:
     """The settings from the environment and `.env`, or an error message and a stop."""

@@ -10,21 +10,12 @@ from research.providers.source import describe_settings
 from research.reports import markdown as md
 from research.retrieval.search import search_status
 
-_HOW_TO = """**Use a real model**
-
-Put your key in a `.env` file next to `app.py` and restart:
-
-```
-OPENAI_API_KEY=sk-...
-```
-
-Or point the app at a local OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp):
-
-```
-OPENAI_BASE_URL=http://localhost:11434/v1
-RESEARCH_MODEL=llama3.1
-```
-"""
+_HOW_TO = (
+    ("Put your key in a `.env` file next to `app.py` and restart:", "OPENAI_API_KEY=sk-..."),
+    ("Or point the app at a local OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp):",
+     "OPENAI_BASE_URL=http://localhost:11434/v1\nRESEARCH_MODEL=llama3.1"),
+    ("Ground reports in web sources with a self-hosted SearXNG:", "SEARXNG_URL=http://localhost:8080"),
+)
 
 
 def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
@@ -53,4 +44,7 @@ def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
         for warning in settings.warnings:
             st.warning(warning, icon=":material/timer:")
         with st.expander("How to configure", expanded=kind == "demo"):
-            st.markdown(_HOW_TO)
+            st.markdown("**Use a real model**")
+            for text, code in _HOW_TO:
+                st.caption(text)
+                st.code(code, language=None, wrap_lines=True)

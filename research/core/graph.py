@@ -23,7 +23,7 @@ from typing import Any
 
 from research.core.errors import describe_error
 from research.core.limits import Limits
-from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState
+from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState, TokenUsage
 
 
 class Requires(StrEnum):
@@ -160,6 +160,7 @@ async def run_graph(
     cancel: asyncio.Event | None = None,
     run_timeout: float | None = None,
     label: Callable[[str], str] = str,
+    reuse: Mapping[str, StepOutcome[Any]] | None = None,
 ) -> GraphRun:
     """Run every step as soon as its inputs have settled, at most ``limits.concurrency`` at once.
 
@@ -167,7 +168,9 @@ async def run_graph(
     after ``run_timeout`` seconds whatever still runs is stopped as timed out
     (``timed_out=True``). Either way the result holds whatever finished, and
     steps that never started are skipped with the reason, which names
-    missing inputs as ``label`` shows them.
+    missing inputs as ``label`` shows them. ``reuse`` holds an earlier run's
+    outcomes: a step that succeeded there, and whose inputs were all reused
+    too, is kept instead of run again (a retry of what failed).
     """
     check_graph(steps)
     publish: EventSink = on_event or (lambda _event: None)
@@ -182,12 +185,19 @@ async def run_graph(
 
     gate = asyncio.Semaphore(limits.concurrency)
     pending = list(steps)
+    reused: set[str] = set()
     running: dict[asyncio.Task[None], Step] = {}
     stopper = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
     try:
         while pending or running:
             for step in [s for s in pending if all(outcomes[n].state.finished for n in s.needs)]:
                 pending.remove(step)
+                kept = (reuse or {}).get(step.key)
+                if kept is not None and kept.ok and all(n in reused for n in step.needs):
+                    outcomes[step.key] = contexts[step.key].outcome = kept.model_copy(update={"usage": TokenUsage()})
+                    reused.add(step.key)
+                    contexts[step.key]._emit(StepState.DONE, "kept from the earlier run", result=kept.result)
+                    continue
                 inputs = StepInputs({need: outcomes[need] for need in step.needs})
                 reason = _skip_reason(step, inputs, label)
                 if reason is not None:

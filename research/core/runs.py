@@ -51,6 +51,8 @@ class RunResult(RunFacts):
 
     status: JobStatus
     error: str | None = None
+    estimated_cost: str = ""
+    """What the run's tokens cost, where the model's price is known, e.g. "≈ $0.0123 (estimate …)"."""
 
     @property
     def all_outcomes(self) -> list[StepOutcome[Any]]:

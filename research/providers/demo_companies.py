@@ -1,7 +1,10 @@
 """Deterministic demo content for the company batch (offline demo model).
 
-Like :mod:`research.providers.demo_content`, everything is seeded from a SHA-256 of the
-input, invented, unsourced and watermarked by the renderers.
+Like :mod:`research.providers.demo_content`, everything is seeded from a SHA-256 of the input,
+invented, unsourced and watermarked by the renderers. The companies named are often real, so a
+demo profile states nothing that could pass for a fact about them: the industry reads
+"Illustrative (demo)", the text says it is a placeholder, the founding year and head count are
+left empty, and the revenue is a round illustrative number labelled as such.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 from research.agents.company import CompanyProfile
 from research.agents.comparison import CompanyComparison
 
-_INDUSTRIES = ("Payments infrastructure", "Cloud monitoring software", "Content delivery and security",
-               "Developer platforms", "Enterprise collaboration software", "Consumer electronics",
-               "Logistics technology", "Renewable energy equipment")
+DEMO_INDUSTRY = "Illustrative (demo)"
+DEMO_POSITION_PREFIX = "Demo profile — not research:"
+_REVENUES = (50, 100, 250, 500, 1_000, 2_500, 5_000)
+"""Illustrative revenues in million USD: round numbers that read as placeholders, not estimates."""
 _POSITIONS = ("a leading player in its core segment, competing mainly on breadth of product",
               "a fast-growing challenger taking share from incumbents",
               "a specialist with a loyal base of technical buyers",
@@ -37,35 +41,43 @@ def _rng(name: str, salt: str) -> random.Random:
 
 
 def demo_company(name: str, today: dt.date | None = None) -> CompanyProfile:
-    """An invented, schema-valid profile for ``name``."""
+    """A schema-valid placeholder profile for ``name``, visibly illustrative and saying nothing about the real firm."""
     rng = _rng(name, "company")
     label = " ".join(name.split())[:120] or "Unnamed company"
+    revenue = rng.choice(_REVENUES)
+    position = (f"{DEMO_POSITION_PREFIX} placeholder text generated offline; it says nothing about {label}'s real "
+                f"business. For illustration only, a company like this might be {rng.choice(_POSITIONS)}. The revenue "
+                f"shown (USD {revenue:,} million) is an illustrative round number, not an estimate; founding year "
+                "and head count are left empty.")
     return CompanyProfile(
         name=label,
-        industry=rng.choice(_INDUSTRIES),
-        market_position=f"{label} is {rng.choice(_POSITIONS)} (illustrative demo text).",
-        key_products=[f"{label} {p}"[:400] for p in rng.sample(_PRODUCTS, 3)],
-        recent_developments=rng.sample(_DEVELOPMENTS, 2),
-        competitive_advantages=rng.sample(_ADVANTAGES, 3),
-        founded_year=rng.randint(1995, 2018),
-        employees_estimate=int(round(rng.lognormvariate(7.5, 1.0), -1)) + 10,
-        revenue_estimate_usd_millions=round(rng.lognormvariate(6.0, 1.2), 1),
+        industry=DEMO_INDUSTRY,
+        market_position=position,
+        key_products=[f"Illustrative example: {p}" for p in rng.sample(_PRODUCTS, 3)],
+        recent_developments=[f"Illustrative example, not a real event: {d}" for d in rng.sample(_DEVELOPMENTS, 2)],
+        competitive_advantages=[f"Illustrative example: {a}" for a in rng.sample(_ADVANTAGES, 3)],
+        founded_year=None,
+        employees_estimate=None,
+        revenue_estimate_usd_millions=float(revenue),
         as_of=today or dt.date.today(),
     )
 
 
 def demo_comparison(profiles: Mapping[str, Any], missing: Sequence[Mapping[str, Any]]) -> CompanyComparison:
-    """A comparison that uses only the given profiles and names the missing companies."""
+    """A comparison of the given illustrative profiles only, naming the missing companies."""
     loaded = [CompanyProfile.model_validate(p) for p in profiles.values()]
     by_revenue = sorted(loaded, key=lambda p: p.revenue_estimate_usd_millions or 0, reverse=True)
-    parts = [f"This demo comparison covers {len(loaded)} companies."]
-    if by_revenue:
+    parts = [f"This demo comparison sets {len(loaded)} illustrative demo profiles side by side; it is not research "
+             "and says nothing about the real companies."]
+    if by_revenue and by_revenue[0].revenue_estimate_usd_millions is not None:
         top = by_revenue[0]
-        parts.append(f"{top.name} is the largest by estimated revenue (about USD {top.revenue_estimate_usd_millions:,.0f} "
-                     "million, an unsourced demo estimate).")
+        parts.append(f"In this illustration {top.name} has the largest placeholder revenue (USD "
+                     f"{top.revenue_estimate_usd_millions:,.0f} million, a round illustrative number, not an estimate).")
     if missing:
         names = ", ".join(str(m.get("company", "?")) for m in missing)
         parts.append(f"Not researched (their research failed): {names}.")
-    differentiators = [f"{p.name}: {p.competitive_advantages[0]}"[:400] for p in loaded] or ["No company was profiled."]
+    differentiators = [f"{p.name} (illustrative demo profile): {p.competitive_advantages[0]}"[:400]
+                       for p in loaded] or ["No company was profiled."]
     return CompanyComparison(overview=" ".join(parts)[:6000], differentiators=differentiators[:8],
-                             watch_points=["Validate these demo estimates with real research before relying on them."])
+                             watch_points=["These are illustrative demo profiles, not research: research the real "
+                                           "companies before relying on anything here."])

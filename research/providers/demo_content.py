@@ -1,53 +1,33 @@
 """Deterministic, topic-dependent demo content for the offline demo model.
 
-Everything here is pure: the same topic (and date) always gives the same output, and different
-topics give different numbers and names. The randomness is seeded from a SHA-256 of the
-normalised topic, never from Python's ``hash()``. The content is invented and has no sources.
+The research findings (market, competitors, customers) come from
+:mod:`research.providers.demo_findings`; this module writes the report's prose from them and
+answers each agent's request. Everything is pure and invented, and has no sources.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from research.agents.competitor import CompetitorProfile, CompetitorReport
-from research.agents.customer import CustomerReport, CustomerSegment, WillingnessToPay
-from research.agents.market import SCALE_FACTOR, Growth, MarketData, MarketSize
+from research.agents.competitor import CompetitorReport
+from research.agents.customer import CustomerReport
+from research.agents.market import SCALE_FACTOR, MarketData
 from research.agents.section import SectionText
 from research.agents.summary import ExecutiveSummary
 from research.providers import demo_phrases as phrases
+from research.providers.demo_findings import _label, _num, _short, demo_competitors, demo_customers, demo_market
+
+__all__ = ["DEMO_NOTICE", "DemoWriting", "demo_competitors", "demo_customers", "demo_market", "demo_output_for",
+           "demo_report", "parse_request"]
 
 DEMO_NOTICE = "Demo data — generated offline without a language model; not research."
 """Shown by the report renderer on every report built from demo data."""
-
-def _normalise(topic: str) -> str:
-    return " ".join(topic.lower().split())
-
-
-def _rng(topic: str, salt: str) -> random.Random:
-    digest = hashlib.sha256(f"{salt}\x00{_normalise(topic)}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
-def _label(topic: str) -> str:
-    """The topic as a short display label (whitespace collapsed, at most 80 characters)."""
-    return _short(topic, 80) or "this market"
-
-
-def _words(topic: str) -> list[str]:
-    return [w for w in re.findall(r"[^\W\d_]+", _normalise(topic)) if w not in phrases.STOPWORDS]
-
-
-def _num(value: float) -> str:
-    return f"{value:,.1f}".rstrip("0").rstrip(".")
 
 
 def _money(currency: str, absolute: float) -> str:
@@ -56,88 +36,6 @@ def _money(currency: str, absolute: float) -> str:
         if absolute >= factor:
             return f"{currency} {_num(absolute / factor)} {name}"
     return f"{currency} {_num(absolute)}"
-
-
-def _round2(value: float) -> int:
-    """``value`` rounded to two significant digits (at least 10)."""
-    digits = max(0, len(str(int(value))) - 2)
-    return max(10, int(round(value, -digits)))
-
-
-def _split(rng: random.Random, count: int, total: float) -> list[float]:
-    """``count`` descending shares (one decimal) that add up to about ``total``."""
-    weights = sorted((rng.uniform(1.0, 4.0) for _ in range(count)), reverse=True)
-    return [round(w / sum(weights) * total, 1) for w in weights]
-
-
-def _short(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def demo_market(topic: str, today: dt.date) -> MarketData:
-    """Invented but plausible market size, growth, trends, drivers and risks for ``topic``."""
-    rng, label, words = _rng(topic, "market"), _label(topic), set(_words(topic))
-    currency = "USD"
-    if words & {"europe", "european", "eu", "eurozone", "germany", "german", "france", "french", "spain", "italy"}:
-        currency = "EUR"
-    elif words & {"uk", "britain", "british", "england", "london"}:
-        currency = "GBP"
-    year = min(max(today.year - 1, 1990), 2092)
-    if rng.random() < 0.25:
-        size = MarketSize(value=float(rng.randint(180, 950)), currency=currency, scale="million", year=year)
-    else:
-        size = MarketSize(value=round(rng.uniform(1.5, 80.0), 1), currency=currency, scale="billion", year=year)
-    growth = Growth(cagr_percent=round(rng.uniform(3.0, 22.0), 1), start_year=year,
-                    end_year=year + rng.choice((5, 6, 7, 8)))
-
-    def pick(pool: Sequence[str], count: int) -> list[str]:
-        return [item.format(L=label) for item in rng.sample(list(pool), count)]
-
-    return MarketData(market_size=size, growth=growth, key_trends=pick(phrases.TRENDS, rng.randint(3, 4)),
-                      drivers=pick(phrases.DRIVERS, 3), risks=pick(phrases.RISKS, 3), sources=[], as_of=today)
-
-
-def demo_competitors(topic: str, today: dt.date | None = None) -> CompetitorReport:
-    """4-6 fictional competitors named from the topic's words, shares totalling 55-90 %, as of ``today``."""
-    rng = _rng(topic, "competitor")
-    # the last few cased words of the topic (usually the nouns), e.g. "Charging", "Europe", "Software"
-    cased = [w[:20].capitalize() for w in _words(topic) if len(w) >= 4 and w.capitalize() != w]
-    tails = list(dict.fromkeys(cased))[-3:] or ["Market"]
-    count = rng.randint(4, 6)
-    compounds = rng.sample([a + b for a in phrases.FIRST for b in phrases.SECOND], count)
-    shares = _split(rng, count, rng.uniform(57.0, 88.0))
-    positions = rng.sample(list(phrases.POSITIONING), count)
-    competitors = [
-        CompetitorProfile(
-            name=f"{compound} {rng.choice(tails) if rng.random() < 0.5 else rng.choice(phrases.SUFFIXES)}",
-            market_share_percent=share,
-            positioning=position,
-            strengths=rng.sample(list(phrases.STRENGTHS), 2),
-            weaknesses=rng.sample(list(phrases.WEAKNESSES), rng.randint(1, 2)),
-        )
-        for compound, share, position in zip(compounds, shares, positions)
-    ]
-    return CompetitorReport(competitors=competitors, sources=[], as_of=today)
-
-
-def demo_customers(topic: str, today: dt.date | None = None) -> CustomerReport:
-    """3-4 segments with shares totalling at most 100 % and varied willingness to pay, as of ``today``."""
-    rng = _rng(topic, "customer")
-    pool = phrases.B2B_SEGMENTS if set(_words(topic)) & phrases.B2B_WORDS else phrases.MIXED_SEGMENTS
-    count = rng.randint(3, min(4, len(pool)))
-    chosen = rng.sample(list(pool), count)
-    shares = _split(rng, count, rng.uniform(78.0, 97.0))
-    segments = [
-        CustomerSegment(
-            name=name, share_percent=share,
-            size_note=f"~{_round2(typical * share / 25 * rng.uniform(0.6, 1.6)):,} {unit} (rough estimate)",
-            pain_points=list(pains), buying_patterns=list(patterns),
-            willingness_to_pay=WillingnessToPay(level=level, note=phrases.WTP_NOTES[level]),  # type: ignore[arg-type]
-        )
-        for (name, unit, typical, level, pains, patterns), share in zip(chosen, shares)
-    ]
-    return CustomerReport(segments=segments, sources=[], as_of=today)
 
 
 def _load(model: type[BaseModel], value: Any) -> Any:

@@ -41,6 +41,7 @@ def demo_evidence(agent: str, topic: str, today: dt.date) -> Evidence:
     else:
         profile = demo_company(topic, today)
         revenue = profile.revenue_estimate_usd_millions
-        texts = [f"Annual revenue of about {revenue:g} million USD." if revenue is not None else "No revenue figure."]
+        texts = [f"Illustrative annual revenue of about {revenue:g} million USD (a demo placeholder)." if revenue
+                 is not None else "No revenue figure."]
     passages = [_passage(n, text) for n, text in enumerate(texts, 1)]
     return Evidence(agent=agent, queries=[], passages=passages, pages_read=0, demo=True)

@@ -7,9 +7,6 @@ placed in a figure, because Plotly renders some HTML tags in titles, labels and 
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import plotly.graph_objects as go
 
 from research.agents.common import SHARE_TOLERANCE, FigureStatus, Sourced
@@ -26,10 +23,10 @@ WTP_ORDER: list[str] = sorted(WTP_SCORE, key=WTP_SCORE.__getitem__)  # low, medi
 
 _STATED, _PROJECTED = "#1f4e79", "#9dc3e6"
 _BAR, _OTHERS = "#2e75b6", "#bfbfbf"
+_HATCH = "white"  # one colour for every hatch: Plotly cannot take it from a per-bar colour list
 _WTP_COLOUR = {"low": "#9dc3e6", "medium": "#2e75b6", "high": "#1f4e79", "unknown": _OTHERS}
 UNKNOWN_LEVEL = "unknown"
 _LABEL_CHARS = 40
-_MIN_BUBBLE, _MAX_BUBBLE = 14.0, 64.0
 
 
 def plain(text: str) -> str:
@@ -99,7 +96,7 @@ def market_size_chart(data: MarketData) -> go.Figure:
         stated = status == "stated"
         checked = data.status_of("market size")
         fig.add_trace(go.Bar(  # a projection is derived, not cited: only the stated bar shows its check
-            name=name, x=xs, y=ys, marker_color=colour, marker_pattern_shape=PATTERNS[checked] if stated else "",
+            name=name, x=xs, y=ys, marker_color=colour, marker_pattern=dict(shape=PATTERNS[checked] if stated else "", fgcolor=_HATCH),
             customdata=[[f"{status}, {STATUS_WORDS[checked]}" if stated else status, unit]] * len(xs),
             texttemplate="%{y:,.1f}" if show_text else None, textposition="outside", cliponaxis=False,
             hovertemplate="%{x}: %{y:,.2f} %{customdata[1]} (%{customdata[0]})<extra></extra>",
@@ -137,7 +134,7 @@ def competitor_share_chart(data: CompetitorReport) -> go.Figure:
         labels.append(OTHERS_LABEL)
         patterns.append("")
     fig = go.Figure(go.Bar(
-        x=shares, y=names, orientation="h", marker_color=colours, marker_pattern_shape=patterns, customdata=hover,
+        x=shares, y=names, orientation="h", marker_color=colours, marker_pattern=dict(shape=patterns, fgcolor=_HATCH), customdata=hover,
         texttemplate="%{x:.1f} %", textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{customdata}<extra></extra>",
     ))
@@ -156,50 +153,44 @@ def competitor_share_chart(data: CompetitorReport) -> go.Figure:
 
 
 def segment_chart(data: CustomerReport) -> go.Figure:
-    """A bubble chart of customer segments: share of customers against willingness to pay.
+    """Horizontal bars of each segment's share of customers, coloured by willingness to pay.
 
-    Bubble area is proportional to the share (with a minimum size so small segments stay
-    visible); segments without a share estimate sit at 0 % with a hover note.
+    Largest segment at the top; one colour (and legend entry) per willingness-to-pay level;
+    figures not verified against a source are hatched; the customers no segment covers are
+    shown as an "Others / unallocated" bar, and a total over 100 % is flagged in the title.
+    Segments without a share estimate are listed at 0 with a hover note.
     """
-    segments = data.segments
-    shares = [s.share_percent for s in segments]
-    levels = [s.willingness_to_pay.level or UNKNOWN_LEVEL for s in segments]
-    order = ([UNKNOWN_LEVEL] if UNKNOWN_LEVEL in levels else []) + WTP_ORDER
-    largest = max((s for s in shares if s is not None), default=0.0)
-    sizes = [max(_MIN_BUBBLE, _MAX_BUBBLE * math.sqrt(s / largest)) if s and largest else _MIN_BUBBLE
-             for s in shares]
-    statuses = [data.status_of(f"share of {s.name}") for s in segments]
-    details: list[list[Any]] = [
-        [f"{_num(share)} % of customers ({STATUS_WORDS[status]})" if share is not None
-         else "share not estimated (shown at 0 %)", plain(_short(s.willingness_to_pay.note, 120))]
-        for s, share, status in zip(segments, shares, statuses)
-    ]
-    fig = go.Figure(go.Scatter(
-        x=[s if s is not None else 0.0 for s in shares],
-        y=levels,
-        mode="markers+text",
-        text=[plain(_short(s.name)) for s in segments],
-        textposition="top center",
-        hovertext=[plain(s.name) for s in segments],
-        customdata=details,
-        marker=dict(size=sizes, sizemode="diameter", sizeref=1,  # estimates pale, verified shares solid
-                    opacity=[0.9 if status is FigureStatus.VERIFIED else 0.45 for status in statuses],
-                    color=[_WTP_COLOUR[level] for level in levels],
-                    line=dict(width=1, color="white")),
-        hovertemplate=("%{hovertext}<br>%{customdata[0]}<br>Willingness to pay: %{y}"
-                       "<br>%{customdata[1]}<extra></extra>"),
-        cliponaxis=False,
-    ))
-    upper = max(30.0, min(110.0, largest * 1.15 + 8))
-    step = 10 if upper <= 60 else 20
-    fig.update_xaxes(title_text="Estimated share of customers (%)", range=[-8, upper],
-                     tickvals=list(range(0, int(upper) + 1, step)), ticksuffix=" %", zeroline=False)
-    fig.update_yaxes(title_text="Willingness to pay", type="category", categoryorder="array",
-                     categoryarray=order, range=[-0.6, len(order) - 0.4], automargin=True)
-    title = "Customer segments: share vs willingness to pay"
+    ordered = sorted(data.segments, key=lambda s: s.share_percent or 0.0, reverse=True)
+    fig = go.Figure()
+    for level in [UNKNOWN_LEVEL, *WTP_ORDER]:
+        members = [s for s in ordered if (s.willingness_to_pay.level or UNKNOWN_LEVEL) == level]
+        if not members:
+            continue
+        statuses = [data.status_of(f"share of {s.name}") for s in members]
+        fig.add_trace(go.Bar(
+            name=f"{level} willingness to pay", orientation="h", marker_color=_WTP_COLOUR[level],
+            x=[s.share_percent or 0.0 for s in members], y=[plain(s.name) for s in members],
+            marker_pattern=dict(shape=[PATTERNS[status] for status in statuses], fgcolor=_HATCH),
+            customdata=[[f"{_num(s.share_percent)} % of customers ({STATUS_WORDS[status]})" if s.share_percent
+                         is not None else "share not estimated", plain(_short(s.willingness_to_pay.note, 120))]
+                        for s, status in zip(members, statuses)],
+            texttemplate="%{x:.1f} %", textposition="outside", cliponaxis=False,
+            hovertemplate="%{y}: %{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+        ))
+    remainder = round(100.0 - data.share_total, 2)
+    names = [plain(s.name) for s in ordered]
+    if remainder > 0:
+        names.append(OTHERS_LABEL)
+        fig.add_trace(go.Bar(name=OTHERS_LABEL, orientation="h", x=[remainder], y=[OTHERS_LABEL], marker_color=_OTHERS,
+                             texttemplate="%{x:.1f} %", textposition="outside", cliponaxis=False,
+                             hovertemplate=f"{_num(remainder)} % of customers in no segment listed<extra></extra>"))
+    fig.update_xaxes(title_text="Share of customers (%)", range=[0, 100], ticksuffix=" %")
+    fig.update_yaxes(categoryorder="array", categoryarray=names, autorange="reversed", automargin=True,
+                     tickvals=names, ticktext=[_short(name) for name in names])
+    title = "Customer segments by share of customers"
     if data.share_total > SHARE_TOLERANCE:
         title += f" — shares total {_num(data.share_total)} %, over 100 %"
-    return _style(fig, _title(title, data))
+    return _style(fig, _title(title, data), legend=True)
 
 
 def company_revenue_chart(profiles: dict[str, CompanyProfile]) -> go.Figure:

@@ -18,7 +18,7 @@ from research.workflows.companies import CompanyBatchResult, company_name, profi
 
 CSV_FIELDS = ("company", "status", "error", "industry", "founded_year", "employees_estimate",
               "revenue_estimate_usd_millions", "market_position", "key_products", "recent_developments",
-              "competitive_advantages", "sources")
+              "competitive_advantages", "sources", "notice")
 
 
 def _number(value: float | int | None, fmt: str = "{:,.0f}") -> str:
@@ -99,7 +99,8 @@ def batch_report_parts(result: CompanyBatchResult) -> BatchReportParts:
     table = md.table(["Company", "Industry", "Founded", "Employees (est.)", "Revenue, USD m", "Key products"], comparison_rows(result))
     profiles = "## Profiles\n\n" + "\n\n".join(_profile(o) for o in result.companies)
     details = (f"## Run details\n\nProvider: {md.inline(result.provider)} · model {md.inline(result.model)} · "
-               f"concurrency {result.concurrency} · elapsed {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens")
+               f"concurrency {result.concurrency} · elapsed {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens"
+               + (f" · {result.estimated_cost}" if result.estimated_cost else ""))
     if result.demo:
         details += f"\n\n_{DEMO_NOTICE}_"
     return BatchReportParts("\n\n".join(head), "\n\n".join(section), table, profiles, details)
@@ -121,7 +122,11 @@ def _csv_safe(value: object) -> str:
 
 
 def render_batch_csv(result: CompanyBatchResult) -> str:
-    """One row per company (failed ones with their reason), safe to open in a spreadsheet."""
+    """One row per company (failed ones with their reason), safe to open in a spreadsheet.
+
+    The demo notice, when it applies, fills the last column ("notice") of every row, so no extra row
+    reads as a company.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
@@ -132,7 +137,7 @@ def render_batch_csv(result: CompanyBatchResult) -> str:
             row += [p.industry, p.founded_year, p.employees_estimate, p.revenue_estimate_usd_millions, p.market_position,
                     "; ".join(p.key_products), "; ".join(p.recent_developments), "; ".join(p.competitive_advantages),
                     "; ".join(s.url or s.title for s in p.sources)]
+        row += [""] * (len(CSV_FIELDS) - 1 - len(row))
+        row.append(DEMO_NOTICE if result.demo else "")
         writer.writerow([_csv_safe(v) for v in row])
-    if result.demo:
-        writer.writerow([_csv_safe(DEMO_NOTICE)])
     return out.getvalue()

@@ -8,6 +8,7 @@ from typing import Any
 
 from research.inputs import WorkflowKind
 from research.reports.companies import render_batch_csv, render_batch_json, render_batch_markdown
+from research.reports.html import render_batch_html, render_market_html
 from research.reports.market import render_json, render_markdown
 
 
@@ -21,11 +22,13 @@ class Export:
     render: Callable[[Any], str]
 
 
-MARKDOWN, JSON, CSV = "md", "json", "csv"
+MARKDOWN, JSON, CSV, HTML = "md", "json", "csv", "html"
 EXPORTS: dict[WorkflowKind, tuple[Export, ...]] = {
     WorkflowKind.MARKET: (Export("Download report (.md)", MARKDOWN, "text/markdown", render_markdown),
+                          Export("Download report (.html)", HTML, "text/html", render_market_html),
                           Export("Download data (.json)", JSON, "application/json", render_json)),
     WorkflowKind.COMPANIES: (Export("Download report (.md)", MARKDOWN, "text/markdown", render_batch_markdown),
+                             Export("Download report (.html)", HTML, "text/html", render_batch_html),
                              Export("Download table (.csv)", CSV, "text/csv", render_batch_csv),
                              Export("Download data (.json)", JSON, "application/json", render_batch_json)),
 }

@@ -146,7 +146,7 @@ def run_details(result: MarketResearchResult) -> str:
         rows.append([md.cell(MARKET.step_label(o.key)), o.state.value, seconds, str(o.attempts), f"{o.usage.total_tokens:,}"])
     total = result.usage.total_tokens
     facts = (f"Provider: {md.inline(result.provider)} · model {md.inline(result.model)} · "
-             f"elapsed {result.elapsed:.1f} s · {total:,} tokens")
+             f"elapsed {result.elapsed:.1f} s · {total:,} tokens" + (f" · {result.estimated_cost}" if result.estimated_cost else ""))
     return "## Run details\n\n" + md.table(["Step", "Status", "Time", "Requests", "Tokens"], rows) + "\n\n" + facts
 
 

@@ -25,6 +25,7 @@ from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult
 from research.core.steps import EventSink, StepContext
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
+from research.pricing import cost_label
 from research.providers.source import ModelSource, open_models
 from research.retrieval.grounding import ground
 from research.retrieval.source import EvidenceSource, open_evidence
@@ -95,13 +96,15 @@ async def run_workflow(
     cancel: asyncio.Event | None = None,
     models: ModelSource | None = None,
     limits: Limits | None = None,
+    reuse: dict[str, Any] | None = None,
 ) -> ResultT:
     """Run ``request`` through ``workflow`` and return its result (never raises for step failures).
 
     ``models`` replaces the models the settings select (tests pass scripted
     ones) and ``limits`` the workflow's own limits. Raises
     :class:`research.config.ConfigError` when no model can be selected; no
-    request has been made then.
+    request has been made then. ``reuse`` holds an earlier run's step
+    outcomes by key: what succeeded there is kept, the rest runs again.
     """
     source = models or await open_models(settings)
     started = time.time()
@@ -110,11 +113,14 @@ async def run_workflow(
         with trace(workflow.label, disabled=not settings.tracing):
             run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),
                                   on_event=on_event, cancel=cancel, run_timeout=settings.run_timeout,
-                                  label=workflow.step_label)
+                                  label=workflow.step_label, reuse=reuse)
     finally:
         await tools.evidence.aclose()
         if models is None:
             await source.aclose()
     facts = RunFacts(started_at=started, finished_at=time.time(), provider=source.label, model=source.model_name,
                      demo=source.is_demo, evidence_source=tools.evidence.status)
-    return workflow.result(request, run, facts)
+    result = workflow.result(request, run, facts)
+    if not source.is_demo:
+        result.estimated_cost = cost_label(source.model_name, result.usage, settings.prices)
+    return result
