@@ -14,7 +14,6 @@ Screenshots go to ``artifacts/screenshots/grounded-report*.png``, the server's o
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,9 +32,10 @@ from browser import (
     topic_box,
 )
 from playwright.sync_api import Locator, Page, expect, sync_playwright
-from stub import Plan, agent_of
+from stub import Plan
 
-from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
+from tests.support.grounded import grounded_responder
+from tests.support.openai_server import StubOpenAIServer
 from tests.support.page_server import PageServer
 from tests.support.search_server import SearchServer, result
 
@@ -45,32 +45,17 @@ SHOT = {"width": 1400, "height": 1000}
 LOG = ARTIFACTS / "browser-tests" / "streamlit-grounded.log"
 LOCAL = ("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "ws://localhost", "data:", "blob:", "about:")
 VERIFIED, NOT_FOUND, ESTIMATE = "✓ verified", "⚠ cited, not found in source", "(estimate)"
-def _passage_with(request: StubRequest, text: str) -> str:
-    """The id of the evidence passage (inside the request's JSON data) whose text holds ``text``."""
-    data = json.JSONDecoder().raw_decode(request.user_text[request.user_text.index("{"):])[0]
-    return next(p["id"] for p in data.get("evidence") or [] if text in p["text"])
 
 
-def grounded_model(request: StubRequest) -> Reply:
-    """Market cites the passage stating its figures; customer cites one without its numbers; competitor cites nothing."""
-    reply = Plan()(request)
-    agent = agent_of(request)
-    if agent not in ("market", "competitor", "customer"):
-        return reply
-    answer = json.loads(reply.content)
-    if agent == "market":
-        article = _passage_with(request, "23.7 billion")
-        answer["market_size"] = {"value": 23.7, "currency": "EUR", "scale": "billion", "year": 2024, "cites": [article]}
-        answer["growth"] = {"cagr_percent": 12.5, "start_year": 2024, "end_year": 2030, "cites": [article]}
-    elif agent == "competitor":
-        for competitor in answer["competitors"]:
-            competitor["cites"] = []
-            competitor["positioning"] = "See https://invented.example/study and www.invented.example"
-        answer["sources"] = []
-    else:
-        for segment in answer["segments"]:
-            segment["cites"] = [_passage_with(request, "23.7 billion")]
-    return Reply(content=json.dumps(answer))
+def linking_competitor(answer: dict) -> None:
+    """The competitor agent cites nothing (estimates) and writes web addresses into its text."""
+    for competitor in answer["competitors"]:
+        competitor["cites"] = []
+        competitor["positioning"] = "See https://invented.example/study and www.invented.example"
+    answer["sources"] = []
+
+
+grounded_model = grounded_responder(Plan(), linking_competitor)
 
 
 @dataclass

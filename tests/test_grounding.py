@@ -11,49 +11,29 @@ from __future__ import annotations
 import json
 import re
 
-from stub import Plan, agent_of
+from stub import Plan
 
 from research.agents.common import FigureStatus
 from research.config import SearchChoice, Settings
 from research.core.limits import Limits
 from research.reports.market import render_json, render_markdown
 from research.workflows.market import run_market_research
-from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
+from tests.support.grounded import evidence_of, grounded_responder
+from tests.support.openai_server import StubOpenAIServer
 from tests.support.page_server import INJECTION, PageServer
 from tests.support.search_server import SearchServer, result
 
 FAST = Limits(attempt_timeout=20, max_retries=0)
 
 
-def evidence_of(request: StubRequest) -> list[dict]:
-    """The evidence passages a research request carried (inside its JSON data)."""
-    data = json.JSONDecoder().raw_decode(request.user_text[request.user_text.index("{"):])[0]
-    return data.get("evidence") or []
+def inventing_competitor(answer: dict) -> None:
+    """The competitor agent cites an id it was never given and names a source it never read."""
+    for competitor in answer["competitors"]:
+        competitor["cites"] = ["E99"]
+    answer["sources"] = [{"title": "Totally real study", "url": "https://invented.example/study"}]
 
 
-def passage_with(request: StubRequest, text: str) -> str:
-    return next(p["id"] for p in evidence_of(request) if text in p["text"])
-
-
-def grounded_model(request: StubRequest) -> Reply:
-    """Market cites what states its figures; competitor invents; customer cites a passage without its number."""
-    plan_reply = Plan()(request)
-    agent = agent_of(request)
-    if agent not in ("market", "competitor", "customer"):
-        return plan_reply
-    answer = json.loads(plan_reply.content)
-    if agent == "market":
-        article = passage_with(request, "23.7 billion")
-        answer["market_size"] = {"value": 23.7, "currency": "EUR", "scale": "billion", "year": 2024, "cites": [article]}
-        answer["growth"] = {"cagr_percent": 12.5, "start_year": 2024, "end_year": 2030, "cites": [article]}
-    elif agent == "competitor":
-        for competitor in answer["competitors"]:
-            competitor["cites"] = ["E99"]
-        answer["sources"] = [{"title": "Totally real study", "url": "https://invented.example/study"}]
-    else:
-        for segment in answer["segments"]:
-            segment["cites"] = [passage_with(request, "23.7 billion")]
-    return Reply(content=json.dumps(answer))
+grounded_model = grounded_responder(Plan(), inventing_competitor)
 
 
 async def test_figures_are_verified_dropped_or_not_found_against_fetched_sources() -> None:
