@@ -8,13 +8,12 @@ model's inconsistencies into notes instead of rejections.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from research.agents.fields import PartialDate, ShortText, clip_list
@@ -22,7 +21,6 @@ from research.agents.fields import PartialDate, ShortText, clip_list
 SHARE_TOLERANCE = 100.5
 """Shares adding up to more than this are flagged (rounding may add a little over 100)."""
 
-ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
 class AgentOutput(BaseModel):
@@ -128,33 +126,71 @@ class Sourced(AgentOutput):
         return next((f.status for f in self.figures if f.label == label), FigureStatus.ESTIMATE)
 
 
-def share_total(shares: Iterable[float | None]) -> float:
-    """The sum of the shares that are known."""
-    return sum(share for share in shares if share is not None)
+class ShareBreakdown(Sourced):
+    """A research output of named parts that each hold a share of the whole: competitors, customer segments.
+
+    A subclass names its list of parts, each part's share field, and the noun its notes use. Parts
+    listed twice are merged (their text lists joined, a missing share taken from the twin) and a
+    share total over 100 % is flagged, never rejected; each known share is a figure checked
+    against the evidence it cites.
+    """
+
+    parts_field: ClassVar[str]
+    share_field: ClassVar[str]
+    part_noun: ClassVar[str]
+
+    @property
+    def parts(self) -> list[Any]:
+        """The named parts (competitors, segments)."""
+        return getattr(self, self.parts_field)
+
+    def share_of(self, part: Any) -> float | None:
+        """A part's share in %, or None when unknown."""
+        return getattr(part, self.share_field)
+
+    @model_validator(mode="after")
+    def _note_inconsistencies(self) -> Self:
+        """Merge duplicates and flag impossible share totals; never reject the answer here."""
+        merged: dict[str, Any] = {}
+        for part in self.parts:
+            key = " ".join(part.name.lower().split())
+            if key in merged:
+                _merge_into(merged[key], part, self.share_field)
+                self.note(f"{self.part_noun} “{merged[key].name}” was listed twice; the entries were merged.")
+            else:
+                merged[key] = part
+        setattr(self, self.parts_field, list(merged.values()))
+        if self.share_total > SHARE_TOLERANCE:
+            self.note(f"{self.part_noun} shares add up to {self.share_total:.0f} %, more than the whole market; "
+                      "they are shown as given.")
+        return self
+
+    @property
+    def share_total(self) -> float:
+        """The sum of the known shares (may exceed 100 when the model's estimates overlap)."""
+        return sum(share for share in map(self.share_of, self.parts) if share is not None)
+
+    def largest(self) -> Any:
+        """The part with the largest known share (the first one when none is known)."""
+        return max(self.parts, key=lambda part: self.share_of(part) or 0)
+
+    def cited_figures(self) -> list[CitedFigure]:
+        """Each part's known share."""
+        return [CitedFigure(f"share of {part.name}", f"{share:g} %", (share,), part)
+                for part in self.parts if (share := self.share_of(part)) is not None]
+
+    def derived_numbers(self) -> list[float]:
+        """The total of the shares."""
+        return [self.share_total]
 
 
-def note_share_total(output: AgentOutput, shares: Iterable[float | None], what: str) -> None:
-    """Add a note when shares add up to more than the whole; the shares are kept as given."""
-    total = share_total(shares)
-    if total > SHARE_TOLERANCE:
-        output.note(f"{what} shares add up to {total:.0f} %, more than the whole market; they are shown as given.")
-
-
-def merge_duplicates(items: list[ItemT], name: Callable[[ItemT], str], merge: Callable[[ItemT, ItemT], None],
-                     output: AgentOutput, what: str) -> list[ItemT]:
-    """Items with the same name (ignoring case and spacing) merged into the first; a note per merge."""
-    kept: dict[str, ItemT] = {}
-    for item in items:
-        key = " ".join(name(item).lower().split())
-        if key in kept:
-            merge(kept[key], item)
-            output.note(f"{what} “{name(kept[key])}” was listed twice; the entries were merged.")
-        else:
-            kept[key] = item
-    return list(kept.values())
-
-
-def union(first: list[str], second: list[str], limit: int) -> list[str]:
-    """``first`` followed by the items of ``second`` it lacks, at most ``limit``."""
-    seen = {text.lower() for text in first}
-    return (first + [text for text in second if text.lower() not in seen])[:limit]
+def _merge_into(kept: BaseModel, twin: BaseModel, share_field: str) -> None:
+    """Fill ``kept``'s unknown share from ``twin`` and join their text lists (within each list's limit)."""
+    if getattr(kept, share_field) is None:
+        setattr(kept, share_field, getattr(twin, share_field))
+    for name, info in type(kept).model_fields.items():
+        mine, theirs = getattr(kept, name), getattr(twin, name)
+        if name != "cites" and isinstance(mine, list) and all(isinstance(text, str) for text in mine + theirs):
+            limit = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
+            seen = {text.lower() for text in mine}
+            setattr(kept, name, (mine + [text for text in theirs if text.lower() not in seen])[:limit])

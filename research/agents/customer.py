@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from research.agents.common import (
-    CITES_HELP,
-    CitedFigure,
-    Cites,
-    Sourced,
-    merge_duplicates,
-    note_share_total,
-    share_total,
-    union,
-)
+from research.agents.common import CITES_HELP, Cites, ShareBreakdown
 from research.agents.fields import Level, Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
 
@@ -45,44 +36,17 @@ class CustomerSegment(BaseModel):
     cites: Cites = Field(default_factory=list, description=CITES_HELP)
 
 
-def _merge(kept: CustomerSegment, other: CustomerSegment) -> None:
-    if kept.share_percent is None:
-        kept.share_percent = other.share_percent
-    kept.pain_points = union(kept.pain_points, other.pain_points, 6)
-    kept.buying_patterns = union(kept.buying_patterns, other.buying_patterns, 6)
-
-
-class CustomerReport(Sourced):
+class CustomerReport(ShareBreakdown):
     """Output of the customer agent."""
+
+    parts_field, share_field, part_noun = "segments", "share_percent", "Segment"
 
     segments: Annotated[list[CustomerSegment], BeforeValidator(clip_list(6))] = Field(
         min_length=1, max_length=6, title="customer segments")
 
-    @model_validator(mode="after")
-    def _note_inconsistencies(self) -> CustomerReport:
-        """Merge duplicates and flag impossible share totals; never reject the answer here."""
-        self.segments = merge_duplicates(self.segments, lambda s: s.name, _merge, self, "Segment")
-        note_share_total(self, (s.share_percent for s in self.segments), "Segment")
-        return self
-
-    def cited_figures(self) -> list[CitedFigure]:
-        """Each segment's estimated share of customers."""
-        return [CitedFigure(f"share of {s.name}", f"{s.share_percent:g} %", (s.share_percent,), s)
-                for s in self.segments if s.share_percent is not None]
-
-    def derived_numbers(self) -> list[float]:
-        """The total of the shares."""
-        return [self.share_total]
-
-    @property
-    def share_total(self) -> float:
-        """The sum of the known shares (may exceed 100 when the model's estimates overlap)."""
-        return share_total(s.share_percent for s in self.segments)
-
     def headline(self) -> str:
         """One line for the status card, e.g. "4 segments · largest Families"."""
-        largest = max(self.segments, key=lambda s: s.share_percent or 0)
-        return f"{len(self.segments)} segments · largest {largest.name}"
+        return f"{len(self.segments)} segments · largest {self.largest().name}"
 
 
 INSTRUCTIONS = """You are a customer-research analyst. For the market named in the request, describe

@@ -15,9 +15,9 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.local_server import LocalServer, QuietHandler
 from tests.support.openai_responses_wire import response_object, responses_events
 from tests.support.openai_wire import (
     API_PATHS,
@@ -35,40 +35,27 @@ from tests.support.openai_wire import (
 __all__ = ["Reply", "Responder", "StubOpenAIServer", "StubRequest", "text_chunks"]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads, block_on_close, allow_reuse_address, request_queue_size = True, False, True, 512
-    stub: StubOpenAIServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay silent: never print tracebacks."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     disable_nagle_algorithm = True  # many small SSE writes: avoid Nagle / delayed-ACK stalls
-    server: _Server
     _counted = False
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Never log anything (requests may carry secrets)."""
 
     def setup(self) -> None:
         super().setup()
-        self.server.stub._track(self.connection, True)
+        self.server.owner._track(self.connection, True)
 
     def finish(self) -> None:
         try:
             super().finish()
         except OSError:
             pass
-        self.server.stub._track(self.connection, False)
+        self.server.owner._track(self.connection, False)
 
     def _release(self) -> None:
         """Leave the in-flight count once; done just before the final write, so a client that has
         read a complete response always observes the decrement."""
         if self._counted:
             self._counted = False
-            self.server.stub._leave()
+            self.server.owner._leave()
 
     def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(obj).encode()
@@ -81,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _wait(self, seconds: float | None) -> bool:
         """Wait ``seconds`` (None: forever); False as soon as the server stops or the client leaves."""
-        stop, sock = self.server.stub._stop_event, self.connection
+        stop, sock = self.server.owner._stop_event, self.connection
         deadline = None if seconds is None else time.monotonic() + seconds
         while True:
             left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
@@ -99,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Serve the model list; anything else is 404."""
         if self.path.split("?")[0].rstrip("/") != "/v1/models":
             return self._send_json(404, error_body(f"Unknown path {self.path}", "invalid_request_error", "not_found"))
-        models = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in self.server.stub.model_ids]
+        models = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in self.server.owner.model_ids]
         self._send_json(200, {"object": "list", "data": models})
 
     def do_POST(self) -> None:  # noqa: N802
@@ -114,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         if not isinstance(body, dict):
             return self._send_json(400, error_body("Body must be a JSON object", "invalid_request_error", None))
-        stub, req = self.server.stub, parse_stub_request(api, body, self.headers.get("Authorization"))
+        stub, req = self.server.owner, parse_stub_request(api, body, self.headers.get("Authorization"))
         stub._record(req)
         self._counted = True
         try:
@@ -170,45 +157,34 @@ def _stall_index(events: list[tuple[str, str]], stall_after: int | None) -> int 
     return next(n for n, (kind, _) in enumerate(events) if kind == "tail")
 
 
-class StubOpenAIServer:
+class StubOpenAIServer(LocalServer):
     """OpenAI-compatible stub server running in a daemon thread.
 
     ``requests``, ``in_flight`` and ``max_in_flight`` cover the two POST APIs only (not
     ``GET /v1/models``, unknown paths or malformed bodies).
     """
 
+    handler = _Handler
+    thread_name = "stub-openai-server"
+
     def __init__(self, responder: Responder, *, model_ids: Sequence[str] = ("stub-model",),
                  host: str = "127.0.0.1", port: int = 0) -> None:
         """Create (but do not start) a server; ``port=0`` picks a free port in :meth:`start`."""
+        super().__init__(host, port)
         self.responder = responder
         self.model_ids = list(model_ids)
-        self._addr = (host, port)
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         self._requests: list[StubRequest] = []
         self._conns: set[socket.socket] = set()
         self._in_flight = self._max_in_flight = 0
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> StubOpenAIServer:
-        """Bind and serve in a background daemon thread; returns ``self``."""
-        if self._httpd is not None:
-            raise RuntimeError("server already started")
-        self._httpd = _Server(self._addr, _Handler)
-        self._httpd.stub = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="stub-openai-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, release hanging/delayed handlers and close open connections. Idempotent."""
+    def _release(self) -> None:
+        """Wake hanging and delayed handlers."""
         self._stop_event.set()
-        if self._httpd is None or self._thread is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
+
+    def _after_close(self) -> None:
+        """Close connections still open (streams the client has not finished reading)."""
         with self._lock:
             conns = list(self._conns)
         for conn in conns:
@@ -216,22 +192,11 @@ class StubOpenAIServer:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self._thread.join(timeout=5)
-        self._thread = None
-
-    def __enter__(self) -> StubOpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
         """``http://HOST:PORT/v1`` (available once started)."""
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.origin}/v1"
 
     @property
     def requests(self) -> list[StubRequest]:

@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpcore2
+
+from tests.support.local_server import LocalServer, QuietHandler
 
 ARTICLE_FIGURE = "The European heat pump market reached EUR 23.7 billion in 2024, growing 12.5 % a year."
 PDF_FIGURE = "Installed base: 20.5 million units, up 9.1 % on 2023."
@@ -93,20 +94,7 @@ class SeenRequest:
     headers: dict[str, str]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads, block_on_close, allow_reuse_address, request_queue_size = True, False, True, 128
-    pages: PageServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay silent (clients hang up on purpose in several tests)."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Never log."""
+class _Handler(QuietHandler):
 
     def _send(self, status: int, body: bytes = b"", content_type: str = "text/html; charset=utf-8",
               headers: dict[str, str] | None = None) -> None:
@@ -119,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802
-        pages = self.server.pages
+        pages = self.server.owner
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         pages._enter(SeenRequest(self.path, dict(self.headers.items())))
@@ -182,24 +170,30 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
-class PageServer:
+class PageServer(LocalServer):
     """The test web server; use as a context manager. ``url(path)`` is the address of a path on it."""
 
+    handler = _Handler
+    thread_name = "page-server"
+    poll_interval = 0.02  # the default half second would add itself to every test's teardown
+
     def __init__(self) -> None:
+        super().__init__()
         self.release = threading.Event()
         self._lock = threading.Condition()
         self._seen: list[SeenRequest] = []
         self._in_flight = 0
         self.max_in_flight = 0
         self._permits = threading.Semaphore(0)
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.pages = self
-        self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="page-server", daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (once started)."""
+        return int(self.origin.rsplit(":", 1)[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        """The address of ``path`` on this server."""
+        return f"{self.origin}{path}"
 
     @property
     def requests(self) -> list[SeenRequest]:
@@ -237,16 +231,10 @@ class PageServer:
             self._in_flight -= 1
             self._lock.notify_all()
 
-    def __enter__(self) -> PageServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def _release(self) -> None:
+        """Answer slow and held requests."""
         self.release.set()
         self._permits.release(1000)
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 class LoopbackDialer(httpcore2.AsyncNetworkBackend):

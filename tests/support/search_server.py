@@ -13,9 +13,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_server import LocalServer, QuietHandler
 
 
 @dataclass
@@ -35,21 +36,7 @@ def result(title: str, url: str, content: str = "", published: str | None = None
     return {"title": title, "url": url, "content": content, "published": published}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads, block_on_close, allow_reuse_address = True, False, True
-    owner: SearchServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay silent: never print tracebacks."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Never log anything (requests may carry keys)."""
-
+class _Handler(QuietHandler):
     def _send(self, status: int, data: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -122,11 +109,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(req, auth == f"Bearer {self.server.owner.tavily_key}", render)
 
 
-class SearchServer:
+class SearchServer(LocalServer):
     """SearXNG- and Tavily-compatible search server in a daemon thread; use it with ``with``."""
+
+    handler = _Handler
+    thread_name = "stub-search-server"
 
     def __init__(self, results: dict[str, list[dict]] | None = None, *, default: list[dict] | None = None,
                  tavily_key: str = "tvly-test-key") -> None:
+        super().__init__()
         self.results = dict(results or {})
         """Results per query (see :func:`result`); other queries get ``default``."""
         self.default = list(default or [])
@@ -144,43 +135,17 @@ class SearchServer:
         self._lock = threading.Lock()
         self._requests: list[SearchRequest] = []
         self._stopped = threading.Event()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> SearchServer:
-        """Bind a free port on 127.0.0.1 and serve in a background thread."""
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="stub-search-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release held answers. Idempotent."""
+    def _release(self) -> None:
+        """Release held answers."""
         self._stopped.set()
         if self.hold is not None:
             self.hold.set()
-        if self._httpd is None or self._thread is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-        self._thread = None
-
-    def __enter__(self) -> SearchServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (once started)."""
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     @property
     def requests(self) -> list[SearchRequest]:
