@@ -78,21 +78,20 @@ def headline_metrics(result: MarketResearchResult) -> None:
     """The report's key figures at a glance, each with its checked status."""
     market, competitors, customers = (o.result if o.ok else None for o in result.research)
     columns = st.columns(5, border=True)
+    quiet = {"delta_color": "off", "delta_arrow": "off"}  # the line under a value is a caption, not a change
     if market is not None:
         size, growth = market.market_size, market.growth
-        columns[0].metric(f"Market size ({size.year})", f"{size.currency} {size.value:,.1f}{_SCALE_SHORT[size.scale]}",
-                          help=f"{size.value:g} {size.scale} {size.currency} — {_status_word(market, 'market size')}")
-        columns[1].metric("Growth (CAGR)", f"{growth.cagr_percent:g} %",
-                          help=f"{growth.period or 'period not stated'} — {_status_word(market, 'growth rate')}")
-    if competitors is not None:
-        leader = max(competitors.competitors, key=lambda c: c.market_share_percent or 0)
-        share = f"{leader.market_share_percent:g} % share" if leader.market_share_percent is not None else "share n/a"
-        columns[2].metric("Leader", leader.name, help=f"{share} — {_status_word(competitors, f'share of {leader.name}')}")
-    if customers is not None:
-        largest = max(customers.segments, key=lambda s: s.share_percent or 0)
-        share = f"{largest.share_percent:g} % of customers" if largest.share_percent is not None else "share n/a"
-        columns[3].metric("Largest segment", largest.name,
-                          help=f"{share} — {_status_word(customers, f'share of {largest.name}')}")
+        columns[0].metric(f"Market size ({size.year})", f"{size.value:,.1f} {_SCALE_SHORT[size.scale]}",
+                          delta=f"{size.currency} · {_status_word(market, 'market size')}", **quiet,
+                          help=f"{size.value:g} {size.scale} {size.currency}")
+        columns[1].metric("Growth (CAGR)", f"{growth.cagr_percent:g} %", **quiet,
+                          delta=f"{growth.period or 'period not stated'} · {_status_word(market, 'growth rate')}")
+    for column, label, data in ((columns[2], "Leader", competitors), (columns[3], "Largest segment", customers)):
+        if data is not None:
+            part = data.largest()
+            share = data.share_of(part)
+            column.metric(label, f"{share:g} %" if share is not None else "n/a", delta=part.name, **quiet,
+                          help=f"{part.name} — {_status_word(data, f'share of {part.name}')}")
     figures = [f for data in (market, competitors, customers) if data is not None for f in data.figures]
     verified = sum(1 for f in figures if f.status is FigureStatus.VERIFIED)
     columns[4].metric("Figures verified", f"{verified} of {len(figures)}",
