@@ -1,58 +1,68 @@
-"""The history of research jobs, kept in SQLite under the data folder.
+"""The history of research jobs: SQLite in the data folder by default, or PostgreSQL (SQLAlchemy Core).
 
-Each job is one row: summary fields (kind, topic, status, timings, provider,
-model, demo flag) plus the finished result as JSON text in its own column.
-``elapsed`` (the run's own wall-clock seconds) was added later: an older
-database gains the column when a store opens it, and its rows keep NULL there.
-The database lives at ``data_dir / "history.sqlite3"`` in WAL mode, so it
-survives server restarts and a process killed in the middle of a write.
+Each job is one row of ``jobs``: summary fields (kind, topic, status, timings,
+provider, model, demo flag, the worker that ran it) plus the result JSON in its own
+column. SQLite lives at ``data_dir / "research.sqlite3"`` in WAL mode with
+``synchronous=FULL`` (it survives a process killed mid-write); other libraries'
+tables in that file are never touched. A ``postgresql://`` URL puts the history in
+that database (psycopg 3), which several app replicas can share. Opening a store
+creates what is missing (tables, indexes, columns added later: ``elapsed``,
+``worker``) even if another process does the same at once, and imports the earlier
+releases' ``data_dir / "history.sqlite3"`` once (the file is left in place).
 
-Every call opens its own connection and closes it again, so one
-:class:`ReportStore` can be used from any thread without shared state. Every
-write runs in a transaction and every statement is parameterised. There is no
-column for an API key, so none can be stored.
+Every call takes its own pooled connection (one store serves any thread), every
+write is a transaction, every value a bound parameter; no column can hold an API key.
 """
 
 from __future__ import annotations
 
 import builtins
+import json
+import logging
 import re
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
 
 from research.core.runs import JobStatus
 from research.inputs import WorkflowKind
 
 JOB_KINDS: frozenset[str] = frozenset(WorkflowKind)
 JOB_STATUSES: frozenset[str] = frozenset(JobStatus)
-DB_FILENAME = "history.sqlite3"
+DB_FILENAME = "research.sqlite3"
+"""The SQLite database in the data folder (when no database URL is given)."""
+LEGACY_FILENAME = "history.sqlite3"
+"""The history database of earlier releases, imported once into the current database."""
 
+_log = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"[0-9a-f]{12}")
-_SUMMARY_COLUMNS = "id, kind, topic, status, created_at, finished_at, provider, model, demo, elapsed"
 _LIKE_ESCAPE = "\\"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    finished_at REAL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    demo INTEGER NOT NULL,
-    result_json TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at DESC);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status);
-"""
-_ADDED_COLUMNS = {"elapsed": "REAL"}
-"""Columns added after the first release, with their types: added to an older database when it is opened."""
+_SECONDS = sa.Double().with_variant(sa.REAL(), "sqlite")  # REAL as before on SQLite; DOUBLE PRECISION on Postgres
+_METADATA = sa.MetaData()
+_JOBS = sa.Table(
+    "jobs", _METADATA,
+    sa.Column("id", sa.Text, primary_key=True), sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("topic", sa.Text, nullable=False), sa.Column("status", sa.Text, nullable=False),
+    sa.Column("created_at", _SECONDS, nullable=False), sa.Column("finished_at", _SECONDS),
+    sa.Column("provider", sa.Text, nullable=False), sa.Column("model", sa.Text, nullable=False),
+    sa.Column("demo", sa.Integer, nullable=False), sa.Column("result_json", sa.Text),
+    sa.Column("elapsed", _SECONDS),  # added by the second release
+    sa.Column("worker", sa.Text),  # the executor id that ran the job; NULL in the rows of older releases
+)
+sa.Index("jobs_by_created", _JOBS.c.created_at.desc())
+sa.Index("jobs_by_status", _JOBS.c.status)
+_META = sa.Table("store_meta", _METADATA, sa.Column("key", sa.Text, primary_key=True), sa.Column("value", sa.Text))
+_SUMMARY = [_JOBS.c[name] for name in
+            ("id", "kind", "topic", "status", "created_at", "finished_at", "provider", "model", "demo", "elapsed",
+             "worker")]
 
 
 def is_valid_job_id(text: object) -> bool:
@@ -63,6 +73,23 @@ def is_valid_job_id(text: object) -> bool:
 def new_job_id() -> str:
     """A fresh random job id (12 lowercase hex characters)."""
     return secrets.token_hex(6)
+
+
+def database_url_for(data_dir: Path, database_url: str | None = None) -> str:
+    """The SQLAlchemy URL of the history database, for the store and anything sharing that database.
+
+    None or blank: ``sqlite:///<absolute data_dir>/research.sqlite3``. A ``postgresql://``
+    (or ``postgres://``) URL: the same with the ``postgresql+psycopg://`` scheme (psycopg 3).
+    Raises ValueError for anything else (the message never repeats the URL).
+    """
+    url = (database_url or "").strip()
+    if not url:
+        return f"sqlite:///{Path(data_dir).resolve() / DB_FILENAME}"
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.lower() in ("postgresql", "postgres", "postgresql+psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    what = f"URL scheme {scheme!r}" if separator else "URL"
+    raise ValueError(f"unsupported database {what}: use postgresql://user@host:port/database (or leave it unset for SQLite)")
 
 
 class StoredJob(BaseModel):
@@ -79,6 +106,8 @@ class StoredJob(BaseModel):
     demo: bool
     elapsed: float | None = None
     """The run's own wall-clock seconds (its result's ``elapsed``), when the job was saved with it."""
+    worker: str | None = None
+    """The worker (``RESEARCH_WORKER_ID``) that ran the job; None for jobs of older releases."""
 
     @property
     def duration(self) -> float | None:
@@ -92,29 +121,14 @@ class StoredJob(BaseModel):
         return self.elapsed if self.elapsed is not None else self.finished_at - self.created_at
 
 
-def _job_from_row(row: sqlite3.Row) -> StoredJob:
-    return StoredJob(
-        id=row["id"],
-        kind=row["kind"],
-        topic=row["topic"],
-        status=row["status"],
-        created_at=row["created_at"],
-        finished_at=row["finished_at"],
-        provider=row["provider"],
-        model=row["model"],
-        demo=bool(row["demo"]),
-        elapsed=row["elapsed"],
-    )
+def _job_from_row(row: sa.Row[Any]) -> StoredJob:
+    return StoredJob(**{**row._mapping, "demo": bool(row.demo)})
 
 
 def _like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its ``%``, ``_`` and escape characters taken literally."""
     escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_")
     return f"%{escaped}%"
-
-
-def _casefold(value: object) -> object:
-    return value.casefold() if isinstance(value, str) else value
 
 
 def _checked(values: Iterable[str] | None, allowed: frozenset[str], what: str) -> builtins.list[str]:
@@ -126,69 +140,125 @@ def _checked(values: Iterable[str] | None, allowed: frozenset[str], what: str) -
     return checked
 
 
+def _prepare_sqlite(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    """Each new SQLite connection: WAL, FULL sync (a commit survives power loss), a 10 s busy wait, casefold()."""
+    # Python's casefold: SQLite's own LIKE and lower() ignore case for ASCII letters only.
+    dbapi_conn.create_function("casefold", 1, lambda v: v.casefold() if isinstance(v, str) else v, deterministic=True)
+    with closing(dbapi_conn.cursor()) as cursor:
+        for pragma in ("busy_timeout=10000", "journal_mode=WAL", "synchronous=FULL"):
+            cursor.execute(f"PRAGMA {pragma}")
+
+
+def _read_legacy(path: Path) -> builtins.list[dict[str, Any]]:
+    """Every row of ``jobs`` in the SQLite file ``path`` (opened read-only), oldest first; missing columns None."""
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)) as conn:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        if "id" not in present:
+            return []
+        names = [name for name in _JOBS.columns.keys() if name in present]  # ours, never user input
+        rows = conn.execute(f"SELECT {', '.join(names)} FROM jobs ORDER BY rowid").fetchall()
+    return [{**dict.fromkeys(_JOBS.columns.keys()), **dict(zip(names, row))} for row in rows]
+
+
 class ReportStore:
-    """The job history in ``data_dir / "history.sqlite3"`` (folder and schema created if missing)."""
+    """The job history: SQLite in ``data_dir`` by default, or the PostgreSQL database at ``database_url``.
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / DB_FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            with conn:
-                conn.executescript(_SCHEMA)
-            self._add_missing_columns(conn)
+    The folder (SQLite), tables, indexes and missing columns are created on open, and
+    an earlier release's ``history.sqlite3`` in ``data_dir`` is imported once.
+    Raises ValueError for an unsupported database URL. ``engine`` is the SQLAlchemy
+    engine, ``path`` the SQLite file (None on PostgreSQL), ``is_postgres`` which it is.
+    """
 
-    @staticmethod
-    def _add_missing_columns(conn: sqlite3.Connection) -> None:
-        """Upgrade a database made by an older release: add the columns it lacks (NULL in its rows)."""
-        for name, sql_type in _ADDED_COLUMNS.items():
-            present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-            if name in present:
-                continue
+    url_for = staticmethod(database_url_for)
+
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+        url = database_url_for(data_dir, database_url)
+        self.is_postgres = url.startswith("postgresql")
+        self.path: Path | None = None if self.is_postgres else Path(data_dir).resolve() / DB_FILENAME
+        if self.path is None:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine = sa.create_engine(url, connect_args={"timeout": 10})
+            sa.event.listen(self.engine, "connect", _prepare_sqlite)
+        try:
+            self._create_schema()
+            self._import_legacy(Path(data_dir) / LEGACY_FILENAME)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones)."""
+        self.engine.dispose()
+
+    def _create_schema(self, attempts: int = 5) -> None:
+        """Create the missing tables, indexes and columns; another process may be doing the same meanwhile."""
+        for attempt in range(attempts):
             try:
-                with conn:
-                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {sql_type}")
-            except sqlite3.OperationalError:  # another process added it meanwhile
-                if name not in {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}:
+                with self.engine.begin() as conn:
+                    _METADATA.create_all(conn, checkfirst=True)
+                    present = {column["name"] for column in sa.inspect(conn).get_columns("jobs")}
+                    for column in _JOBS.columns:  # a database of an older release: its rows keep NULL there
+                        if column.name not in present and column.nullable:
+                            sql_type = column.type.compile(self.engine.dialect)
+                            conn.execute(sa.text(f"ALTER TABLE jobs ADD COLUMN {column.name} {sql_type}"))
+                    for index in _JOBS.indexes:
+                        index.create(conn, checkfirst=True)
+                return
+            except sa.exc.DBAPIError:  # e.g. "already exists": another process got there first, so check again
+                if attempt == attempts - 1:
                     raise
+                time.sleep(0.05 * (attempt + 1))
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10)
-        conn.row_factory = sqlite3.Row
-        # FULL: a committed job stays committed even if the machine loses power.
-        conn.execute("PRAGMA synchronous=FULL")
-        return conn
+    def _import_legacy(self, legacy: Path) -> int:
+        """Copy the jobs of an earlier release's SQLite history here, once (rows whose id is here stay as they are).
 
-    def record_started(
-        self,
-        job_id: str,
-        *,
-        kind: WorkflowKind,
-        topic: str,
-        provider: str,
-        model: str,
-        demo: bool,
-        created_at: float,
-    ) -> None:
-        """Add a job with status "running".
+        Claimed in ``store_meta`` in the copy's transaction, so two processes opening together import it once,
+        and never repeated, so a report deleted since does not come back. Returns how many jobs were added.
+        """
+        legacy, key = legacy.resolve(), f"imported:{legacy.resolve()}"
+        if not legacy.is_file() or legacy == self.path:
+            return 0
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(_META.c.key).where(_META.c.key == key)).first() is not None:
+                return 0
+        try:
+            rows = _read_legacy(legacy)
+        except sqlite3.Error as exc:  # unreadable: keep working, try again at the next start
+            _log.warning("could not read the earlier history %s: %s", legacy, exc)
+            return 0
+        dialect = postgresql if self.is_postgres else sqlite
+        count = sa.select(sa.func.count()).select_from(_JOBS)
+        with self.engine.begin() as conn:
+            claim = dialect.insert(_META).values(key=key, value=json.dumps({"at": time.time(), "rows": len(rows)}))
+            if conn.execute(claim.on_conflict_do_nothing()).rowcount == 0:
+                return 0  # another process imported it first
+            before = conn.execute(count).scalar_one()
+            if rows:
+                conn.execute(dialect.insert(_JOBS).on_conflict_do_nothing(), rows)
+            added = conn.execute(count).scalar_one() - before
+        _log.info("imported %d of the %d jobs of the earlier history %s", added, len(rows), legacy)
+        return added
 
-        Raises ValueError for an invalid id or kind, and sqlite3.IntegrityError
-        when the id is already in the history.
+    def record_started(self, job_id: str, *, kind: WorkflowKind, topic: str, provider: str, model: str, demo: bool,
+                       created_at: float, worker: str = "local") -> None:
+        """Add a job with status "running", run by the executor ``worker``.
+
+        Raises ValueError for an invalid id or kind, and
+        :class:`sqlalchemy.exc.IntegrityError` when the id is already in the history.
         """
         if not is_valid_job_id(job_id):
             raise ValueError("invalid job id")
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
-        with closing(self._connect()) as conn, conn:
-            conn.execute(
-                "INSERT INTO jobs (id, kind, topic, status, created_at, finished_at, provider, model, demo, result_json)"
-                " VALUES (?, ?, ?, 'running', ?, NULL, ?, ?, ?, NULL)",
-                (job_id, kind, topic, created_at, provider, model, int(demo)),
-            )
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(_JOBS).values(
+                id=job_id, kind=str(kind), topic=topic, status=JobStatus.RUNNING.value, created_at=float(created_at),
+                finished_at=None, provider=provider, model=model, demo=int(bool(demo)), result_json=None, worker=worker))
 
-    def record_finished(
-        self, job_id: str, *, status: str, finished_at: float, result_json: str, elapsed: float | None = None,
-    ) -> None:
+    def record_finished(self, job_id: str, *, status: str, finished_at: float, result_json: str,
+                        elapsed: float | None = None) -> None:
         """Store a job's final status, finish time, result JSON and run time, in one transaction.
 
         ``elapsed`` is the run's own wall-clock seconds (its result's ``elapsed``);
@@ -201,78 +271,70 @@ class ReportStore:
             raise ValueError("invalid job id")
         if status not in JOB_STATUSES or status == "running":
             raise ValueError(f"not a final job status: {status!r}")
-        with closing(self._connect()) as conn, conn:
-            conn.execute(
-                "UPDATE jobs SET status = ?, finished_at = ?, result_json = ?, elapsed = ? WHERE id = ?",
-                (status, finished_at, result_json, None if elapsed is None else float(elapsed), job_id),
-            )
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(_JOBS).where(_JOBS.c.id == job_id).values(
+                status=str(status), finished_at=float(finished_at), result_json=result_json,
+                elapsed=None if elapsed is None else float(elapsed)))
 
     def get(self, job_id: str) -> StoredJob | None:
         """The job's summary, or None for an unknown or invalid id."""
         if not is_valid_job_id(job_id):
             return None
-        with closing(self._connect()) as conn:
-            row = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(*_SUMMARY).where(_JOBS.c.id == job_id)).first()
         return None if row is None else _job_from_row(row)
 
     def result_json(self, job_id: str) -> str | None:
         """The job's stored result JSON, or None (unknown or invalid id, or not finished)."""
         if not is_valid_job_id(job_id):
             return None
-        with closing(self._connect()) as conn:
-            row = conn.execute("SELECT result_json FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else row["result_json"]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(_JOBS.c.result_json).where(_JOBS.c.id == job_id)).scalar_one_or_none()
 
-    def list(
-        self,
-        limit: int = 200,
-        *,
-        search: str = "",
-        statuses: Iterable[str] | None = None,
-        kinds: Iterable[str] | None = None,
-    ) -> builtins.list[StoredJob]:
+    def list(self, limit: int = 200, *, search: str = "", statuses: Iterable[str] | None = None,
+             kinds: Iterable[str] | None = None) -> builtins.list[StoredJob]:
         """Up to ``limit`` job summaries, newest first (result JSON is not loaded).
 
         ``search`` keeps the jobs whose topic contains it, ignoring case (``%`` and
         ``_`` are plain characters; blank means every topic). ``statuses`` and
         ``kinds`` keep the jobs with one of the given values; None or empty means
         any. Raises ValueError for an unknown status or kind. The filtering is done
-        by SQLite, with every value passed as a parameter.
+        by the database, with every value passed as a parameter.
         """
-        clauses: builtins.list[str] = []
-        params: builtins.list[object] = []
-        needle = search.strip().casefold()
-        if needle:
-            clauses.append(f"casefold(topic) LIKE ? ESCAPE '{_LIKE_ESCAPE}'")
-            params.append(_like_pattern(needle))
-        for column, values in (("status", _checked(statuses, JOB_STATUSES, "status")),
-                               ("kind", _checked(kinds, JOB_KINDS, "kind"))):
+        # Equal creation times: the later insert first on SQLite; Postgres has no insertion order, so by id.
+        tie = _JOBS.c.id.desc() if self.is_postgres else sa.literal_column("rowid").desc()
+        query = sa.select(*_SUMMARY).order_by(_JOBS.c.created_at.desc(), tie).limit(max(0, int(limit)))
+        needle = search.strip()
+        if needle and self.is_postgres:
+            pattern = sa.func.lower(sa.literal(_like_pattern(needle), sa.Text))
+            query = query.where(sa.func.lower(_JOBS.c.topic).like(pattern, escape=_LIKE_ESCAPE))
+        elif needle:  # the casefold() registered on each connection
+            query = query.where(sa.func.casefold(_JOBS.c.topic).like(_like_pattern(needle.casefold()), escape=_LIKE_ESCAPE))
+        for column, values in ((_JOBS.c.status, _checked(statuses, JOB_STATUSES, "status")),
+                               (_JOBS.c.kind, _checked(kinds, JOB_KINDS, "kind"))):
             if values:
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-        with closing(self._connect()) as conn:
-            # Python's casefold: SQLite's own LIKE and lower() ignore case for ASCII letters only.
-            conn.create_function("casefold", 1, _casefold, deterministic=True)
-            rows = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS} FROM jobs {where}ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (*params, max(0, int(limit))),
-            ).fetchall()
-        return [_job_from_row(row) for row in rows]
+                query = query.where(column.in_(values))
+        with self.engine.connect() as conn:
+            return [_job_from_row(row) for row in conn.execute(query)]
 
     def delete(self, job_id: str) -> bool:
         """Remove a job; True if it existed, False for an unknown or invalid id."""
         if not is_valid_job_id(job_id):
             return False
-        with closing(self._connect()) as conn, conn:
-            cursor = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        return cursor.rowcount > 0
+        with self.engine.begin() as conn:
+            return conn.execute(sa.delete(_JOBS).where(_JOBS.c.id == job_id)).rowcount > 0
 
-    def mark_interrupted(self) -> int:
-        """Turn every "running" job into "interrupted"; returns how many changed.
+    def mark_interrupted(self, worker: str = "local", keep: Iterable[str] = ()) -> int:
+        """Turn the "running" jobs of ``worker`` into "interrupted", except the ids in ``keep``; how many changed.
 
-        Call it at start-up: the process that ran those jobs is gone.
+        Call it at start-up: the process that ran those jobs is gone (``keep``: the
+        jobs about to be resumed). Rows without a worker (from older releases) count
+        as every worker's.
         """
-        with closing(self._connect()) as conn, conn:
-            cursor = conn.execute("UPDATE jobs SET status = 'interrupted' WHERE status = 'running'")
-        return cursor.rowcount
+        query = sa.update(_JOBS).where(_JOBS.c.status == JobStatus.RUNNING.value,
+                                       sa.or_(_JOBS.c.worker == worker, _JOBS.c.worker.is_(None)))
+        kept = builtins.list(dict.fromkeys(str(job_id) for job_id in keep))
+        if kept:
+            query = query.where(_JOBS.c.id.not_in(kept))
+        with self.engine.begin() as conn:
+            return conn.execute(query.values(status=JobStatus.INTERRUPTED.value)).rowcount

@@ -1,9 +1,11 @@
-"""Shared fixtures: offline settings, a demo-free environment, the stub server."""
+"""Shared fixtures: offline settings, a demo-free environment, the stub server, a throw-away PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 from agents import set_tracing_disabled
+
+from tests.support.postgres import database_url, postgres_url  # noqa: F401 - fixtures: PostgreSQL, both backends
 
 set_tracing_disabled(True)
 
@@ -14,6 +16,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RESEARCH_API", "RESEARCH_MODEL", "RESEARCH_DEMO",
                  "RESEARCH_AGENT_TIMEOUT", "RESEARCH_RUN_TIMEOUT", "RESEARCH_MAX_RETRIES", "RESEARCH_MAX_CONCURRENCY",
                  "RESEARCH_DATA_DIR", "RESEARCH_TRACING", "RESEARCH_MAX_OUTPUT_TOKENS", "RESEARCH_SEARCH", "SEARXNG_URL",
-                 "TAVILY_API_KEY", "RESEARCH_FETCH_PRIVATE"):
+                 "TAVILY_API_KEY", "RESEARCH_FETCH_PRIVATE", "RESEARCH_DATABASE_URL", "RESEARCH_WORKER_ID",
+                 "RESEARCH_RATE_LIMIT", "RESEARCH_WORKER_CONCURRENCY", "RESEARCH_PRICES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -1,4 +1,4 @@
-"""The SQLite job history: round trips, ordering, ids, restarts and crash safety."""
+"""The job history on SQLite and on PostgreSQL: round trips, ordering, ids, restarts, crash safety, workers, races."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from research.config import Settings
 from research.core.runs import JobStatus
@@ -22,7 +25,7 @@ from research.providers.demo_model import DemoModel
 from research.providers.source import ModelSource
 from research.reports.companies import render_batch_csv, render_batch_markdown
 from research.reports.market import render_markdown
-from research.store import DB_FILENAME, ReportStore, StoredJob, is_valid_job_id, new_job_id
+from research.store import DB_FILENAME, ReportStore, StoredJob, database_url_for, is_valid_job_id, new_job_id
 from research.workflows.companies import CompanyBatchResult
 from research.workflows.market import MarketResearchResult, run_market_research
 
@@ -37,8 +40,23 @@ def demo_result() -> MarketResearchResult:
     return asyncio.run(run_market_research("plant-based dairy", Settings(demo=True), models=source))
 
 
-def start(store: ReportStore, job_id: str, created_at: float, topic: str = "topic") -> None:
-    store.record_started(job_id, kind="market", topic=topic, provider="p", model="m", demo=True, created_at=created_at)
+@pytest.fixture
+def open_store(database_url: str | None, tmp_path: Path) -> Iterator[Callable[..., ReportStore]]:
+    """Opens stores on this test's database (SQLite in ``data_dir``, or its fresh PostgreSQL database); closes them after."""
+    stores: list[ReportStore] = []
+
+    def open_(data_dir: Path = tmp_path) -> ReportStore:
+        stores.append(ReportStore(data_dir, database_url))
+        return stores[-1]
+
+    yield open_
+    for store in stores:
+        store.close()
+
+
+def start(store: ReportStore, job_id: str, created_at: float, topic: str = "topic", worker: str = "local") -> None:
+    store.record_started(job_id, kind="market", topic=topic, provider="p", model="m", demo=True, created_at=created_at,
+                         worker=worker)
 
 
 def test_job_ids() -> None:
@@ -49,9 +67,24 @@ def test_job_ids() -> None:
     assert not is_valid_job_id(None)
 
 
-def test_round_trip_of_a_demo_result(tmp_path: Path, demo_result: MarketResearchResult) -> None:
-    store = ReportStore(tmp_path / "data")
-    assert (tmp_path / "data" / DB_FILENAME).is_file()
+def test_database_urls(tmp_path: Path) -> None:
+    assert database_url_for(tmp_path) == f"sqlite:///{tmp_path.resolve() / DB_FILENAME}"
+    assert database_url_for(tmp_path, "  ") == ReportStore.url_for(tmp_path, None) == database_url_for(tmp_path)
+    assert database_url_for(tmp_path, "postgresql://u:pw@db:5432/research") == "postgresql+psycopg://u:pw@db:5432/research"
+    assert database_url_for(tmp_path, "postgres://db/x") == "postgresql+psycopg://db/x"
+    for bad in ("mysql://u:secret@db/x", "sqlite:///elsewhere.db", "u:secret@db/x"):
+        with pytest.raises(ValueError) as caught:
+            ReportStore(tmp_path / "other", bad)
+        assert "secret" not in str(caught.value)
+    assert not (tmp_path / "other").exists()
+
+
+def test_round_trip_of_a_demo_result(open_store, database_url, tmp_path: Path, demo_result: MarketResearchResult) -> None:
+    store = open_store(tmp_path / "data")
+    if database_url is None:
+        assert (tmp_path / "data" / DB_FILENAME).is_file() and store.path == (tmp_path / "data" / DB_FILENAME).resolve()
+    else:
+        assert store.path is None and not (tmp_path / "data" / DB_FILENAME).exists()
     job_id = new_job_id()
     store.record_started(
         job_id, kind="market", topic=demo_result.topic, provider=demo_result.provider,
@@ -69,7 +102,7 @@ def test_round_trip_of_a_demo_result(tmp_path: Path, demo_result: MarketResearch
     assert job == StoredJob(
         id=job_id, kind="market", topic="plant-based dairy", status=demo_result.status.value,
         created_at=demo_result.started_at, finished_at=demo_result.finished_at,
-        provider=demo_result.provider, model=demo_result.model, demo=True,
+        provider=demo_result.provider, model=demo_result.model, demo=True, worker="local",
     )
     assert job.status == JobStatus.COMPLETE
     assert job.duration == pytest.approx(demo_result.elapsed)
@@ -80,8 +113,8 @@ def test_round_trip_of_a_demo_result(tmp_path: Path, demo_result: MarketResearch
     assert restored.model_dump() == demo_result.model_dump()
 
 
-def test_list_is_newest_first_and_limited(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path)
+def test_list_is_newest_first_and_limited(open_store) -> None:
+    store = open_store()
     ids = [new_job_id() for _ in range(5)]
     for n, job_id in enumerate(ids):
         start(store, job_id, created_at=1000.0 + n, topic=f"topic {n}")
@@ -92,27 +125,20 @@ def test_list_is_newest_first_and_limited(tmp_path: Path) -> None:
     assert store.list()[-1].status == "failed"
 
 
-def test_list_does_not_load_the_result_column(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path)
+def test_list_does_not_load_the_result_column(open_store) -> None:
+    store = open_store()
     job_id = new_job_id()
     start(store, job_id, created_at=1.0)
     store.record_finished(job_id, status="complete", finished_at=2.0, result_json='{"big": 1}')
     statements: list[str] = []
-    real_connect = store._connect
-
-    def traced() -> sqlite3.Connection:
-        conn = real_connect()
-        conn.set_trace_callback(statements.append)
-        return conn
-
-    store._connect = traced  # type: ignore[method-assign]
+    sa.event.listen(store.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: statements.append(statement))
     assert [job.id for job in store.list()] == [job_id]
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert selects and not any("result_json" in s for s in selects)
 
 
-def test_delete(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path)
+def test_delete(open_store) -> None:
+    store = open_store()
     keep, drop = new_job_id(), new_job_id()
     start(store, keep, created_at=1.0)
     start(store, drop, created_at=2.0)
@@ -122,8 +148,8 @@ def test_delete(tmp_path: Path) -> None:
     assert [job.id for job in store.list()] == [keep]
 
 
-def test_invalid_ids_are_refused(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path)
+def test_invalid_ids_are_refused(open_store) -> None:
+    store = open_store()
     start(store, new_job_id(), created_at=1.0)
     for bad in BAD_IDS:
         assert store.get(bad) is None
@@ -137,8 +163,8 @@ def test_invalid_ids_are_refused(tmp_path: Path) -> None:
     assert store.get(new_job_id()) is None  # valid but unknown
 
 
-def test_bad_kind_and_status_are_refused(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path)
+def test_bad_kind_and_status_are_refused(open_store) -> None:
+    store = open_store()
     job_id = new_job_id()
     with pytest.raises(ValueError):
         store.record_started(job_id, kind="stocks", topic="t", provider="p", model="m",  # type: ignore[arg-type]
@@ -147,13 +173,13 @@ def test_bad_kind_and_status_are_refused(tmp_path: Path) -> None:
     for status in ("running", "done", ""):
         with pytest.raises(ValueError):
             store.record_finished(job_id, status=status, finished_at=2.0, result_json="{}")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError):
         start(store, job_id, created_at=3.0)
     assert store.get(job_id).status == "running"  # type: ignore[union-attr]
 
 
-def test_topic_provider_and_model_are_stored_as_given(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path)
+def test_topic_provider_and_model_are_stored_as_given(open_store) -> None:
+    store = open_store()
     job_id = new_job_id()
     topic = "Robert'); DROP TABLE jobs;-- <b>café</b>"
     store.record_started(job_id, kind="companies", topic=topic, provider="OpenAI · x (y)", model="m'1",
@@ -163,8 +189,8 @@ def test_topic_provider_and_model_are_stored_as_given(tmp_path: Path) -> None:
     assert (job.topic, job.provider, job.model, job.kind, job.demo) == (topic, "OpenAI · x (y)", "m'1", "companies", False)
 
 
-def test_mark_interrupted(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path)
+def test_mark_interrupted(open_store) -> None:
+    store = open_store()
     running, done = [new_job_id(), new_job_id()], new_job_id()
     for n, job_id in enumerate([*running, done]):
         start(store, job_id, created_at=float(n))
@@ -176,17 +202,73 @@ def test_mark_interrupted(tmp_path: Path) -> None:
     assert store.mark_interrupted() == 0
 
 
-def test_a_restarted_store_sees_the_same_data(tmp_path: Path) -> None:
-    first = ReportStore(tmp_path)
+def test_mark_interrupted_touches_only_its_workers_jobs_and_spares_the_kept_ones(open_store) -> None:
+    store = open_store()
+    mine, resumed, theirs, legacy = (new_job_id() for _ in range(4))
+    start(store, mine, created_at=1.0, worker="w1")
+    start(store, resumed, created_at=2.0, worker="w1")
+    start(store, theirs, created_at=3.0, worker="w2")
+    start(store, legacy, created_at=4.0)
+    with store.engine.begin() as conn:  # a row saved by an older release has no worker
+        conn.execute(sa.text("UPDATE jobs SET worker = NULL WHERE id = :id"), {"id": legacy})
+    assert store.mark_interrupted("w1", keep=[resumed, "not-an-id"]) == 2
+    assert {j.id: j.status for j in store.list()} == {mine: "interrupted", resumed: "running", theirs: "running",
+                                                      legacy: "interrupted"}
+    assert store.mark_interrupted("w2", keep=()) == 1 and store.get(theirs).status == "interrupted"  # type: ignore[union-attr]
+    assert store.mark_interrupted("w1") == 1 and store.get(resumed).status == "interrupted"  # type: ignore[union-attr]
+
+
+def test_a_restarted_store_sees_the_same_data(open_store, database_url, tmp_path: Path) -> None:
+    first = open_store()
     job_id = new_job_id()
     start(first, job_id, created_at=1.0)
     first.record_finished(job_id, status="cancelled", finished_at=3.0, result_json='{"a": 1}')
-    second = ReportStore(tmp_path)
-    assert second.get(job_id) == first.get(job_id)
+    first.close()
+    second = open_store()
+    assert second.get(job_id) == first.get(job_id), "a closed store reconnects when used again"
     assert second.get(job_id).duration == 2.0  # type: ignore[union-attr]
     assert second.result_json(job_id) == '{"a": 1}'
+    if database_url is None:
+        with closing(sqlite3.connect(tmp_path / DB_FILENAME)) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        with second.engine.connect() as conn:
+            pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("synchronous", "busy_timeout")]
+        assert pragmas == [2, 10_000], "synchronous=FULL, a 10 s busy timeout"
+
+
+def test_other_tables_in_the_sqlite_file_are_left_alone(tmp_path: Path) -> None:
+    with closing(sqlite3.connect(tmp_path / DB_FILENAME)) as conn, conn:  # e.g. a workflow library's own tables
+        conn.execute("CREATE TABLE workflow_status (workflow_uuid TEXT PRIMARY KEY, status TEXT)")
+        conn.execute("INSERT INTO workflow_status VALUES ('wf-1', 'PENDING')")
+    store = ReportStore(tmp_path)
+    start(store, new_job_id(), created_at=1.0)
+    store.close()
     with closing(sqlite3.connect(tmp_path / DB_FILENAME)) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT * FROM workflow_status").fetchall() == [("wf-1", "PENDING")]
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"workflow_status", "jobs", "store_meta"}
+
+
+def test_stores_opening_a_new_database_at_the_same_moment_all_work(open_store) -> None:
+    barrier, errors, stores = threading.Barrier(6), [], []
+
+    def open_one() -> None:
+        barrier.wait()
+        try:
+            stores.append(open_store())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and len(stores) == 6
+    ids = [new_job_id() for _ in stores]
+    for n, (store, job_id) in enumerate(zip(stores, ids)):
+        start(store, job_id, created_at=float(n))
+    assert [job.id for job in stores[0].list()] == ids[::-1]
 
 
 CHILD = textwrap.dedent("""
@@ -194,7 +276,7 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from research.store import ReportStore, new_job_id
 
-    store = ReportStore(Path(sys.argv[1]))
+    store = ReportStore(Path(sys.argv[1]), sys.argv[2] or None)
     payload = '{"text": "' + "x" * 50_000 + '"}'
     while True:
         job_id = new_job_id()
@@ -206,9 +288,9 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_the_database_survives_kill_9_during_writes(tmp_path: Path) -> None:
+def test_the_database_survives_kill_9_during_writes(open_store, database_url, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), database_url or ""], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     committed: list[str] = []
     half_done = ""
@@ -231,9 +313,10 @@ def test_the_database_survives_kill_9_during_writes(tmp_path: Path) -> None:
                 pipe.close()
     assert proc.returncode == -9
 
-    store = ReportStore(tmp_path)
-    with closing(sqlite3.connect(tmp_path / DB_FILENAME)) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store = open_store()
+    if database_url is None:
+        with closing(sqlite3.connect(tmp_path / DB_FILENAME)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     for job_id in committed:
         job = store.get(job_id)
         assert job is not None and job.status == "complete" and job.finished_at is not None
@@ -317,8 +400,8 @@ PREVIOUS_RELEASE_BATCH = """{
 }"""
 
 
-def test_reports_saved_by_the_previous_release_still_open_in_full(tmp_path: Path) -> None:
-    store = ReportStore(tmp_path / "data")
+def test_reports_saved_by_the_previous_release_still_open_in_full(open_store, tmp_path: Path) -> None:
+    store = open_store(tmp_path / "data")
     market_id, batch_id = new_job_id(), new_job_id()
     for job_id, kind, title, raw in ((market_id, "market", "oat milk in the Nordics", PREVIOUS_RELEASE_MARKET),
                                      (batch_id, "companies", "Stripe, Adyen, Klarna", PREVIOUS_RELEASE_BATCH)):
