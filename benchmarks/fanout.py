@@ -14,7 +14,8 @@
 ``--pipeline`` compares the pipelined report with a one-shot synthesis (:mod:`benchmarks.pipeline`);
 ``--grounded`` runs the market workflow with web search and page fetches (:mod:`benchmarks.grounded`);
 ``--load N`` runs N jobs at once in one job runner (:mod:`benchmarks.load`);
-``--salvage`` reads realistic imperfect answers offline (:mod:`benchmarks.salvage`).
+``--salvage`` reads realistic imperfect answers offline (:mod:`benchmarks.salvage`);
+``--durable`` measures what checkpointing every step costs, on SQLite and PostgreSQL (:mod:`benchmarks.durable`).
 """
 
 from __future__ import annotations
@@ -122,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: the pipelined report against a one-shot synthesis (see benchmarks.pipeline)")
     parser.add_argument("--grounded", action="store_true",
                         help="instead: a market run with web search and page fetches (see benchmarks.grounded)")
+    parser.add_argument("--durable", action="store_true",
+                        help="instead: durable jobs on SQLite and PostgreSQL against in memory (see benchmarks.durable)")
     args = parser.parse_args(argv)
+    if args.durable:
+        from benchmarks.durable import print_durable_bench
+
+        print_durable_bench(max(args.repeat, 1))
+        return 0
     if args.salvage:
         from benchmarks.salvage import print_salvage_bench
 

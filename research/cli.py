@@ -3,6 +3,11 @@
 ``python -m research "TOPIC" [--out FILE.md] [--json FILE.json] [--demo]``
 ``python -m research companies NAME [NAME ...] [--file FILE] [--concurrency N]
 [--out FILE.md] [--json FILE.json] [--csv FILE.csv] [--demo]``
+``python -m research --resume [--out FILE.md] [--json FILE.json]``
+``python -m research --worker`` (serve the deployment's queue until Ctrl-C)
+
+Every job is durable (see :mod:`research.cli_jobs`): when the process dies,
+``--resume`` finishes this worker's unfinished jobs and writes their reports.
 
 Exit status: 0 complete report; 3 partial report; 1 no report; 2 bad input or
 configuration, with a one-line message and no request made; 130 cancelled with
@@ -19,13 +24,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from research.config import ConfigError, load_settings
+from research.cli_jobs import CommandLineHost, resume, run_durably, serve
+from research.config import ConfigError, Settings, load_settings
 from research.core.runs import JobStatus
+from research.durable.engine import close_engine
 from research.inputs import CompanyRequest, InputError, MarketRequest
 from research.logs import route_library_logs
 from research.progress import ProgressDisplay
 from research.reports.exports import CSV, JSON, MARKDOWN, export
-from research.workflows import run_workflow, workflow_for
+from research.store import ReportStore
+from research.workflows import workflow_for
 
 EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 EXIT_CODES = {
@@ -70,6 +78,24 @@ def build_companies_parser() -> argparse.ArgumentParser:
     return _common(parser)
 
 
+def build_resume_parser() -> argparse.ArgumentParser:
+    """The argument parser for resuming the jobs a stopped process left unfinished."""
+    parser = _Parser(prog="python -m research --resume", description="Finish the jobs this worker "
+                     "(RESEARCH_WORKER_ID) left unfinished when its process stopped, and write their reports.")
+    parser.add_argument("--resume", action="store_true", required=True, help="resume unfinished jobs")
+    parser.add_argument("--out", type=Path, metavar="FILE.md", help="write the Markdown report here (default: stdout)")
+    parser.add_argument("--json", type=Path, metavar="FILE.json", help="also write the full structured result as JSON")
+    return parser
+
+
+def build_worker_parser() -> argparse.ArgumentParser:
+    """The argument parser for a worker process that serves a deployment's queue."""
+    parser = _Parser(prog="python -m research --worker", description="Serve the deployment's provider queue "
+                     "(RESEARCH_DATABASE_URL) and resume this worker's unfinished jobs, until Ctrl-C.")
+    parser.add_argument("--worker", action="store_true", required=True, help="serve the queue")
+    return parser
+
+
 def _check_writable(path: Path | None) -> None:
     if path is not None and not path.resolve().parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
@@ -104,8 +130,12 @@ def _read_names(args: argparse.Namespace) -> list[str]:
     return names
 
 
-def _prepare(argv: list[str]) -> tuple[argparse.Namespace, MarketRequest | CompanyRequest]:
-    """Parse and check everything before any request: the arguments and the typed request."""
+def _prepare(argv: list[str]) -> tuple[argparse.Namespace, MarketRequest | CompanyRequest | None]:
+    """Parse and check everything before any request: the arguments and the typed request (None: resume)."""
+    if argv[:1] == ["--resume"]:
+        return build_resume_parser().parse_args(argv), None
+    if argv[:1] == ["--worker"]:
+        return build_worker_parser().parse_args(argv), None
     if argv[:1] == ["companies"]:
         args = build_companies_parser().parse_args(argv[1:])
         return args, CompanyRequest.parse(_read_names(args), args.concurrency)
@@ -118,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args, request = _prepare(argv)
-        for path in (args.out, args.json, getattr(args, "csv", None)):
+        for path in (getattr(args, "out", None), getattr(args, "json", None), getattr(args, "csv", None)):
             _check_writable(path)
-        settings = load_settings(overrides={"RESEARCH_DEMO": "1"} if args.demo else None)
+        settings = load_settings(overrides={"RESEARCH_DEMO": "1"} if getattr(args, "demo", False) else None)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (UsageError, InputError, ConfigError) as exc:
@@ -130,30 +160,63 @@ def main(argv: list[str] | None = None) -> int:
     route_library_logs(settings.data_dir)  # the SDK's own error lines must not interleave with the progress display
     for warning in settings.warnings:
         print(f"research: warning: {warning}", file=sys.stderr)
-    workflow = workflow_for(request.kind)
-    display = ProgressDisplay(workflow.step_keys(request), sys.stderr, label=workflow.step_label)
     try:
-        result = asyncio.run(_with_ctrl_c(lambda cancel: run_workflow(workflow, request, settings, on_event=display,
-                                                                      cancel=cancel)))
+        results = asyncio.run(_with_ctrl_c(lambda cancel: _run_jobs(request, settings, cancel,
+                                                                    worker=getattr(args, "worker", False))))
     except ConfigError as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C before the run could install its handler
         print("research: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
+    finally:
+        close_engine()
+    if getattr(args, "worker", False):
+        return EXIT_OK
+    if not results:
+        print("research: nothing to resume: this worker has no unfinished jobs", file=sys.stderr)
+        return EXIT_NO_REPORT
+    codes = [_write(args, result, f"-{job_id}" if len(results) > 1 else "") for job_id, result in results.items()]
+    return max(codes, key=[EXIT_OK, EXIT_PARTIAL, EXIT_NO_REPORT, EXIT_CANCELLED].index)
 
+
+async def _run_jobs(request: MarketRequest | CompanyRequest | None, settings: Settings,
+                    cancel: asyncio.Event, worker: bool = False) -> dict[str, Any]:
+    """Run ``request`` durably, serve as a ``worker``, or resume this worker's unfinished jobs; results by job id."""
+    def progress(job_request: MarketRequest | CompanyRequest) -> ProgressDisplay:
+        workflow = workflow_for(job_request.kind)
+        return ProgressDisplay(workflow.step_keys(job_request), sys.stderr, label=workflow.step_label)
+
+    host = CommandLineHost(settings, ReportStore(settings.data_dir, settings.database_url), progress, cancel)
+    if worker:
+        await serve(host)
+    elif request is None:
+        await resume(host)
+    else:
+        await run_durably(host, request)
+    return host.results
+
+
+def _write(args: argparse.Namespace, result: Any, suffix: str) -> int:
+    """Write one job's files and report; its exit status."""
+    kind = result.request.kind
     for path, extension in ((args.json, JSON), (getattr(args, "csv", None), CSV)):
         if path is not None:
-            path.write_text(export(request.kind, extension).render(result), encoding="utf-8")
+            _suffixed(path, suffix).write_text(export(kind, extension).render(result), encoding="utf-8")
     if result.status is JobStatus.FAILED:
         print(f"research: no report: {result.error}", file=sys.stderr)
         return EXIT_NO_REPORT
-    report = export(request.kind, MARKDOWN).render(result)
+    report = export(kind, MARKDOWN).render(result)
     if args.out:
-        args.out.write_text(report, encoding="utf-8")
-        print(f"Report written to {args.out} ({result.status.value}, {result.elapsed:.1f} s)", file=sys.stderr)
+        out = _suffixed(args.out, suffix)
+        out.write_text(report, encoding="utf-8")
+        print(f"Report written to {out} ({result.status.value}, {result.elapsed:.1f} s)", file=sys.stderr)
     else:
         sys.stdout.write(report)
     if result.status is JobStatus.CANCELLED:
         print("research: cancelled; the report holds what finished", file=sys.stderr)
     return EXIT_CODES[result.status]
+
+
+def _suffixed(path: Path, suffix: str) -> Path:
+    return path.with_name(f"{path.stem}{suffix}{path.suffix}") if suffix else path

@@ -71,6 +71,14 @@ class Settings(BaseModel):
     tavily_key: SecretStr | None = None
     fetch_private: bool = False
     """Allow fetching pages on private and local addresses (off: such pages are refused)."""
+    database_url: str | None = Field(default=None, repr=False)
+    """Postgres for workflow state and history shared by replicas; None: SQLite in the data folder."""
+    worker_id: str = "local"
+    """This process's stable executor id: a restarted process recovers the unfinished jobs of its id."""
+    rate_limit: int | None = None
+    """Model requests (agent steps) started per minute across the deployment; None: no limit."""
+    worker_concurrency: int | None = None
+    """Model-calling steps this process runs at once, within the deployment's cap; None: no own limit."""
 
     @property
     def key(self) -> str | None:
@@ -136,6 +144,18 @@ class EnvironmentValues(BaseModel):
     searxng_url: str | None = None
     tavily_api_key: SecretStr | None = None
     research_fetch_private: bool = False
+    research_database_url: str | None = None
+    research_worker_id: str = Field("local", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    research_rate_limit: int | None = Field(None, ge=1)
+    research_worker_concurrency: int | None = Field(None, ge=1)
+
+    @field_validator("research_database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        text = str(value or "").strip()
+        if text and not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql://… address (leave it unset for SQLite)")
+        return text or None
 
     @field_validator("research_demo", "research_tracing", mode="before")
     @classmethod
@@ -259,4 +279,8 @@ def load_settings(
         searxng_url=values.searxng_url,
         tavily_key=values.tavily_api_key,
         fetch_private=values.research_fetch_private,
+        database_url=values.research_database_url,
+        worker_id=values.research_worker_id,
+        rate_limit=values.research_rate_limit,
+        worker_concurrency=values.research_worker_concurrency,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-LIBRARY_LOGGERS = ("openai.agents", "openai", "httpx", "httpx2")
+LIBRARY_LOGGERS = ("openai.agents", "openai", "httpx", "httpx2", "dbos")
 LOG_FILE = "research.log"
 
 

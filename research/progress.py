@@ -54,7 +54,7 @@ class ProgressDisplay:
         text = f"{STATE_SYMBOLS[event.state]} {event.state.value}"
         if event.state is StepState.RETRYING:
             text += f" (attempt {event.attempt} of {event.max_attempts}): {event.message}"
-        elif event.state is StepState.RUNNING and event.message:
+        elif event.state in (StepState.RUNNING, StepState.QUEUED) and event.message:
             text += f": {event.message}"
         elif event.state.finished and event.state is not StepState.DONE and event.message:
             text += f": {event.message}"
@@ -62,6 +62,7 @@ class ProgressDisplay:
             seconds = time.monotonic() - self._since.get(event.key, time.monotonic())
             tokens = event.usage.input_tokens + event.usage.output_tokens if event.usage else 0
             text += f" in {seconds:.1f} s, {tokens:,} tokens"
+            text += f" ({event.message})" if event.message else ""
         return text
 
     def _redraw(self) -> None:

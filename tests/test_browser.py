@@ -61,7 +61,9 @@ def app(stub, tmp_path_factory) -> Iterator[StreamlitApp]:
     require_chromium()
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.unlink(missing_ok=True)
-    with StreamlitApp(stub.base_url, tmp_path_factory.mktemp("browser-data"), log_path=LOG) as server:
+    # A provider limit sized for five users at once (every model request of the app shares it).
+    with StreamlitApp(stub.base_url, tmp_path_factory.mktemp("browser-data"), log_path=LOG,
+                      extra_env={"RESEARCH_MAX_CONCURRENCY": "16"}) as server:
         yield server
 
 

@@ -17,6 +17,8 @@ from research.workflows.market import SUMMARY_KEY
 from ui import batch_view, report_view, runtime, status
 
 POLL_SECONDS = 0.5
+RESUMED_NOTE = ("Resumed after a restart: the steps that had finished were kept; "
+                "any that were running when the server stopped are run again.")
 _OUTCOME = {
     JobStatus.COMPLETE: ("complete", "Report ready"),
     JobStatus.PARTIAL: ("complete", "Partial report ready"),
@@ -44,6 +46,8 @@ def live(job_id: str) -> None:
         st.rerun()
     box = st.status(f"Researching “{md.inline(snapshot.title)}”…", state="running", expanded=True)
     with box.container():  # not `with box:`, whose exit would mark the job complete
+        if snapshot.resumed:
+            st.info(RESUMED_NOTE, icon=":material/restart_alt:")
         _progress(snapshot)
         if st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
             runtime.runner().cancel(job_id)
@@ -92,6 +96,8 @@ def finished(snapshot: JobSnapshot) -> None:
             _progress(snapshot)
         if snapshot.error:
             st.error(snapshot.error)
+    if snapshot.resumed:
+        st.caption(":material/restart_alt: Resumed after a restart: finished steps were kept, not repeated.")
     run_again_buttons(snapshot)
     if result is None:
         return

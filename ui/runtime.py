@@ -31,12 +31,17 @@ def settings_or_stop() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def store() -> ReportStore:
-    """The history store under ``RESEARCH_DATA_DIR``."""
-    return ReportStore(settings_or_stop().data_dir)
+    """The history: SQLite under ``RESEARCH_DATA_DIR``, or ``RESEARCH_DATABASE_URL``'s Postgres."""
+    settings = settings_or_stop()
+    return ReportStore(settings.data_dir, settings.database_url)
 
 
 @st.cache_resource(show_spinner=False, on_release=JobRunner.close)
 def runner() -> JobRunner:
-    """The one background job runner (and event-loop thread) of this server process."""
-    route_library_logs(settings_or_stop().data_dir)
-    return JobRunner(store())
+    """The one background job runner (and event-loop thread) of this server process.
+
+    Its jobs are durable: starting the server resumes the jobs it was running when it stopped.
+    """
+    settings = settings_or_stop()
+    route_library_logs(settings.data_dir)
+    return JobRunner(store(), durable=settings)

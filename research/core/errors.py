@@ -41,6 +41,14 @@ class ModelDeclinedError(RuntimeError):
         self.refusal = " ".join(refusal.split())[:300]
 
 
+class RecordedFailure(RuntimeError):
+    """A step that failed where it ran (another process, or before a restart), as its record says."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
 class SchemaRejectedError(RuntimeError):
     """The server found the app's output schema invalid: a bug in the app, not a problem to retry."""
 
@@ -56,6 +64,8 @@ def status_reason(status: int) -> str:
 
 def describe_error(exc: BaseException, attempt_timeout: float | None = None) -> tuple[bool, str]:
     """Return ``(timed_out, message)`` for a task that ended with ``exc``."""
+    if isinstance(exc, RecordedFailure):
+        return exc.timed_out, str(exc)
     if isinstance(exc, ModelTimeoutError):
         return True, f"timed out after {exc.timeout_seconds:g} s"
     if isinstance(exc, openai.APITimeoutError):

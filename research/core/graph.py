@@ -23,7 +23,7 @@ from typing import Any
 
 from research.core.errors import describe_error
 from research.core.limits import Limits
-from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState, TokenUsage
+from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState
 
 
 class Requires(StrEnum):
@@ -70,6 +70,17 @@ class Step:
     work: StepWork
     needs: tuple[str, ...] = ()
     requires: Requires = Requires.ALL
+    calls_model: bool = True
+    """True when the step sends requests to the model server (it then waits for the provider's limit)."""
+
+
+StepExecutor = Callable[[Step, StepInputs, StepContext], Awaitable[Any]]
+"""Carries out one step and returns its result; the default calls ``step.work`` in this process."""
+
+
+async def run_here(step: Step, inputs: StepInputs, ctx: StepContext) -> Any:
+    """The default :data:`StepExecutor`: run the step's work right here."""
+    return await step.work(inputs, ctx)
 
 
 @dataclass
@@ -117,13 +128,14 @@ def _skip_reason(step: Step, inputs: StepInputs, label: Callable[[str], str]) ->
     return None
 
 
-async def _run_step(step: Step, inputs: StepInputs, ctx: StepContext, gate: asyncio.Semaphore, stop: _Stop) -> None:
+async def _run_step(step: Step, inputs: StepInputs, ctx: StepContext, gate: asyncio.Semaphore, stop: _Stop,
+                    execute: StepExecutor) -> None:
     outcome = ctx.outcome
     async with gate:
         outcome.state, outcome.attempts, outcome.started_at = StepState.RUNNING, 1, time.time()
         ctx._emit(StepState.RUNNING)
         try:
-            outcome.result = await step.work(inputs, ctx)
+            outcome.result = await execute(step, inputs, ctx)
             outcome.state = StepState.DONE
         except asyncio.CancelledError:
             outcome.state, outcome.error = stop.state or StepState.CANCELLED, _stopped_message(stop)
@@ -133,7 +145,7 @@ async def _run_step(step: Step, inputs: StepInputs, ctx: StepContext, gate: asyn
             outcome.state = StepState.TIMED_OUT if timed_out else StepState.FAILED
         finally:
             outcome.finished_at = time.time()
-            ctx._emit(outcome.state, outcome.error or "", result=outcome.result)
+            ctx._emit(outcome.state, outcome.error or outcome.note or "", result=outcome.result)
 
 
 def _stopped_message(stop: _Stop) -> str:
@@ -161,6 +173,7 @@ async def run_graph(
     run_timeout: float | None = None,
     label: Callable[[str], str] = str,
     reuse: Mapping[str, StepOutcome[Any]] | None = None,
+    execute: StepExecutor = run_here,
 ) -> GraphRun:
     """Run every step as soon as its inputs have settled, at most ``limits.concurrency`` at once.
 
@@ -170,7 +183,8 @@ async def run_graph(
     steps that never started are skipped with the reason, which names
     missing inputs as ``label`` shows them. ``reuse`` holds an earlier run's
     outcomes: a step that succeeded there, and whose inputs were all reused
-    too, is kept instead of run again (a retry of what failed).
+    too, is kept instead of run again (a retry of what failed). ``execute``
+    carries out each step (the durable jobs run it as a checkpointed workflow).
     """
     check_graph(steps)
     publish: EventSink = on_event or (lambda _event: None)
@@ -178,7 +192,7 @@ async def run_graph(
     started = time.time()
     deadline = None if run_timeout is None else loop.time() + run_timeout
     stop = _Stop()
-    outcomes = {step.key: StepOutcome[Any](key=step.key) for step in steps}
+    outcomes = {step.key: StepOutcome(key=step.key) for step in steps}
     contexts = {step.key: StepContext(step.key, limits, outcomes[step.key], publish) for step in steps}
     for ctx in contexts.values():
         ctx._emit(StepState.QUEUED)
@@ -194,9 +208,9 @@ async def run_graph(
                 pending.remove(step)
                 kept = (reuse or {}).get(step.key)
                 if kept is not None and kept.ok and all(n in reused for n in step.needs):
-                    outcomes[step.key] = contexts[step.key].outcome = kept.model_copy(update={"usage": TokenUsage()})
+                    outcomes[step.key] = contexts[step.key].outcome = kept.model_copy()
                     reused.add(step.key)
-                    contexts[step.key]._emit(StepState.DONE, "kept from the earlier run", result=kept.result)
+                    contexts[step.key]._emit(StepState.DONE, kept.note or "kept from the earlier run", result=kept.result)
                     continue
                 inputs = StepInputs({need: outcomes[need] for need in step.needs})
                 reason = _skip_reason(step, inputs, label)
@@ -205,7 +219,7 @@ async def run_graph(
                     outcome.state, outcome.error, outcome.finished_at = StepState.SKIPPED, reason, time.time()
                     contexts[step.key]._emit(StepState.SKIPPED, reason)
                     continue
-                task = asyncio.ensure_future(_run_step(step, inputs, contexts[step.key], gate, stop))
+                task = asyncio.ensure_future(_run_step(step, inputs, contexts[step.key], gate, stop, execute))
                 running[task] = step
             if any(all(outcomes[n].state.finished for n in s.needs) for s in pending):
                 continue  # a skip made more steps ready

@@ -80,6 +80,8 @@ class StepOutcome(BaseModel, Generic[R]):
     started_at: float | None = None
     finished_at: float | None = None
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    note: str | None = None
+    """How the step came by its result when that is worth saying, e.g. "ran again after a restart"."""
 
     @property
     def ok(self) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from research.agents.runner import run_structured
 from research.agents.spec import AgentSpec, request_message
 from research.config import Settings
-from research.core.graph import GraphRun, Step, run_graph
+from research.core.graph import GraphRun, Step, StepExecutor, run_graph, run_here
 from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult
 from research.core.steps import EventSink, StepContext
@@ -67,6 +68,22 @@ class RunTools:
                                     max_output_tokens=self.settings.max_output_tokens)
 
 
+@asynccontextmanager
+async def run_tools(settings: Settings, models: ModelSource | None = None) -> AsyncIterator[RunTools]:
+    """The tools of one run: ``models`` (or the models the settings select) and an evidence source.
+
+    Closes what it opened when the block ends (``models`` given by the caller stay open).
+    """
+    source = models or await open_models(settings)
+    tools = RunTools(source, open_evidence(settings, source), settings, dt.date.today().isoformat())
+    try:
+        yield tools
+    finally:
+        await tools.evidence.aclose()
+        if models is None:
+            await source.aclose()
+
+
 @dataclass(frozen=True)
 class Workflow(Generic[RequestT, ResultT]):
     """How a kind of request is researched, and how its steps and results are named."""
@@ -97,6 +114,7 @@ async def run_workflow(
     models: ModelSource | None = None,
     limits: Limits | None = None,
     reuse: dict[str, Any] | None = None,
+    executor: Callable[[RunTools], StepExecutor] | None = None,
 ) -> ResultT:
     """Run ``request`` through ``workflow`` and return its result (never raises for step failures).
 
@@ -105,19 +123,17 @@ async def run_workflow(
     :class:`research.config.ConfigError` when no model can be selected; no
     request has been made then. ``reuse`` holds an earlier run's step
     outcomes by key: what succeeded there is kept, the rest runs again.
+    ``executor`` makes the step executor from the run's tools (the durable
+    jobs checkpoint every step; by default steps run right here).
     """
-    source = models or await open_models(settings)
     started = time.time()
-    tools = RunTools(source, open_evidence(settings, source), settings, dt.date.today().isoformat())
-    try:
+    async with run_tools(settings, models) as tools:
         with trace(workflow.label, disabled=not settings.tracing):
             run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),
                                   on_event=on_event, cancel=cancel, run_timeout=settings.run_timeout,
-                                  label=workflow.step_label, reuse=reuse)
-    finally:
-        await tools.evidence.aclose()
-        if models is None:
-            await source.aclose()
+                                  label=workflow.step_label, reuse=reuse,
+                                  execute=executor(tools) if executor else run_here)
+    source = tools.source
     facts = RunFacts(started_at=started, finished_at=time.time(), provider=source.label, model=source.model_name,
                      demo=source.is_demo, evidence_source=tools.evidence.status)
     result = workflow.result(request, run, facts)

@@ -108,7 +108,7 @@ def company_steps(request: CompanyRequest, tools: RunTools | None) -> list[Step]
     def evidence(name: str) -> Step:
         async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
             return await tools.gather(company.SPEC.key, name, ctx)
-        return Step(evidence_key(name), work)
+        return Step(evidence_key(name), work, calls_model=False)
 
     def profile(name: str) -> Step:
         async def work(inputs: StepInputs, ctx: StepContext) -> CompanyProfile:

@@ -108,7 +108,7 @@ def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
     def evidence(spec: AgentSpec[Any]) -> Step:
         async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
             return await tools.gather(spec.key, request.topic, ctx)
-        return Step(evidence_key(spec.key), work)
+        return Step(evidence_key(spec.key), work, calls_model=False)
 
     def research(spec: AgentSpec[Any]) -> Step:
         async def work(inputs: StepInputs, ctx: StepContext) -> Any:

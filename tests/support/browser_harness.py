@@ -32,7 +32,8 @@ _ENV_PREFIXES = ("OPENAI_", "RESEARCH_", "SEARXNG_", "TAVILY_")
 # Blank values win over a developer's `.env` (the environment wins, and blank means "not set").
 _BLANK = ("OPENAI_API_KEY", "SEARXNG_URL", "TAVILY_API_KEY", "RESEARCH_SEARCH", "RESEARCH_FETCH_PRIVATE",
           "RESEARCH_MAX_OUTPUT_TOKENS", "RESEARCH_API", "RESEARCH_DEMO", "RESEARCH_AGENT_TIMEOUT", "RESEARCH_RUN_TIMEOUT",
-          "RESEARCH_MAX_RETRIES", "RESEARCH_MAX_CONCURRENCY", "RESEARCH_TRACING")
+          "RESEARCH_MAX_RETRIES", "RESEARCH_MAX_CONCURRENCY", "RESEARCH_TRACING", "RESEARCH_DATABASE_URL",
+          "RESEARCH_WORKER_ID", "RESEARCH_RATE_LIMIT", "RESEARCH_WORKER_CONCURRENCY")
 
 # Records, in the page's own clock (Date.now(), epoch ms), the first click on "Generate report"
 # and when the first agent card and each level-1 heading first appear in the DOM.

@@ -1,0 +1,139 @@
+"""Benchmark of durable jobs: what checkpointing every step costs, on SQLite and on PostgreSQL.
+
+``python -m benchmarks --durable`` runs the same jobs over HTTP against the
+local stub server three ways: in memory (no checkpoints), durable on SQLite in
+a temporary data folder, and durable on a throw-away PostgreSQL server (when
+its binaries are on the machine). It prints:
+
+- the overhead per step: a market job whose model answers at once (10 steps),
+  durable minus in-memory wall time, divided by the steps;
+- the market fan-out at the default latencies against its critical path;
+- a 20-company batch at cap 5 against its ideal.
+
+The goals of the in-memory runs hold for the durable ones: ratio ≤ 1.05.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from research.config import Settings
+from research.core.runs import JobStatus
+from research.durable.engine import close_engine, start_engine
+from research.durable.host import DurableJob, EnvironmentHost, without_secrets
+from research.inputs import CompanyRequest, MarketRequest
+from research.store import new_job_id
+from research.workflows import run_workflow, workflow_for
+from tests.support.openai_server import StubOpenAIServer
+from tests.support.responders import latency_responder
+
+MARKET_STEPS = 10
+"""Evidence and agent per research agent, a section per agent, the summary."""
+BATCH = (20, 1.0, 0.5, 5)
+"""Companies, seconds per company, seconds for the comparison, cap."""
+
+
+async def _in_memory(request: Any, settings: Settings) -> float:
+    started = time.perf_counter()
+    result = await run_workflow(workflow_for(request.kind), request, settings)
+    _check(result)
+    return time.perf_counter() - started
+
+
+async def _durable(request: Any, settings: Settings) -> float:
+    from research.durable.workflows import run_job
+
+    done: dict[str, Any] = {}
+
+    async def keep(job: DurableJob, result: object) -> None:
+        done[job.id] = result
+
+    await start_engine(settings, EnvironmentHost(settings, keep))
+    job = DurableJob(new_job_id(), request, without_secrets(settings))
+    started = time.perf_counter()
+    await run_job(job)
+    elapsed = time.perf_counter() - started
+    _check(done[job.id])
+    return elapsed
+
+
+def _check(result: Any) -> None:
+    if result.status is not JobStatus.COMPLETE:
+        raise SystemExit(f"benchmark run did not complete: {result.status.value} {result.error or ''}")
+
+
+def _timed(mode: str, request: Any, settings: Settings) -> float:
+    try:
+        return asyncio.run(_in_memory(request, settings) if mode == "memory" else _durable(request, settings))
+    finally:
+        close_engine()
+
+
+@contextmanager
+def _databases() -> Iterator[list[tuple[str, str | None]]]:
+    """The modes: in memory, SQLite, and PostgreSQL when a server can be started here."""
+    from tests.support.postgres import PostgresUnavailable, postgres_server
+
+    try:
+        with postgres_server("bench") as url:
+            yield [("memory", None), ("sqlite", None), ("postgres", url)]
+    except PostgresUnavailable:
+        yield [("memory", None), ("sqlite", None)]
+
+
+def _settings(server: StubOpenAIServer, folder: str, mode: str, url: str | None) -> Settings:
+    return Settings(api_key="bench", base_url=server.base_url, api="chat_completions",  # type: ignore[arg-type]
+                    model="stub-model", data_dir=Path(folder), database_url=url, max_concurrency=5,
+                    worker_id=f"bench-{mode}")
+
+
+def run_durable_bench(repeat: int = 3) -> dict[str, dict[str, float]]:
+    """Median wall times per mode: the zero-latency market job, the default fan-out and the batch."""
+    market = MarketRequest.parse("plant-based dairy")
+    companies, per_company, comparison, cap = BATCH
+    batch = CompanyRequest.parse([f"Benchmark company {i}" for i in range(companies)], cap)
+    latency = {"market": 1.0, "competitor": 1.5, "customer": 2.0, "section": 0.3, "summary": 0.5}
+    figures: dict[str, dict[str, float]] = {}
+    with _databases() as modes:
+        for mode, url in modes:
+            with tempfile.TemporaryDirectory() as folder:
+                with StubOpenAIServer(latency_responder(dict.fromkeys(latency, 0.0))) as server:
+                    instant = statistics.median(_timed(mode, market, _settings(server, folder, mode, url))
+                                                for _ in range(repeat))
+                with StubOpenAIServer(latency_responder(latency)) as server:
+                    fanout = statistics.median(_timed(mode, market, _settings(server, folder, mode, url))
+                                               for _ in range(repeat))
+                with StubOpenAIServer(latency_responder({"company": per_company, "comparison": comparison})) as server:
+                    batched = _timed(mode, batch, _settings(server, folder, mode, url))
+            figures[mode] = {"instant": instant, "fanout": fanout, "batch": batched}
+    critical = max(latency["market"], latency["competitor"], latency["customer"]) + max(latency["section"],
+                                                                                      latency["summary"])
+    ideal = math.ceil(companies / cap) * per_company + comparison
+    for values in figures.values():
+        values["per_step_ms"] = (values["instant"] - figures["memory"]["instant"]) / MARKET_STEPS * 1000
+        values["fanout_ratio"] = values["fanout"] / critical
+        values["batch_ratio"] = values["batch"] / ideal
+    return figures
+
+
+def print_durable_bench(repeat: int = 3) -> None:
+    """Run the durability benchmark and print a Markdown table."""
+    figures = run_durable_bench(repeat)
+    print(f"Durable jobs over HTTP (chat_completions; median of {repeat}; batch: 20 companies of 1 s, cap 5)\n")
+    print("| Mode | Market, instant model | Overhead per step | Market fan-out | Ratio to critical path "
+          "| Batch | Ratio to ideal |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for mode, f in figures.items():
+        overhead = "—" if mode == "memory" else f"{f['per_step_ms']:.0f} ms"
+        print(f"| {mode} | {f['instant']:.2f} s | {overhead} | {f['fanout']:.2f} s | {f['fanout_ratio']:.3f} "
+              f"| {f['batch']:.2f} s | {f['batch_ratio']:.3f} |")
+    worst = max(max(f["fanout_ratio"], f["batch_ratio"]) for f in figures.values())
+    print(f"\nGoal: ratios ≤ 1.05 — {'meets' if worst <= 1.05 else 'MISSES'} it (worst {worst:.3f}).")

@@ -1,0 +1,175 @@
+"""What a page reads about a job: immutable snapshots, built from a running job or from the history.
+
+:class:`JobState` is the mutable state of a job in this process, written by
+the jobs' loop thread and copied under a lock into a :class:`JobSnapshot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import BaseModel
+
+from research.config import Settings
+from research.core.runs import JobStatus
+from research.core.steps import StatusEvent, StepState, elapsed
+from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
+from research.store import ReportStore, StoredJob, new_job_id
+from research.workflows import JobResult, workflow_for
+from research.workflows.legacy import upgrade_result
+
+
+@dataclass(frozen=True)
+class StepView:
+    """What a page shows for one step of a job."""
+
+    key: str
+    label: str
+    state: StepState = StepState.QUEUED
+    attempt: int = 1
+    max_attempts: int = 1
+    message: str = ""
+    started_at: float | None = None
+    finished_at: float | None = None
+    tokens: int = 0
+    requests: int = 0
+    """Model requests made so far (retries and repair requests included)."""
+    notes: tuple[str, ...] = ()
+    """The data notes of the step's result: what was fixed or dropped in the model's answer."""
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds since the step started (until it finished)."""
+        return elapsed(self.started_at, self.finished_at)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """An immutable copy of a job's state at one moment."""
+
+    id: str
+    request: MarketRequest | CompanyRequest
+    created_at: float
+    status: JobStatus
+    steps: tuple[StepView, ...]
+    streamed: dict[str, str] = field(default_factory=dict)
+    """Text each unfinished step has streamed so far, by step key."""
+    partial: dict[str, BaseModel] = field(default_factory=dict)
+    """The results of the steps that have finished, by step key."""
+    result: JobResult | None = None
+    error: str | None = None
+    resumed: bool = False
+    """True when the job was recovered after a restart of the process running it."""
+
+    @property
+    def kind(self) -> WorkflowKind:
+        """Which workflow the job runs."""
+        return self.request.kind
+
+    @property
+    def title(self) -> str:
+        """The job as lists name it: the topic, or the companies."""
+        return self.request.title
+
+    @property
+    def finished(self) -> bool:
+        """True once the job will not change any more."""
+        return self.status.finished
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Why each step that ended without a result has none, by step key."""
+        return {s.key: s.message or s.state.value for s in self.steps if s.state.finished and s.state is not StepState.DONE}
+
+
+class JobState:
+    """Mutable job state, written by the loop thread, copied under a lock."""
+
+    def __init__(self, request: MarketRequest | CompanyRequest, settings: Settings,
+                 reuse: dict[str, Any] | None = None, *, job_id: str | None = None, resumed: bool = False) -> None:
+        self.id, self.request, self.settings, self.reuse = job_id or new_job_id(), request, settings, reuse
+        self.resumed = resumed
+        """True when this process recovered the job after a restart."""
+        self.workflow = workflow_for(request.kind)
+        self.created_at = time.time()
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.steps = {key: StepView(key, self.workflow.step_label(key)) for key in self.workflow.step_keys(request)}
+        self.texts: dict[str, list[str]] = {}
+        self.partial: dict[str, BaseModel] = {}
+        self.result: JobResult | None = None
+        self.error: str | None = None
+        self.cancel_requested = False
+        self.cancel_event: asyncio.Event | None = None
+
+    def on_event(self, event: StatusEvent) -> None:
+        with self.lock:
+            if event.text:
+                self.texts.setdefault(event.key, []).append(event.text)
+                return
+            if event.state is StepState.RETRYING or event.state.finished:
+                self.texts.pop(event.key, None)  # the streamed answer starts over, or is complete
+            view = self.steps.get(event.key) or StepView(event.key, self.workflow.step_label(event.key))
+            self.steps[event.key] = replace(
+                view, state=event.state, attempt=event.attempt, max_attempts=event.max_attempts, message=event.message,
+                started_at=view.started_at or (event.at if event.state is StepState.RUNNING else None),
+                finished_at=event.at if event.state.finished else None,
+                tokens=event.usage.total_tokens if event.usage else view.tokens,
+                requests=event.usage.requests if event.usage else view.requests,
+                notes=tuple(getattr(event.result, "notes", ())) or view.notes,
+            )
+            if event.result is not None:
+                self.partial[event.key] = event.result
+
+    def snapshot(self) -> JobSnapshot:
+        with self.lock:
+            status = self.result.status if self.result else (JobStatus.FAILED if self.error else JobStatus.RUNNING)
+            return JobSnapshot(self.id, self.request, self.created_at, status, tuple(self.steps.values()),
+                               {key: "".join(parts) for key, parts in self.texts.items()}, dict(self.partial),
+                               self.result, self.error, self.resumed)
+
+
+def snapshot_from_store(store: ReportStore, job_id: str,
+                        running_elsewhere: Callable[[str], bool] | None = None) -> JobSnapshot | None:
+    """Rebuild the snapshot of a job that is not in memory (e.g. after a restart).
+
+    A job saved as running is interrupted, unless ``running_elsewhere(job_id)``
+    says another process (a replica) is running it.
+    """
+    row = store.get(job_id)
+    if row is None:
+        return None
+    if row.status == JobStatus.RUNNING and running_elsewhere is not None and running_elsewhere(job_id):
+        return _running_elsewhere(row)
+    workflow = workflow_for(row.kind)
+    raw = store.result_json(job_id)
+    result: Any = workflow.result_type.model_validate(upgrade_result(row.kind, raw)) if raw else None
+    request = result.request if result else _request_of(row.kind, row.topic)
+    steps = tuple(StepView(o.key, workflow.step_label(o.key), o.state, 1, 1, o.error or "", o.started_at, o.finished_at,
+                           o.usage.total_tokens, o.usage.requests, tuple(getattr(o.result, "notes", ())))
+                  for o in (result.all_outcomes if result else []))
+    status = JobStatus(row.status) if row.status != JobStatus.RUNNING else JobStatus.INTERRUPTED
+    error = "the server stopped while this job was running" if status is JobStatus.INTERRUPTED else None
+    partial = {o.key: o.result for o in (result.all_outcomes if result else []) if o.ok}
+    return JobSnapshot(row.id, request, row.created_at, status, steps, partial=partial, result=result, error=error)
+
+
+def _running_elsewhere(row: StoredJob) -> JobSnapshot:
+    """What this process can say of a job another process runs: its steps, and where it runs."""
+    workflow = workflow_for(row.kind)
+    request = _request_of(row.kind, row.topic)
+    where = f"running in another app process (worker {row.worker or 'unknown'})"
+    steps = tuple(StepView(key, workflow.step_label(key), message=where) for key in workflow.step_keys(request))
+    return JobSnapshot(row.id, request, row.created_at, JobStatus.RUNNING, steps)
+
+
+def _request_of(kind: str, title: str) -> MarketRequest | CompanyRequest:
+    """The request of a stored job that has no result (its title is all that was saved)."""
+    if kind == WorkflowKind.COMPANIES:
+        return CompanyRequest(names=tuple(name.strip() for name in title.split(",")))
+    return MarketRequest(topic=title)

@@ -1,0 +1,173 @@
+"""Crash tests with real processes: kill -9 the command line mid-job, resume it, count the model requests.
+
+The OpenAI-compatible test server answers some agents at once and holds
+others open, so the moment of the crash is chosen by the test: one research
+agent has finished (its outcome is recorded in the database) while the two
+others are still waiting for their answers; or, in the second test, while
+the executive summary is being written. ``python -m research --resume``
+must then finish the job, and the server must have seen every finished
+step's request exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+from research.store import DB_FILENAME, ReportStore
+from tests.support.held_server import held_server
+from tests.support.openai_server import StubOpenAIServer
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT_SECONDS = 60
+
+
+def cli(args: list[str], data_dir: Path, server: StubOpenAIServer, **extra: str) -> subprocess.Popen[str]:
+    """Start `python -m research ARGS` as a user would, on the test server and the data folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
+    env.update(extra)
+    env.update({"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model", "RESEARCH_API": "chat_completions",
+                "RESEARCH_DATA_DIR": str(data_dir), "RESEARCH_SEARCH": "none", "RESEARCH_WORKER_ID": "crash-test",
+                "PYTHONPATH": str(ROOT)})
+    return subprocess.Popen([sys.executable, "-m", "research", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
+
+
+def job_id_of(proc: subprocess.Popen[str]) -> str:
+    """The job id the command line announces on stderr."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        match = re.match(r"research: job ([0-9a-f]{12})", line)
+        if match:
+            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+            return match.group(1)
+    raise AssertionError(f"no job id announced (exit {proc.wait()})")
+
+
+def step_status(data_dir: Path, workflow_id: str) -> str | None:
+    """The recorded DBOS status of a workflow, read straight from the database file."""
+    with closing(sqlite3.connect(data_dir / DB_FILENAME, timeout=10)) as conn:
+        row = conn.execute("SELECT status FROM workflow_status WHERE workflow_uuid = ?", (workflow_id,)).fetchone()
+    return row[0] if row else None
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` until it holds (bounded, so a broken run fails instead of hanging)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def crash_then_resume(tmp_path: Path, held: set[str], finished_steps: list[str]) -> tuple[Counter[str], str, str]:
+    """Run a job until ``finished_steps`` are recorded and ``held`` requests are open, kill -9, resume.
+
+    Returns the requests per schema, the resumed run's stderr and the report it wrote.
+    """
+    data_dir, out = tmp_path / "data", tmp_path / "report.md"
+    with held_server(held) as stub:
+        first = cli(["plant-based dairy"], data_dir, stub.server)
+        try:
+            job = job_id_of(first)
+            for key in finished_steps:
+                wait_until(lambda key=key: step_status(data_dir, f"{job}:{key}") == "SUCCESS", f"{key} recorded")
+            wait_until(lambda: stub.server.in_flight == len(held), f"{len(held)} held requests in flight")
+        finally:
+            first.kill()  # SIGKILL: no clean-up of any kind
+            first.wait(timeout=10)
+        assert first.returncode == -9
+        stub.holding.clear()
+        resumed = cli(["--resume", "--out", str(out)], data_dir, stub.server)
+        _, err = resumed.communicate(timeout=WAIT_SECONDS)
+        assert resumed.returncode == 0, err
+        store = ReportStore(data_dir)
+        row = store.get(job)
+        assert row is not None and row.status == "complete"
+        return stub.titles(), err, out.read_text()
+
+
+def test_kill_9_with_one_agent_finished_resumes_without_asking_it_again(tmp_path: Path) -> None:
+    titles, err, report = crash_then_resume(tmp_path, held={"CompetitorReport", "CustomerReport"},
+                                            finished_steps=["agent:market"])
+    assert titles["MarketData"] == 1  # finished before the crash: never asked again
+    assert titles["CompetitorReport"] == 2 and titles["CustomerReport"] == 2  # running at the crash: asked again
+    assert titles["SectionText"] == 3 and titles["ExecutiveSummary"] == 1
+    assert "resumed after a restart: plant-based dairy" in err
+    assert "ran again after a restart" in err
+    for section in ("Executive Summary", "Market Overview", "Competitive Landscape", "Customer Segments"):
+        assert f"## {section}" in report
+
+
+def test_kill_9_while_the_summary_is_written_keeps_every_finished_step(tmp_path: Path) -> None:
+    finished = ["agent:market", "agent:competitor", "agent:customer",
+                "section:market", "section:competitor", "section:customer"]
+    titles, err, report = crash_then_resume(tmp_path, held={"ExecutiveSummary"}, finished_steps=finished)
+    assert titles["MarketData"] == titles["CompetitorReport"] == titles["CustomerReport"] == 1
+    assert titles["SectionText"] == 3
+    assert titles["ExecutiveSummary"] == 2
+    assert "resumed after a restart" in err
+    assert "## Executive Summary" in report
+
+
+def test_resume_with_nothing_to_do_says_so(tmp_path: Path) -> None:
+    with held_server(set()) as stub:
+        proc = cli(["--resume"], tmp_path / "data", stub.server)
+        _, err = proc.communicate(timeout=WAIT_SECONDS)
+    assert proc.returncode == 1
+    assert "nothing to resume" in err
+    assert stub.server.requests == []
+
+
+def test_the_run_deadline_counts_the_time_the_process_was_down(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with held_server({"CompetitorReport", "CustomerReport"}) as stub:
+        started = time.monotonic()  # the job begins after this: its 3 s are up 3 s from now at the latest
+        first = cli(["plant-based dairy"], data_dir, stub.server, RESEARCH_RUN_TIMEOUT="3")
+        try:
+            job = job_id_of(first)
+            wait_until(lambda: step_status(data_dir, f"{job}:agent:market") == "SUCCESS", "the market agent recorded")
+            wait_until(lambda: stub.server.in_flight == 2, "two held requests in flight")
+        finally:
+            first.kill()
+            first.wait(timeout=10)
+        time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))  # the process stays down past the job's 3 s
+        resumed = cli(["--resume", "--out", str(tmp_path / "r.md")], data_dir, stub.server, RESEARCH_RUN_TIMEOUT="3")
+        _, err = resumed.communicate(timeout=WAIT_SECONDS)  # still holding: a fresh 3 s would wait them out
+        titles = stub.titles()
+    assert resumed.returncode == 3, err  # a partial report: the market data, the rest out of time
+    assert titles["CompetitorReport"] == 1 and titles["CustomerReport"] == 1  # not asked again after the deadline
+    assert titles["MarketData"] == 1
+    report = (tmp_path / "r.md").read_text()
+    assert "| Figure | Value |" in report and "time limit" in report
+
+
+def test_a_cancelled_job_is_not_resumed(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with held_server({"CustomerReport"}) as stub:
+        first = cli(["plant-based dairy"], data_dir, stub.server)
+        job = job_id_of(first)
+        wait_until(lambda: step_status(data_dir, f"{job}:agent:market") == "SUCCESS", "the market agent recorded")
+        wait_until(lambda: stub.server.in_flight == 1, "the held request in flight")
+        first.send_signal(signal.SIGINT)  # Ctrl-C: the job is cancelled, and that is recorded
+        assert first.wait(timeout=WAIT_SECONDS) == 130
+        stub.holding.clear()
+        before = stub.titles()
+        resumed = cli(["--resume"], data_dir, stub.server)
+        _, err = resumed.communicate(timeout=WAIT_SECONDS)
+        after = stub.titles()
+    assert resumed.returncode == 1 and "nothing to resume" in err
+    assert after == before  # no request for the cancelled job
+    assert step_status(data_dir, job) == "CANCELLED"
+    assert ReportStore(data_dir).get(job).status == "cancelled"
+
