@@ -26,7 +26,8 @@ APP_NAME = "market-research"
 APP_VERSION = "research-jobs-1"
 PROVIDER_QUEUE = "research-provider"
 """The queue every model-calling step waits in: one concurrency cap and rate limit for the whole deployment."""
-QUEUE_POLL_SECONDS = 0.05
+QUEUE_POLL_SECONDS = 0.01
+"""How often each process looks for queued steps it may start (a small read; it bounds a step's start delay)."""
 BOOT_ID = uuid.uuid4().hex
 """This process's run: a step or job that recorded another boot id was running before a restart."""
 

@@ -23,17 +23,17 @@ import asyncio
 import contextvars
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from dbos._error import DBOSAwaitedWorkflowCancelledError
 
 from research.core.errors import RecordedFailure, describe_error
 from research.core.graph import Step, StepInputs
 from research.core.steps import EventSink, StepContext, StepOutcome, StepState
 from research.durable.engine import BOOT_ID, provider_queue
-from research.durable.host import DurableJob, current_host
+from research.durable.host import Attachment, DurableJob, current_host
 from research.inputs import CompanyRequest, MarketRequest
 from research.workflows import workflow_for
 from research.workflows.base import RunTools, run_tools, run_workflow
@@ -45,6 +45,9 @@ QUEUED_NOTE = "queued (provider limit)"
 _WAITING = ("ENQUEUED", "DELAYED")
 _ENDED = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 _STATUS_POLL_SECONDS = 0.5
+QUEUED_AHEAD = 2
+"""A job keeps up to this many times its concurrency of steps queued or running: when a slot frees, the
+provider queue starts the next at once, without waiting for the job to hand it over."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,11 @@ class StepCall:
 
 @dataclass
 class _LocalJob:
-    """A job running in this process: its steps use its tools and report to its page."""
+    """A job running in this process: its steps use its tools, report to its page and see its cancel flag."""
 
     tools: RunTools
     publish: EventSink
+    cancel: asyncio.Event
 
 
 _local_jobs: dict[str, _LocalJob] = {}
@@ -108,12 +112,15 @@ async def research_job(job: DurableJob) -> str:
     reuse = dict(job.reuse or {})
     if resumed:
         reuse.update(await _detached(recorded_outcomes(job.id)))
+    workflow = workflow_for(job.request.kind)
+    limits = workflow.limits(job.request, settings)  # type: ignore[arg-type]
     try:
-        result = await run_workflow(workflow_for(job.request.kind), job.request,
+        result = await run_workflow(workflow, job.request,
                                     settings.with_changes(run_timeout=max(deadline - time.time(), 0.0)),
                                     on_event=attachment.publish, cancel=attachment.cancel, models=attachment.models,
                                     reuse=reuse,  # type: ignore[arg-type]
-                                    executor=lambda tools: DurableSteps(job, tools, attachment.publish, deadline))
+                                    limits=replace(limits, concurrency=limits.concurrency * QUEUED_AHEAD),
+                                    executor=lambda tools: DurableSteps(job, tools, attachment, deadline))
     finally:
         _local_jobs.pop(job.id, None)
     await host.finished(job, result)
@@ -158,9 +165,15 @@ async def unfinished_jobs(worker: str | None = None) -> list[str]:
 class DurableSteps:
     """The graph executor of a durable job: each step runs as the workflow ``<job id>:<step key>``."""
 
-    def __init__(self, job: DurableJob, tools: RunTools, publish: EventSink, deadline: float | None = None) -> None:
+    def __init__(self, job: DurableJob, tools: RunTools, attachment: Attachment, deadline: float | None = None) -> None:
         self.job, self.deadline = job, deadline
-        _local_jobs[job.id] = _LocalJob(tools, publish)
+        _local_jobs[job.id] = _LocalJob(tools, attachment.publish, attachment.cancel)
+        self._ranks = {key: rank for rank, key in enumerate(workflow_for(job.request.kind).step_keys(job.request), 1)}
+
+    def _rank(self, key: str) -> int:
+        """The step's place in its job: the queue starts lower ranks first, so a new job's first steps
+        do not wait behind the hundredth company of an earlier batch."""
+        return self._ranks.get(key, len(self._ranks) + 1)
 
     async def __call__(self, step: Step, inputs: StepInputs, ctx: StepContext) -> Any:
         call = StepCall(self.job.id, self.job.request, self.job.settings, step.key, dict(inputs.outcomes),
@@ -177,7 +190,8 @@ class DurableSteps:
         try:
             with SetWorkflowID(workflow_id):
                 if step.calls_model:
-                    handle = await provider_queue().enqueue_async(research_step, call)
+                    with SetEnqueueOptions(priority=self._rank(step.key)):
+                        handle = await provider_queue().enqueue_async(research_step, call)
                 else:
                     handle = await DBOS.start_workflow_async(research_step, call)
             await _until_ended(workflow_id, ended, ctx, self.job.settings.worker_id)
@@ -199,6 +213,7 @@ async def _until_ended(workflow_id: str, ended: asyncio.Event, ctx: StepContext,
     while True:
         try:
             await asyncio.wait_for(ended.wait(), _STATUS_POLL_SECONDS)
+            return  # it ran here and its task has ended: DBOS has recorded the outcome
         except TimeoutError:
             pass
         status = await DBOS.get_workflow_status_async(workflow_id)
@@ -234,7 +249,7 @@ async def research_step(call: StepCall) -> StepOutcome[Any]:
         task.add_done_callback(lambda _t: _step_finished(workflow_id))
     local = _local_jobs.get(call.job_id)
     if local is not None:
-        return await _run_step(call, local.tools, local.publish, rerun=boot != BOOT_ID)
+        return await _run_step(call, local.tools, local.publish, rerun=boot != BOOT_ID, local=local)
     async with run_tools(current_host().with_secrets(call.settings)) as tools:
         return await _run_step(call, tools, lambda _event: None, rerun=boot != BOOT_ID)
 
@@ -246,12 +261,13 @@ def _step_finished(workflow_id: str) -> None:
         ended.set()
 
 
-async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: bool) -> StepOutcome[Any]:
+async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: bool,
+                    local: _LocalJob | None = None) -> StepOutcome[Any]:
     workflow = workflow_for(call.request.kind)
     limits = workflow.limits(call.request, call.settings)  # type: ignore[arg-type]
     outcome = StepOutcome(key=call.key, state=StepState.RUNNING, attempts=1, started_at=time.time(),
                           note=RERUN_NOTE if rerun else None)
-    stopped = await _job_stopped(call)
+    stopped = await _job_stopped(call, local)
     if stopped is not None:  # the job ended while this step waited (or while the process was down)
         outcome.state, outcome.error, outcome.attempts = stopped
         outcome.finished_at = time.time()
@@ -269,11 +285,16 @@ async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: 
     return outcome
 
 
-async def _job_stopped(call: StepCall) -> tuple[StepState, str, int] | None:
-    """Why the step must not run, if its job was cancelled or its time is up."""
+async def _job_stopped(call: StepCall, local: _LocalJob | None) -> tuple[StepState, str, int] | None:
+    """Why the step must not run, if its job was cancelled or its time is up.
+
+    A job running in this process is asked directly; of another one, the database is.
+    """
     if call.deadline is not None and time.time() >= call.deadline:
         return StepState.TIMED_OUT, "stopped: the run's time limit was reached", 0
-    job = await _detached(DBOS.get_workflow_status_async(call.job_id))  # live, not a recorded operation
-    if job is not None and job.status == "CANCELLED":
-        return StepState.CANCELLED, "cancelled", 0
-    return None
+    if local is not None:
+        cancelled = local.cancel.is_set()
+    else:
+        job = await _detached(DBOS.get_workflow_status_async(call.job_id))  # live, not a recorded operation
+        cancelled = job is not None and job.status == "CANCELLED"
+    return (StepState.CANCELLED, "cancelled", 0) if cancelled else None
