@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.durable:
         from benchmarks.durable import print_durable_bench
 
-        print_durable_bench(max(args.repeat, 1))
+        print_durable_bench(max(args.repeat, 1), args.company)
         return 0
     if args.salvage:
         from benchmarks.salvage import print_salvage_bench

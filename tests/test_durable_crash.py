@@ -35,10 +35,9 @@ WAIT_SECONDS = 60
 def cli(args: list[str], data_dir: Path, server: StubOpenAIServer, **extra: str) -> subprocess.Popen[str]:
     """Start `python -m research ARGS` as a user would, on the test server and the data folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
-    env.update(extra)
     env.update({"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model", "RESEARCH_API": "chat_completions",
                 "RESEARCH_DATA_DIR": str(data_dir), "RESEARCH_SEARCH": "none", "RESEARCH_WORKER_ID": "crash-test",
-                "PYTHONPATH": str(ROOT)})
+                "PYTHONPATH": str(ROOT), **extra})
     return subprocess.Popen([sys.executable, "-m", "research", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
 
@@ -87,7 +86,7 @@ def crash_then_resume(tmp_path: Path, held: set[str], finished_steps: list[str])
             first.kill()  # SIGKILL: no clean-up of any kind
             first.wait(timeout=10)
         assert first.returncode == -9
-        stub.holding.clear()
+        stub.release()
         resumed = cli(["--resume", "--out", str(out)], data_dir, stub.server)
         _, err = resumed.communicate(timeout=WAIT_SECONDS)
         assert resumed.returncode == 0, err
@@ -145,7 +144,7 @@ def test_the_run_deadline_counts_the_time_the_process_was_down(tmp_path: Path) -
             first.wait(timeout=10)
         time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))  # the process stays down past the job's 3 s
         resumed = cli(["--resume", "--out", str(tmp_path / "r.md")], data_dir, stub.server, RESEARCH_RUN_TIMEOUT="3")
-        _, err = resumed.communicate(timeout=WAIT_SECONDS)  # still holding: a fresh 3 s would wait them out
+        _, err = resumed.communicate(timeout=WAIT_SECONDS)  # still held: a fresh 3 s would wait for them
         titles = stub.titles()
     assert resumed.returncode == 3, err  # a partial report: the market data, the rest out of time
     assert titles["CompetitorReport"] == 1 and titles["CustomerReport"] == 1  # not asked again after the deadline
@@ -163,7 +162,7 @@ def test_a_cancelled_job_is_not_resumed(tmp_path: Path) -> None:
         wait_until(lambda: stub.server.in_flight == 1, "the held request in flight")
         first.send_signal(signal.SIGINT)  # Ctrl-C: the job is cancelled, and that is recorded
         assert first.wait(timeout=WAIT_SECONDS) == 130
-        stub.holding.clear()
+        stub.release()
         before = stub.titles()
         resumed = cli(["--resume"], data_dir, stub.server)
         _, err = resumed.communicate(timeout=WAIT_SECONDS)

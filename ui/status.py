@@ -50,6 +50,8 @@ def _section_line(step: StepView | None) -> str:
         return ""
     words = {StepState.QUEUED: "waits for the research", StepState.RUNNING: "being written",
              StepState.RETRYING: "being written (retrying)", StepState.DONE: "written"}
+    if step.state is StepState.QUEUED and step.message:  # e.g. "queued (provider limit)"
+        return f"{ICONS[step.state]} Section {md.inline(step.message)}"
     return f"{ICONS[step.state]} Section {words.get(step.state, step.state.value)}"
 
 

@@ -12,7 +12,10 @@ recorded run cannot replay.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+import time
 import uuid
 
 from dbos import DBOS, DBOSConfig, Queue
@@ -66,6 +69,7 @@ class DurableEngine:
             PROVIDER_QUEUE, global_concurrency=self.settings.max_concurrency,
             worker_concurrency=self.settings.worker_concurrency, limiter=limiter,  # type: ignore[arg-type]
             polling_interval_sec=QUEUE_POLL_SECONDS, on_conflict="always_update")
+        await _until_serving(PROVIDER_QUEUE)
         self.started = True
         global _engine
         _engine = self
@@ -94,6 +98,15 @@ def close_engine() -> None:
     """Close the started engine, if any (call it off the loop it was started on, once that loop is done)."""
     if _engine is not None:
         _engine.close()
+
+
+async def _until_serving(queue: str, seconds: float = 3.0) -> None:
+    """Wait (bounded) until DBOS's thread for ``queue`` runs: a new queue is picked up within a second."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(thread.name == f"queue-worker-{queue}" for thread in threading.enumerate()):
+            return
+        await asyncio.sleep(0.02)
 
 
 def _drop_console_handlers() -> None:

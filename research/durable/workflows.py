@@ -23,7 +23,7 @@ import asyncio
 import contextvars
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
@@ -45,9 +45,6 @@ QUEUED_NOTE = "queued (provider limit)"
 _WAITING = ("ENQUEUED", "DELAYED")
 _ENDED = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 _STATUS_POLL_SECONDS = 0.5
-QUEUED_AHEAD = 2
-"""A job keeps up to this many times its concurrency of steps queued or running: when a slot frees, the
-provider queue starts the next at once, without waiting for the job to hand it over."""
 
 
 @dataclass(frozen=True)
@@ -112,15 +109,13 @@ async def research_job(job: DurableJob) -> str:
     reuse = dict(job.reuse or {})
     if resumed:
         reuse.update(await _detached(recorded_outcomes(job.id)))
-    workflow = workflow_for(job.request.kind)
-    limits = workflow.limits(job.request, settings)  # type: ignore[arg-type]
     try:
-        result = await run_workflow(workflow, job.request,
+        result = await run_workflow(workflow_for(job.request.kind), job.request,
                                     settings.with_changes(run_timeout=max(deadline - time.time(), 0.0)),
                                     on_event=attachment.publish, cancel=attachment.cancel, models=attachment.models,
                                     reuse=reuse,  # type: ignore[arg-type]
-                                    limits=replace(limits, concurrency=limits.concurrency * QUEUED_AHEAD),
-                                    executor=lambda tools: DurableSteps(job, tools, attachment, deadline))
+                                    executor=lambda tools: DurableSteps(job, tools, attachment, deadline),
+                                    started_at=began)
     finally:
         _local_jobs.pop(job.id, None)
     await host.finished(job, result)
@@ -168,11 +163,13 @@ class DurableSteps:
     def __init__(self, job: DurableJob, tools: RunTools, attachment: Attachment, deadline: float | None = None) -> None:
         self.job, self.deadline = job, deadline
         _local_jobs[job.id] = _LocalJob(tools, attachment.publish, attachment.cancel)
-        self._ranks = {key: rank for rank, key in enumerate(workflow_for(job.request.kind).step_keys(job.request), 1)}
+        calls = [step.key for step in workflow_for(job.request.kind).steps(job.request, None) if step.calls_model]
+        self._ranks = {key: rank for rank, key in enumerate(calls, 1)}
 
     def _rank(self, key: str) -> int:
-        """The step's place in its job: the queue starts lower ranks first, so a new job's first steps
-        do not wait behind the hundredth company of an earlier batch."""
+        """The step's place among its job's model requests: the queue starts lower ranks first (equal
+        ranks in arrival order), so jobs take turns and a new job's first request does not wait
+        behind the hundredth company of an earlier batch."""
         return self._ranks.get(key, len(self._ranks) + 1)
 
     async def __call__(self, step: Step, inputs: StepInputs, ctx: StepContext) -> Any:

@@ -115,6 +115,7 @@ async def run_workflow(
     limits: Limits | None = None,
     reuse: dict[str, Any] | None = None,
     executor: Callable[[RunTools], StepExecutor] | None = None,
+    started_at: float | None = None,
 ) -> ResultT:
     """Run ``request`` through ``workflow`` and return its result (never raises for step failures).
 
@@ -125,8 +126,10 @@ async def run_workflow(
     outcomes by key: what succeeded there is kept, the rest runs again.
     ``executor`` makes the step executor from the run's tools (the durable
     jobs checkpoint every step; by default steps run right here).
+    ``started_at`` is when the run first began, if earlier than now (a job
+    resumed after a restart counts its time from then).
     """
-    started = time.time()
+    started = started_at or time.time()
     async with run_tools(settings, models) as tools:
         with trace(workflow.label, disabled=not settings.tracing):
             run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),

@@ -1,8 +1,8 @@
 """The OpenAI-compatible test server, holding the requests of chosen agents open until told to answer.
 
 A test decides the moment something happens (a crash, a cancel) by holding
-some agents' requests open: they hang until :attr:`HeldServer.holding` is
-cleared, while every other request gets a valid answer at once.
+some agents' requests open: they are answered once :meth:`HeldServer.release`
+is called, while every other request gets a valid answer at once.
 """
 
 from __future__ import annotations
@@ -16,20 +16,27 @@ from research.providers.demo_content import demo_output_for
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 from tests.support.responders import schema_title
 
+HOLD_SECONDS = 120
+"""The longest a request is held (a test that never releases fails instead of hanging)."""
+
 
 class HeldServer:
-    """The test server, answering every agent validly except those named in ``held`` while ``holding`` is set."""
+    """The test server: every agent's request gets a valid answer, those of the agents named in ``held``
+    (by output schema title) only once :meth:`release` is called."""
 
     def __init__(self, held: set[str]) -> None:
         self.held = held
-        self.holding = threading.Event()
-        self.holding.set()
+        self._released = threading.Event()
         self.server = StubOpenAIServer(self._respond)
+
+    def release(self) -> None:
+        """Answer the held requests, and every later one at once."""
+        self._released.set()
 
     def _respond(self, request: StubRequest) -> Reply:
         title = schema_title(request)
-        if title in self.held and self.holding.is_set():
-            return Reply(hang=True)
+        if title in self.held:
+            self._released.wait(HOLD_SECONDS)
         return Reply(content=demo_output_for(title, request.user_text))
 
     def titles(self) -> Counter[str]:
@@ -45,4 +52,5 @@ def held_server(held: set[str]) -> Iterator[HeldServer]:
     try:
         yield held_server
     finally:
+        held_server.release()  # no handler thread stays blocked
         held_server.server.stop()

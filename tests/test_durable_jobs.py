@@ -1,0 +1,99 @@
+"""The web app's job runner with durable jobs: jobs take turns at the provider limit; a restarted
+runner resumes a job a killed process left, and its page says so.
+
+Everything goes over HTTP to the OpenAI-compatible test server; the runner is
+the one the app uses (``JobRunner(store, durable=settings)``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from research.config import Settings, load_settings
+from research.core.runs import JobStatus
+from research.core.steps import StepState
+from research.durable.workflows import RERUN_NOTE
+from research.inputs import CompanyRequest, MarketRequest
+from research.jobs import JobRunner
+from research.store import DB_FILENAME, ReportStore
+from tests.support.held_server import HeldServer, held_server
+from tests.support.responders import schema_title
+from tests.test_durable_crash import cli, job_id_of, step_status, wait_until
+
+WAIT = 60
+
+
+def settings_for(server: HeldServer, data_dir: Path, **env: str) -> Settings:
+    return load_settings(env={"OPENAI_BASE_URL": server.server.base_url, "RESEARCH_MODEL": "stub-model",
+                              "RESEARCH_API": "chat_completions", "RESEARCH_SEARCH": "none",
+                              "RESEARCH_DATA_DIR": str(data_dir), **env})
+
+
+@contextmanager
+def durable_runner(settings: Settings) -> Iterator[JobRunner]:
+    runner = JobRunner(ReportStore(settings.data_dir), durable=settings)
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+def queued(data_dir: Path, workflow_id: str) -> bool:
+    with closing(sqlite3.connect(data_dir / DB_FILENAME, timeout=10)) as conn:
+        row = conn.execute("SELECT status FROM workflow_status WHERE workflow_uuid = ?", (workflow_id,)).fetchone()
+    return row is not None and row[0] == "ENQUEUED"
+
+
+def test_a_new_job_takes_its_turn_before_a_long_batch_has_finished(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with held_server({"CompanyProfile"}) as stub:
+        settings = settings_for(stub, data_dir, RESEARCH_MAX_CONCURRENCY="1")  # one request at a time
+        with durable_runner(settings) as runner:
+            batch = runner.submit(CompanyRequest.parse(["Acme", "Globex", "Initech", "Umbrella"], 4), settings)
+            wait_until(lambda: stub.server.in_flight == 1, "the first company in flight")
+            wait_until(lambda: all(queued(data_dir, f"{batch}:company:{name}") for name in ("Globex", "Initech",
+                                                                                           "Umbrella")),
+                       "the other companies queued")
+            market = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
+            wait_until(lambda: queued(data_dir, f"{market}:agent:market"), "the market agent queued")
+            wait_until(lambda: {s.key: s.message for s in runner.snapshot(market).steps}["agent:market"]
+                       == "queued (provider limit)", "the market card saying why it waits")
+            stub.release()
+            assert runner.wait(batch, WAIT) and runner.wait(market, WAIT)
+            assert runner.snapshot(batch).status is JobStatus.COMPLETE
+            assert runner.snapshot(market).status is JobStatus.COMPLETE
+    order = [schema_title(r) for r in stub.server.requests]
+    # Queued later but first in its job: the market agent goes right after the company that was running,
+    # not after the batch's three other companies.
+    assert order[:2] == ["CompanyProfile", "MarketData"], order
+    assert stub.server.max_in_flight == 1
+
+
+def test_a_restarted_runner_resumes_the_job_and_says_so(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with held_server({"CompetitorReport", "CustomerReport"}) as stub:
+        first: subprocess.Popen[str] = cli(["plant-based dairy"], data_dir, stub.server, RESEARCH_WORKER_ID="app-1")
+        try:
+            job = job_id_of(first)
+            wait_until(lambda: step_status(data_dir, f"{job}:agent:market") == "SUCCESS", "the market agent recorded")
+            wait_until(lambda: stub.server.in_flight == 2, "two held requests in flight")
+        finally:
+            first.kill()
+            first.wait(timeout=10)
+        stub.release()
+        settings = settings_for(stub, data_dir, RESEARCH_WORKER_ID="app-1")
+        with durable_runner(settings) as runner:  # the app starting again with the same worker id
+            wait_until(lambda: runner.snapshot(job) is not None and runner.snapshot(job).resumed, "the job resumed")
+            assert runner.wait(job, WAIT)
+            snapshot = runner.snapshot(job)
+    assert snapshot.status is JobStatus.COMPLETE
+    steps = {s.key: s for s in snapshot.steps}
+    assert steps["agent:market"].state is StepState.DONE and steps["agent:market"].message == "recorded before the restart"
+    assert steps["agent:competitor"].message == RERUN_NOTE and steps["agent:customer"].message == RERUN_NOTE
+    titles = stub.titles()
+    assert titles["MarketData"] == 1 and titles["CompetitorReport"] == 2
+    assert ReportStore(data_dir).get(job).status == "complete"
