@@ -55,9 +55,9 @@ def test_a_new_job_takes_its_turn_before_a_long_batch_has_finished(tmp_path: Pat
         with durable_runner(settings) as runner:
             batch = runner.submit(CompanyRequest.parse(["Acme", "Globex", "Initech", "Umbrella"], 4), settings)
             wait_until(lambda: stub.server.in_flight == 1, "the first company in flight")
-            wait_until(lambda: all(queued(data_dir, f"{batch}:company:{name}") for name in ("Globex", "Initech",
-                                                                                           "Umbrella")),
-                       "the other companies queued")
+            companies = ("Acme", "Globex", "Initech", "Umbrella")
+            wait_until(lambda: sum(queued(data_dir, f"{batch}:company:{name}") for name in companies) == 3,
+                       "the three other companies queued")
             market = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
             wait_until(lambda: queued(data_dir, f"{market}:agent:market"), "the market agent queued")
             wait_until(lambda: {s.key: s.message for s in runner.snapshot(market).steps}["agent:market"]
@@ -67,9 +67,9 @@ def test_a_new_job_takes_its_turn_before_a_long_batch_has_finished(tmp_path: Pat
             assert runner.snapshot(batch).status is JobStatus.COMPLETE
             assert runner.snapshot(market).status is JobStatus.COMPLETE
     order = [schema_title(r) for r in stub.server.requests]
-    # Queued later but first in its job: the market agent goes right after the company that was running,
-    # not after the batch's three other companies.
-    assert order[:2] == ["CompanyProfile", "MarketData"], order
+    # Queued after three companies but first in its job, the market agent goes ahead of at least two of
+    # them (the batch's first company, ranked first too, may go before it); in arrival order it would be 5th.
+    assert order.index("MarketData") <= 2, order
     assert stub.server.max_in_flight == 1
 
 
