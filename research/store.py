@@ -17,7 +17,6 @@ write is a transaction, every value a bound parameter; no column can hold an API
 from __future__ import annotations
 
 import builtins
-import json
 import logging
 import re
 import secrets
@@ -30,10 +29,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.dialects import postgresql, sqlite
 
 from research.core.runs import JobStatus
 from research.inputs import WorkflowKind
+from research.store_import import import_legacy
 
 JOB_KINDS: frozenset[str] = frozenset(WorkflowKind)
 JOB_STATUSES: frozenset[str] = frozenset(JobStatus)
@@ -149,17 +148,6 @@ def _prepare_sqlite(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             cursor.execute(f"PRAGMA {pragma}")
 
 
-def _read_legacy(path: Path) -> builtins.list[dict[str, Any]]:
-    """Every row of ``jobs`` in the SQLite file ``path`` (opened read-only), oldest first; missing columns None."""
-    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)) as conn:
-        present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-        if "id" not in present:
-            return []
-        names = [name for name in _JOBS.columns.keys() if name in present]  # ours, never user input
-        rows = conn.execute(f"SELECT {', '.join(names)} FROM jobs ORDER BY rowid").fetchall()
-    return [{**dict.fromkeys(_JOBS.columns.keys()), **dict(zip(names, row))} for row in rows]
-
-
 class ReportStore:
     """The job history: SQLite in ``data_dir`` by default, or the PostgreSQL database at ``database_url``.
 
@@ -170,6 +158,8 @@ class ReportStore:
     """
 
     url_for = staticmethod(database_url_for)
+    jobs, meta = _JOBS, _META
+    """The tables (SQLAlchemy Core)."""
 
     def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
         url = database_url_for(data_dir, database_url)
@@ -183,7 +173,7 @@ class ReportStore:
             sa.event.listen(self.engine, "connect", _prepare_sqlite)
         try:
             self._create_schema()
-            self._import_legacy(Path(data_dir) / LEGACY_FILENAME)
+            import_legacy(self, Path(data_dir) / LEGACY_FILENAME)
         except BaseException:
             self.engine.dispose()
             raise
@@ -210,36 +200,6 @@ class ReportStore:
                 if attempt == attempts - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
-
-    def _import_legacy(self, legacy: Path) -> int:
-        """Copy the jobs of an earlier release's SQLite history here, once (rows whose id is here stay as they are).
-
-        Claimed in ``store_meta`` in the copy's transaction, so two processes opening together import it once,
-        and never repeated, so a report deleted since does not come back. Returns how many jobs were added.
-        """
-        legacy, key = legacy.resolve(), f"imported:{legacy.resolve()}"
-        if not legacy.is_file() or legacy == self.path:
-            return 0
-        with self.engine.connect() as conn:
-            if conn.execute(sa.select(_META.c.key).where(_META.c.key == key)).first() is not None:
-                return 0
-        try:
-            rows = _read_legacy(legacy)
-        except sqlite3.Error as exc:  # unreadable: keep working, try again at the next start
-            _log.warning("could not read the earlier history %s: %s", legacy, exc)
-            return 0
-        dialect = postgresql if self.is_postgres else sqlite
-        count = sa.select(sa.func.count()).select_from(_JOBS)
-        with self.engine.begin() as conn:
-            claim = dialect.insert(_META).values(key=key, value=json.dumps({"at": time.time(), "rows": len(rows)}))
-            if conn.execute(claim.on_conflict_do_nothing()).rowcount == 0:
-                return 0  # another process imported it first
-            before = conn.execute(count).scalar_one()
-            if rows:
-                conn.execute(dialect.insert(_JOBS).on_conflict_do_nothing(), rows)
-            added = conn.execute(count).scalar_one() - before
-        _log.info("imported %d of the %d jobs of the earlier history %s", added, len(rows), legacy)
-        return added
 
     def record_started(self, job_id: str, *, kind: WorkflowKind, topic: str, provider: str, model: str, demo: bool,
                        created_at: float, worker: str = "local") -> None:

@@ -11,62 +11,14 @@ step's request exactly once.
 
 from __future__ import annotations
 
-import os
-import re
 import signal
-import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
-from research.store import DB_FILENAME, ReportStore
+from research.store import ReportStore
+from tests.support.crash import WAIT_SECONDS, cli, job_id_of, kill_when, step_status, wait_until
 from tests.support.held_server import held_server
-from tests.support.openai_server import StubOpenAIServer
-
-ROOT = Path(__file__).resolve().parents[1]
-WAIT_SECONDS = 60
-
-
-def cli(args: list[str], data_dir: Path, server: StubOpenAIServer, **extra: str) -> subprocess.Popen[str]:
-    """Start `python -m research ARGS` as a user would, on the test server and the data folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
-    env.update({"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model", "RESEARCH_API": "chat_completions",
-                "RESEARCH_DATA_DIR": str(data_dir), "RESEARCH_SEARCH": "none", "RESEARCH_WORKER_ID": "crash-test",
-                "PYTHONPATH": str(ROOT), **extra})
-    return subprocess.Popen([sys.executable, "-m", "research", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
-
-
-def job_id_of(proc: subprocess.Popen[str]) -> str:
-    """The job id the command line announces on stderr."""
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        match = re.match(r"research: job ([0-9a-f]{12})", line)
-        if match:
-            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
-            return match.group(1)
-    raise AssertionError(f"no job id announced (exit {proc.wait()})")
-
-
-def step_status(data_dir: Path, workflow_id: str) -> str | None:
-    """The recorded DBOS status of a workflow, read straight from the database file."""
-    with closing(sqlite3.connect(data_dir / DB_FILENAME, timeout=10)) as conn:
-        row = conn.execute("SELECT status FROM workflow_status WHERE workflow_uuid = ?", (workflow_id,)).fetchone()
-    return row[0] if row else None
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds (bounded, so a broken run fails instead of hanging)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def crash_then_resume(tmp_path: Path, held: set[str], finished_steps: list[str]) -> tuple[Counter[str], str, str]:
@@ -76,16 +28,7 @@ def crash_then_resume(tmp_path: Path, held: set[str], finished_steps: list[str])
     """
     data_dir, out = tmp_path / "data", tmp_path / "report.md"
     with held_server(held) as stub:
-        first = cli(["plant-based dairy"], data_dir, stub.server)
-        try:
-            job = job_id_of(first)
-            for key in finished_steps:
-                wait_until(lambda key=key: step_status(data_dir, f"{job}:{key}") == "SUCCESS", f"{key} recorded")
-            wait_until(lambda: stub.server.in_flight == len(held), f"{len(held)} held requests in flight")
-        finally:
-            first.kill()  # SIGKILL: no clean-up of any kind
-            first.wait(timeout=10)
-        assert first.returncode == -9
+        job = kill_when(data_dir, stub, finished_steps, len(held))
         stub.release()
         resumed = cli(["--resume", "--out", str(out)], data_dir, stub.server)
         _, err = resumed.communicate(timeout=WAIT_SECONDS)
@@ -133,14 +76,7 @@ def test_resume_with_nothing_to_do_says_so(tmp_path: Path) -> None:
 def test_the_run_deadline_counts_the_time_the_process_was_down(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with held_server({"CompetitorReport", "CustomerReport"}) as stub:
-        first = cli(["plant-based dairy"], data_dir, stub.server, RESEARCH_RUN_TIMEOUT="3")
-        try:
-            job = job_id_of(first)
-            wait_until(lambda: step_status(data_dir, f"{job}:agent:market") == "SUCCESS", "the market agent recorded")
-            wait_until(lambda: stub.server.in_flight == 2, "two held requests in flight")
-        finally:
-            first.kill()
-            first.wait(timeout=10)
+        job = kill_when(data_dir, stub, ["agent:market"], 2, RESEARCH_RUN_TIMEOUT="3")
         # The process stays down until the job's 3 s are over (it began just after its history row was written).
         time.sleep(max(0.0, ReportStore(data_dir).get(job).created_at + 4.0 - time.time()))
         resumed = cli(["--resume", "--out", str(tmp_path / "r.md")], data_dir, stub.server, RESEARCH_RUN_TIMEOUT="3")

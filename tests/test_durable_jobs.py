@@ -8,7 +8,6 @@ the one the app uses (``JobRunner(store, durable=settings)``).
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -20,9 +19,9 @@ from research.durable.workflows import RERUN_NOTE
 from research.inputs import CompanyRequest, MarketRequest
 from research.jobs import JobRunner
 from research.store import DB_FILENAME, ReportStore
+from tests.support.crash import kill_when, wait_until
 from tests.support.held_server import HeldServer, held_server
 from tests.support.responders import schema_title
-from tests.test_durable_crash import cli, job_id_of, step_status, wait_until
 
 WAIT = 60
 
@@ -76,14 +75,7 @@ def test_a_new_job_takes_its_turn_before_a_long_batch_has_finished(tmp_path: Pat
 def test_a_restarted_runner_resumes_the_job_and_says_so(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with held_server({"CompetitorReport", "CustomerReport"}) as stub:
-        first: subprocess.Popen[str] = cli(["plant-based dairy"], data_dir, stub.server, RESEARCH_WORKER_ID="app-1")
-        try:
-            job = job_id_of(first)
-            wait_until(lambda: step_status(data_dir, f"{job}:agent:market") == "SUCCESS", "the market agent recorded")
-            wait_until(lambda: stub.server.in_flight == 2, "two held requests in flight")
-        finally:
-            first.kill()
-            first.wait(timeout=10)
+        job = kill_when(data_dir, stub, ["agent:market"], 2, RESEARCH_WORKER_ID="app-1")
         stub.release()
         settings = settings_for(stub, data_dir, RESEARCH_WORKER_ID="app-1")
         with durable_runner(settings) as runner:  # the app starting again with the same worker id
