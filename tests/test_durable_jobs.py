@@ -89,3 +89,20 @@ def test_a_restarted_runner_resumes_the_job_and_says_so(tmp_path: Path) -> None:
     titles = stub.titles()
     assert titles["MarketData"] == 1 and titles["CompetitorReport"] == 2
     assert ReportStore(data_dir).get(job).status == "complete"
+
+
+def test_the_rate_limit_holds_back_requests_and_the_page_says_why(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with held_server(set()) as stub:  # every answer at once: only the limit of 2 per minute holds requests back
+        settings = settings_for(stub, data_dir, RESEARCH_RATE_LIMIT="2")
+        with durable_runner(settings) as runner:
+            batch = runner.submit(CompanyRequest.parse(["Acme", "Globex", "Initech"], 3), settings)
+
+            def steps() -> dict[str, str]:
+                return {s.key: f"{s.state.value} {s.message}".strip() for s in runner.snapshot(batch).steps}
+
+            wait_until(lambda: sorted(steps()[f"company:{n}"] for n in ("Acme", "Globex", "Initech"))
+                       == ["done", "done", "queued queued (provider limit)"], "two companies done, one held back")
+            assert [schema_title(r) for r in stub.server.requests] == ["CompanyProfile"] * 2
+            assert runner.cancel(batch) and runner.wait(batch, WAIT)
+    assert runner.snapshot(batch).status is JobStatus.CANCELLED
