@@ -1,8 +1,9 @@
 """Upgrading from the SQLite-only release: its ``history.sqlite3`` is imported once, on SQLite and on PostgreSQL.
 
-``fixtures/history-v1.sqlite3`` was written by that release's own code (see
-``fixtures/make_history_v1.py``): real demo reports, a cancelled run, a failed job
-without result, an interrupted job and one still running.
+``fixtures/history-v1.sql`` is the SQL dump of a history written by that release's
+own code (see ``fixtures/make_history_v1.py``): real demo reports, a cancelled run,
+a failed job without result, an interrupted job and one still running. The tests
+rebuild the release's SQLite file from it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,20 @@ from research.store import DB_FILENAME, LEGACY_FILENAME, ReportStore, StoredJob,
 from research.workflows import workflow_for
 from research.workflows.legacy import upgrade_result
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "history-v1.sqlite3"
+DUMP = Path(__file__).resolve().parent / "fixtures" / "history-v1.sql"
 SUMMARY = ("id", "kind", "topic", "status", "created_at", "finished_at", "provider", "model", "demo", "elapsed")
 
 
-def release_rows(path: Path = FIXTURE) -> list[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def release_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The release's SQLite history file, rebuilt from its dump."""
+    path = tmp_path_factory.mktemp("release") / LEGACY_FILENAME
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(DUMP.read_text(encoding="utf-8"))
+    return path
+
+
+def release_rows(path: Path) -> list[dict[str, Any]]:
     """Every row of the SQLite history at ``path``, newest first, read without touching the file."""
     with closing(sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)) as conn:
         conn.row_factory = sqlite3.Row
@@ -34,16 +44,16 @@ def release_rows(path: Path = FIXTURE) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, release_db: Path) -> Path:
     """A data folder holding the release's history, as an upgraded installation has it."""
     folder = tmp_path / "data"
     folder.mkdir()
-    shutil.copyfile(FIXTURE, folder / LEGACY_FILENAME)
+    shutil.copyfile(release_db, folder / LEGACY_FILENAME)
     return folder
 
 
-def test_the_fixture_holds_what_it_should() -> None:
-    rows = release_rows()
+def test_the_fixture_holds_what_it_should(release_db: Path) -> None:
+    rows = release_rows(release_db)
     assert sorted(row["status"] for row in rows) == ["cancelled", "complete", "complete", "failed", "interrupted",
                                                      "running"]
     assert {row["kind"] for row in rows} == {"market", "companies"}
@@ -51,8 +61,8 @@ def test_the_fixture_holds_what_it_should() -> None:
                                                                      if row["result_json"])
 
 
-def test_every_report_of_the_release_opens_intact(database_url: str | None, data_dir: Path) -> None:
-    expected = release_rows()
+def test_every_report_of_the_release_opens_intact(database_url: str | None, data_dir: Path, release_db: Path) -> None:
+    expected = release_rows(release_db)
     store = ReportStore(data_dir, database_url)
     try:
         assert [job.id for job in store.list()] == [row["id"] for row in expected], "newest first"
@@ -77,12 +87,13 @@ def test_every_report_of_the_release_opens_intact(database_url: str | None, data
         assert keys == [f"imported:{(data_dir / LEGACY_FILENAME).resolve()}"]
     finally:
         store.close()
-    assert (data_dir / LEGACY_FILENAME).read_bytes() == FIXTURE.read_bytes(), "the old file is left as it was"
+    assert (data_dir / LEGACY_FILENAME).read_bytes() == release_db.read_bytes(), "the old file is left as it was"
     assert (data_dir / DB_FILENAME).exists() == (database_url is None)
 
 
-def test_the_history_is_imported_once_so_a_deleted_report_stays_deleted(database_url: str | None, data_dir: Path) -> None:
-    ids = [row["id"] for row in release_rows()]
+def test_the_history_is_imported_once_so_a_deleted_report_stays_deleted(database_url: str | None, data_dir: Path,
+                                                                      release_db: Path) -> None:
+    ids = [row["id"] for row in release_rows(release_db)]
     first = ReportStore(data_dir, database_url)
     assert first.delete(ids[1]) is True
     first.close()
@@ -94,16 +105,17 @@ def test_the_history_is_imported_once_so_a_deleted_report_stays_deleted(database
         again.close()
 
 
-def test_rows_already_present_are_left_alone_and_a_later_file_is_imported(database_url: str | None, tmp_path: Path) -> None:
+def test_rows_already_present_are_left_alone_and_a_later_file_is_imported(database_url: str | None, tmp_path: Path,
+                                                                        release_db: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
-    expected = release_rows()
+    expected = release_rows(release_db)
     store = ReportStore(folder, database_url)  # no old history yet
     taken = expected[0]["id"]
     store.record_started(taken, kind="market", topic="already here", provider="p", model="m", demo=False,
                          created_at=1.0, worker="w1")
     store.close()
-    shutil.copyfile(FIXTURE, folder / LEGACY_FILENAME)  # e.g. restored from a backup
+    shutil.copyfile(release_db, folder / LEGACY_FILENAME)  # e.g. restored from a backup
     store = ReportStore(folder, database_url)
     try:
         assert store.get(taken).topic == "already here"  # type: ignore[union-attr]
