@@ -200,8 +200,9 @@ def test_five_sessions_at_once_each_get_their_own_report_without_waiting(app, st
     research = [r for r in stub.requests if agent_of(r) in LATENCY]
     for topic in topics:
         assert sum(topic in r.user_text for r in research) == 3, f"{topic}: expected 3 research requests"
-    # 5 jobs x 3 research agents: had any session waited for another, far fewer would overlap.
-    assert stub.max_in_flight >= 10, f"only {stub.max_in_flight} requests were ever in flight at once"
+    # 5 jobs x 3 research agents: had the sessions waited for one another, at most 3 would overlap. The provider
+    # queue hands steps out one after another (some 20 ms each), so the last may start as the first finish.
+    assert stub.max_in_flight >= 7, f"only {stub.max_in_flight} requests were ever in flight at once"
 
 
 def test_a_fresh_server_shows_saved_reports_and_deep_links(app, new_page) -> None:
