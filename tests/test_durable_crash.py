@@ -77,7 +77,8 @@ def test_the_run_deadline_counts_the_time_the_process_was_down(tmp_path: Path) -
     data_dir = tmp_path / "data"
     with held_server({"CompetitorReport", "CustomerReport"}) as stub:
         job = kill_when(data_dir, stub, ["agent:market"], 2, RESEARCH_RUN_TIMEOUT="3")
-        # The process stays down until the job's 3 s are over (it began just after its history row was written).
+        # Downtime, not synchronisation: the process stays down until the job's 3 s are over (it began just
+        # after its history row was written).
         time.sleep(max(0.0, ReportStore(data_dir).get(job).created_at + 4.0 - time.time()))
         resumed = cli(["--resume", "--out", str(tmp_path / "r.md")], data_dir, stub.server, RESEARCH_RUN_TIMEOUT="3")
         _, err = resumed.communicate(timeout=WAIT_SECONDS)  # still held: a fresh 3 s would wait for them

@@ -189,14 +189,20 @@ def test_delete_asks_first_then_removes_the_row(server) -> None:
     assert store.get(drop) is None and store.get(keep) is not None
 
 
-def test_run_again_starts_the_same_research_and_opens_it(server) -> None:
-    first = finished(MarketRequest.parse("vertical farming"))
+def run_again(job_id: str) -> tuple[AppTest, str]:
+    """Click *Run again* on ``job_id``'s History row: the page, and the new job's id from its URL."""
     at = history()
-    at.button(key=f"again-{first}").click().run()
+    at.button(key=f"again-{job_id}").click().run()
     assert not at.exception
     new_id = at.query_params["job"]
     new_id = new_id[0] if isinstance(new_id, list) else new_id
-    assert new_id != first
+    assert new_id != job_id
+    return at, new_id
+
+
+def test_run_again_starts_the_same_research_and_opens_it(server) -> None:
+    first = finished(MarketRequest.parse("vertical farming"))
+    at, new_id = run_again(first)
     snapshot = runtime.runner().snapshot(new_id)
     assert snapshot is not None and snapshot.title == "vertical farming"
     assert snapshot.status in (JobStatus.RUNNING, JobStatus.COMPLETE)
@@ -209,12 +215,7 @@ def test_run_again_starts_the_same_research_and_opens_it(server) -> None:
 
 def test_run_again_of_a_company_batch_opens_the_companies_page(server) -> None:
     first = finished(CompanyRequest.parse(["Stripe", "Datadog"], 2))
-    at = history()
-    at.button(key=f"again-{first}").click().run()
-    assert not at.exception
-    new_id = at.query_params["job"]
-    new_id = new_id[0] if isinstance(new_id, list) else new_id
-    assert new_id != first
+    at, new_id = run_again(first)
     assert runtime.runner().snapshot(new_id).request.names == ("Stripe", "Datadog")
     assert any(t.value == "Company research" for t in at.title)
     assert runtime.runner().wait(new_id, 30)
