@@ -106,6 +106,7 @@ def test_a_cancelled_job_is_not_resumed(tmp_path: Path) -> None:
         after = stub.titles()
     assert resumed.returncode == 1 and "nothing to resume" in err
     assert after == before  # no request for the cancelled job
-    assert step_status(data_dir, job) == "CANCELLED"
+    # Finished for DBOS: cancelled there, or ended with its cancelled result first (the two race); never pending.
+    assert step_status(data_dir, job) in ("CANCELLED", "SUCCESS")
     assert ReportStore(data_dir).get(job).status == "cancelled"
 
