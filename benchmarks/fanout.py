@@ -123,9 +123,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: the pipelined report against a one-shot synthesis (see benchmarks.pipeline)")
     parser.add_argument("--grounded", action="store_true",
                         help="instead: a market run with web search and page fetches (see benchmarks.grounded)")
+    parser.add_argument("--faithfulness", action="store_true",
+                        help="instead: the grounding rules on hand-written cases, offline (see benchmarks.faithfulness)")
     parser.add_argument("--durable", action="store_true",
                         help="instead: durable jobs on SQLite and PostgreSQL against in memory (see benchmarks.durable)")
     args = parser.parse_args(argv)
+    if args.faithfulness:
+        from benchmarks.faithfulness import print_faithfulness_bench
+
+        return 0 if print_faithfulness_bench() else 1
     if args.durable:
         from benchmarks.durable import print_durable_bench
 

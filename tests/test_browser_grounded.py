@@ -5,7 +5,8 @@ beside the OpenAI-compatible test server; ``streamlit run app.py`` is started wi
 ``RESEARCH_SEARCH=searxng`` and ``RESEARCH_FETCH_PRIVATE=1`` so the app's fetcher may read them.
 The market agent cites the passage holding its figures (verified), the customer agent cites a
 passage without its numbers (cited, not found) and the competitor agent cites nothing (estimates).
-Chromium must show the grounding line, the three statuses in the tables, the sources as links to
+Chromium must show the grounding line, the three statuses in the tables, the sentence a verified
+figure rests on, the sources as links to
 the article, and must never send a request beyond 127.0.0.1 (requests beyond it are recorded and
 aborted).
 Screenshots go to ``artifacts/screenshots/grounded-report*.png``, the server's output to
@@ -117,7 +118,7 @@ def test_a_grounded_report_shows_checked_figures_and_links_its_sources(grounded)
 
     grounding = page.get_by_text(re.compile(r"^Grounding: 2 of \d+ figures verified against 1 source;"))
     expect(grounding).to_be_visible()
-    expect(grounding).to_contain_text("cited but not found in their source")
+    expect(grounding).to_contain_text("cited, not found in source")
     expect(grounding).to_contain_text("estimates")
 
     verified = table_cell(page, "23.70 billion EUR")  # the market size, from the article's passage
@@ -130,6 +131,9 @@ def test_a_grounded_report_shows_checked_figures_and_links_its_sources(grounded)
     for cell in (verified, estimate):
         expect(cell).not_to_contain_text("⚠")
     expect(page.get_by_text("No source backs these figures: they are estimates.")).to_be_visible()
+    said = page.locator('[data-testid="stMarkdown"] li', has_text="Market size ✓")  # the sentence it rests on
+    expect(said).to_have_text(re.compile(r"^Market size ✓ — E\d \(Heat pumps in Europe, 2024\): “The European heat "
+                                         r"pump market reached EUR 23\.7 billion in 2024, growing 12\.5 % a year\.”$"))
 
     links = page.locator(f'a[href="{grounded.article}"]')  # market and customer sources: the article
     expect(links.first).to_be_visible()

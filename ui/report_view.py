@@ -70,8 +70,7 @@ _SCALE_SHORT = {"thousand": "k", "million": "M", "billion": "bn", "trillion": "t
 
 
 def _status_word(data: Sourced, label: str) -> str:
-    return {FigureStatus.VERIFIED: "verified", FigureStatus.NOT_FOUND: "cited, not found in source",
-            FigureStatus.ESTIMATE: "estimate"}[data.status_of(label)]
+    return data.status_of(label).value
 
 
 def headline_metrics(result: MarketResearchResult) -> None:
@@ -94,8 +93,11 @@ def headline_metrics(result: MarketResearchResult) -> None:
                           help=f"{part.name} — {_status_word(data, f'share of {part.name}')}")
     figures = [f for data in (market, competitors, customers) if data is not None for f in data.figures]
     verified = sum(1 for f in figures if f.status is FigureStatus.VERIFIED)
-    columns[4].metric("Figures verified", f"{verified} of {len(figures)}",
-                      help="Checked in code against the sources the figures cite")
+    if any(f.status is FigureStatus.ILLUSTRATIVE for f in figures):
+        columns[4].metric("Figures", "illustrative", help="Demo figures: their sources are invented, so none is verified")
+    else:
+        columns[4].metric("Figures verified", f"{verified} of {len(figures)}",
+                          help="Checked in code: a cited sentence states the figure's value, unit, subject and year")
 
 
 def jump_links(report: list[ReportSection]) -> None:

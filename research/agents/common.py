@@ -42,11 +42,59 @@ class AgentOutput(BaseModel):
 
 
 class FigureStatus(StrEnum):
-    """How far a figure is backed by its cited source (decided in code, see research.retrieval.grounding)."""
+    """How far a figure is backed by its cited source (decided in code, see research.retrieval.grounding).
+
+    Only *verified* earns a check mark; :attr:`mark` and :attr:`words` are how the
+    report, the page and the charts name each status, in this one place.
+    """
 
     VERIFIED = "verified"
+    """A cited sentence states this value, scale, unit, subject and year."""
+    DIFFERS = "source says otherwise"
+    """A cited sentence states a different value for the same thing (and year)."""
+    PERIOD_DIFFERS = "period differs"
+    """A cited sentence states this value, but for another year or period (or for none)."""
     NOT_FOUND = "cited, not found in source"
+    """No cited sentence states anything about this figure."""
     ESTIMATE = "estimate"
+    """Nothing is cited: the model's own estimate."""
+    ILLUSTRATIVE = "illustrative"
+    """The offline demo's invented figure: never checked against a real source."""
+
+    @property
+    def mark(self) -> str:
+        """The status as the report's tables show it, e.g. "✓ verified" or "⚠ source says otherwise"."""
+        if self is FigureStatus.VERIFIED:
+            return "✓ verified"
+        return f"⚠ {self.value}" if self in _WARNED else self.value
+
+    @property
+    def words(self) -> str:
+        """The status in a chart's hover text, e.g. "verified against its source"."""
+        return "verified against its source" if self is FigureStatus.VERIFIED else self.value
+
+
+_WARNED = {FigureStatus.DIFFERS, FigureStatus.PERIOD_DIFFERS, FigureStatus.NOT_FOUND}
+
+
+class SourceStatement(BaseModel):
+    """What one evidence passage states about a figure: the value as written and the sentence it stands in."""
+
+    cite: str
+    """The passage's evidence id, e.g. "E1"."""
+    title: str = ""
+    url: str | None = None
+    value: str
+    """The value as the source writes it, e.g. "USD 48.0 billion" or "45–50 %"."""
+    year: str | None = None
+    """The year or period the source gives the value for, if any."""
+    sentence: str
+    """The sentence (or the model's verbatim quote of it) that states the value, whitespace folded."""
+
+    @property
+    def said(self) -> str:
+        """The value with its year, e.g. "USD 48.0 billion (2025)"."""
+        return f"{self.value} ({self.year})" if self.year else self.value
 
 
 class FigureCheck(BaseModel):
@@ -56,22 +104,72 @@ class FigureCheck(BaseModel):
     value: str
     status: FigureStatus
     cites: list[str] = []
+    statement: SourceStatement | None = None
+    """The cited sentence the status rests on: the one that states the figure, or the one that says otherwise."""
+    disagreeing: list[SourceStatement] = []
+    """When passages state different values for this figure (same year and unit): one statement per value."""
+
+    @property
+    def range(self) -> str:
+        """The spread of values the disagreeing sources state, e.g. "USD 48.0 billion – USD 52.0 billion"."""
+        return " – ".join(dict.fromkeys(s.value for s in self.disagreeing))
+
+
+class FigureKind(StrEnum):
+    """What a figure measures, which decides what a sentence must hold to state it."""
+
+    MARKET_SIZE = "market size"
+    GROWTH = "growth rate"
+    SHARE = "share"
+    REVENUE = "revenue"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a figure claims, in the terms a source sentence is checked against."""
+
+    kind: FigureKind
+    value: float
+    """The figure as written, in ``scale`` (48.0 for 48.0 billion; 12.5 for 12.5 %)."""
+    unit: str
+    """An ISO 4217 code for amounts, "%" for shares and rates."""
+    scale: float = 1.0
+    subject: str | None = None
+    """The named thing the figure belongs to (a competitor, a segment, a company); None for the market itself."""
+    others: tuple[str, ...] = ()
+    """Names of the other things in the same output, whose numbers must not be taken for this one's."""
+    year: int | None = None
+    period: tuple[int, int] | None = None
+
+    @property
+    def absolute(self) -> float:
+        """The value in units (48.0 billion -> 4.8e10)."""
+        return self.value * self.scale
 
 
 @dataclass(frozen=True)
 class CitedFigure:
-    """A figure as its output lists it: where it is, how it reads, its number(s), and what it cites."""
+    """A figure as its output lists it: where it is, how it reads, what it claims, and what it cites."""
 
     label: str
     value: str
-    numbers: tuple[float, ...]
-    """The figure as written and in absolute units (e.g. 23.7 and 23.7e9)."""
+    claim: Claim
     owner: Any
-    """The object whose ``cites`` list holds the figure's citations."""
+    """The object whose ``cites`` list (and ``quote``) hold the figure's citations."""
 
 
 Cites = Annotated[list[str], BeforeValidator(clip_list(6))]
 CITES_HELP = "Evidence ids (E1, E2, …) of the passages that state this figure; empty if none does"
+QUOTE_HELP = ("The sentence of the first cited passage that states this figure, copied word for word "
+              "(at most 300 characters); null if nothing is cited")
+
+
+def _quote_text(value: Any) -> str | None:
+    """A quote as given (trimmed to 300 characters), or None for anything that is not text."""
+    return (value.strip()[:300] or None) if isinstance(value, str) else None
+
+
+Quote = Annotated[str | None, BeforeValidator(_quote_text)]
 
 
 class Source(BaseModel):
@@ -121,9 +219,14 @@ class Sourced(AgentOutput):
         """Numbers a writer may fairly derive from these figures (e.g. a projection); checked like the figures."""
         return []
 
+    def check_of(self, label: str) -> FigureCheck | None:
+        """The check of the figure ``label``, if it was checked."""
+        return next((f for f in self.figures if f.label == label), None)
+
     def status_of(self, label: str) -> FigureStatus:
         """The checked status of the figure ``label`` (an estimate until checked)."""
-        return next((f.status for f in self.figures if f.label == label), FigureStatus.ESTIMATE)
+        check = self.check_of(label)
+        return check.status if check else FigureStatus.ESTIMATE
 
 
 class ShareBreakdown(Sourced):
@@ -176,7 +279,10 @@ class ShareBreakdown(Sourced):
 
     def cited_figures(self) -> list[CitedFigure]:
         """Each part's known share."""
-        return [CitedFigure(f"share of {part.name}", f"{share:g} %", (share,), part)
+        names = tuple(part.name for part in self.parts)
+        return [CitedFigure(f"share of {part.name}", f"{share:g} %",
+                            Claim(FigureKind.SHARE, share, "%", subject=part.name,
+                                  others=tuple(n for n in names if n != part.name)), part)
                 for part in self.parts if (share := self.share_of(part)) is not None]
 
     def derived_numbers(self) -> list[float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from research.agents.common import CitedFigure, Cites, Sourced
+from research.agents.common import CitedFigure, Cites, Claim, FigureKind, Quote, Sourced
 from research.agents.fields import LongText, Number, ShortText, Year, text_list
 from research.agents.spec import AgentSpec
 
@@ -24,12 +24,16 @@ class CompanyProfile(Sourced):
         default=None, ge=0, description="Latest annual revenue in million USD, or null")
     cites: Cites = Field(default_factory=list, description="Evidence ids (E1, …) of the passages that state the "
                          "revenue; empty if none does")
+    quote: Quote = Field(default=None, description="The sentence of the first cited passage that states the revenue, "
+                         "copied word for word (at most 300 characters); null if nothing is cited")
 
     def cited_figures(self) -> list[CitedFigure]:
         """The revenue estimate."""
         revenue = self.revenue_estimate_usd_millions
-        return [] if revenue is None else [CitedFigure("revenue", f"{revenue:,.1f} million USD", (revenue, revenue * 1e6),
-                                                       self)]
+        if revenue is None:
+            return []
+        return [CitedFigure("revenue", f"{revenue:,.1f} million USD",
+                            Claim(FigureKind.REVENUE, revenue, "USD", scale=1e6, subject=self.name), self)]
 
     def headline(self) -> str:
         """One line for the status card: the industry."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from research.agents.common import CITES_HELP, Cites, ShareBreakdown
+from research.agents.common import CITES_HELP, QUOTE_HELP, Cites, Quote, ShareBreakdown
 from research.agents.fields import Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
 
@@ -22,6 +22,7 @@ class CompetitorProfile(BaseModel):
     strengths: text_list(5)  # type: ignore[valid-type]
     weaknesses: text_list(5)  # type: ignore[valid-type]
     cites: Cites = Field(default_factory=list, description=CITES_HELP)
+    quote: Quote = Field(default=None, description=QUOTE_HELP)
 
 
 class CompetitorReport(ShareBreakdown):

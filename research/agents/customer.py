@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from research.agents.common import CITES_HELP, Cites, ShareBreakdown
+from research.agents.common import CITES_HELP, QUOTE_HELP, Cites, Quote, ShareBreakdown
 from research.agents.fields import Level, Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
 
@@ -34,6 +34,7 @@ class CustomerSegment(BaseModel):
     buying_patterns: text_list(6)  # type: ignore[valid-type]
     willingness_to_pay: WillingnessToPay
     cites: Cites = Field(default_factory=list, description=CITES_HELP)
+    quote: Quote = Field(default=None, description=QUOTE_HELP)
 
 
 class CustomerReport(ShareBreakdown):

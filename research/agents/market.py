@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from research.agents.common import CITES_HELP, CitedFigure, Cites, Sourced
+from research.agents.common import CITES_HELP, QUOTE_HELP, CitedFigure, Cites, Claim, FigureKind, Quote, Sourced
 from research.agents.fields import CurrencyCode, Number, Scale, Year, known_currency, text_list
 from research.agents.spec import AgentSpec
 
@@ -21,6 +21,7 @@ class MarketSize(BaseModel):
     scale: Scale
     year: Year
     cites: Cites = Field(default_factory=list, description=CITES_HELP)
+    quote: Quote = Field(default=None, description=QUOTE_HELP)
 
     @property
     def absolute(self) -> float:
@@ -37,6 +38,7 @@ class Growth(BaseModel):
     start_year: Year | None = Field(default=None, description="First year of the period")
     end_year: Year | None = Field(default=None, description="Last year of the period, after start_year")
     cites: Cites = Field(default_factory=list, description=CITES_HELP)
+    quote: Quote = Field(default=None, description=QUOTE_HELP)
 
     @property
     def period(self) -> str:
@@ -75,9 +77,12 @@ class MarketData(Sourced):
     def cited_figures(self) -> list[CitedFigure]:
         """The market size and the growth rate."""
         size, growth = self.market_size, self.growth
+        period = (growth.start_year, growth.end_year) if growth.start_year and growth.end_year else None
         return [CitedFigure("market size", f"{size.value:g} {size.scale} {size.currency} ({size.year})",
-                            (size.value, size.absolute), size),
-                CitedFigure("growth rate", f"{growth.cagr_percent:g} % a year", (growth.cagr_percent,), growth)]
+                            Claim(FigureKind.MARKET_SIZE, size.value, size.currency, scale=SCALE_FACTOR[size.scale],
+                                  year=size.year), size),
+                CitedFigure("growth rate", f"{growth.cagr_percent:g} % a year" + (f" ({growth.period})" if period else ""),
+                            Claim(FigureKind.GROWTH, growth.cagr_percent, "%", period=period), growth)]
 
     def derived_numbers(self) -> list[float]:
         """The projected size at the end of the growth period, in the stated scale and in currency units."""

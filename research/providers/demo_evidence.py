@@ -2,8 +2,9 @@
 
 The demo has no web search, so each agent gets one or two passages that state
 its demo figures, titled as demo sources with no link. The demo model cites
-them, so the demo shows what a grounded report looks like — verified figures
-against their sources — without ever presenting invented text as research.
+them, so the demo shows what a grounded report looks like — figures with
+their sources and the sentences that state them — without ever presenting
+invented text as research: every demo figure is *illustrative*, never verified.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def demo_evidence(agent: str, topic: str, today: dt.date) -> Evidence:
         data = demo_market(topic, today)
         size, growth = data.market_size, data.growth
         texts = [f"The market was worth about {size.currency} {size.value:g} {size.scale} in {size.year}.",
-                 f"It is expected to grow by {growth.cagr_percent:g} % a year from {growth.start_year} to "
+                 f"The market is expected to grow by {growth.cagr_percent:g} % a year from {growth.start_year} to "
                  f"{growth.end_year}."]
     elif agent == "competitor":
         shares = "; ".join(f"{c.name} {c.market_share_percent:g} %" for c in demo_competitors(topic, today).competitors
@@ -41,7 +42,7 @@ def demo_evidence(agent: str, topic: str, today: dt.date) -> Evidence:
     else:
         profile = demo_company(topic, today)
         revenue = profile.revenue_estimate_usd_millions
-        texts = [f"Illustrative annual revenue of about {revenue:g} million USD (a demo placeholder)." if revenue
-                 is not None else "No revenue figure."]
+        texts = [f"{profile.name}: illustrative annual revenue of about {revenue:g} million USD (a demo placeholder)."
+                 if revenue is not None else "No revenue figure."]
     passages = [_passage(n, text) for n, text in enumerate(texts, 1)]
     return Evidence(agent=agent, queries=[], passages=passages, pages_read=0, demo=True)

@@ -49,10 +49,9 @@ def _num(value: float) -> str:
     return f"{value:,.1f}".rstrip("0").rstrip(".")
 
 
-PATTERNS = {FigureStatus.VERIFIED: "", FigureStatus.NOT_FOUND: "x", FigureStatus.ESTIMATE: "/"}
-"""Bar hatching by a figure's checked status: verified bars are solid, the rest hatched."""
-STATUS_WORDS = {FigureStatus.VERIFIED: "verified against its source", FigureStatus.NOT_FOUND: "cited, not found in source",
-                FigureStatus.ESTIMATE: "estimate"}
+PATTERNS = {status: "" if status is FigureStatus.VERIFIED else "/" if status in (
+    FigureStatus.ESTIMATE, FigureStatus.ILLUSTRATIVE) else "x" for status in FigureStatus}
+"""Bar hatching by a figure's checked status: verified bars are solid; estimates "/", checks that failed "x"."""
 
 
 def _title(text: str, data: Sourced) -> str:
@@ -97,7 +96,7 @@ def market_size_chart(data: MarketData) -> go.Figure:
         checked = data.status_of("market size")
         fig.add_trace(go.Bar(  # a projection is derived, not cited: only the stated bar shows its check
             name=name, x=xs, y=ys, marker_color=colour, marker_pattern=dict(shape=PATTERNS[checked] if stated else "", fgcolor=_HATCH),
-            customdata=[[f"{status}, {STATUS_WORDS[checked]}" if stated else status, unit]] * len(xs),
+            customdata=[[f"{status}, {checked.words}" if stated else status, unit]] * len(xs),
             texttemplate="%{y:,.1f}" if show_text else None, textposition="outside", cliponaxis=False,
             hovertemplate="%{x}: %{y:,.2f} %{customdata[1]} (%{customdata[0]})<extra></extra>",
         ))
@@ -120,7 +119,7 @@ def competitor_share_chart(data: CompetitorReport) -> go.Figure:
     names = [plain(c.name) for c in known + unknown]
     shares: list[float | None] = [c.market_share_percent for c in known] + [None] * len(unknown)
     statuses = [data.status_of(f"share of {c.name}") for c in known + unknown]
-    hover = [f"{_num(s)} % share ({STATUS_WORDS[status]})" if s is not None else "share not estimated"
+    hover = [f"{_num(s)} % share ({status.words})" if s is not None else "share not estimated"
              for s, status in zip(shares, statuses)]
     patterns = [PATTERNS[status] for status in statuses]
     colours = [_BAR] * len(names)
@@ -171,7 +170,7 @@ def segment_chart(data: CustomerReport) -> go.Figure:
             name=f"{level} willingness to pay", orientation="h", marker_color=_WTP_COLOUR[level],
             x=[s.share_percent or 0.0 for s in members], y=[plain(s.name) for s in members],
             marker_pattern=dict(shape=[PATTERNS[status] for status in statuses], fgcolor=_HATCH),
-            customdata=[[f"{_num(s.share_percent)} % of customers ({STATUS_WORDS[status]})" if s.share_percent
+            customdata=[[f"{_num(s.share_percent)} % of customers ({status.words})" if s.share_percent
                          is not None else "share not estimated", plain(_short(s.willingness_to_pay.note, 120))]
                         for s, status in zip(members, statuses)],
             texttemplate="%{x:.1f} %", textposition="outside", cliponaxis=False,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from research.agents.common import FigureStatus, Source, Sourced
+from research.agents.common import FigureCheck, FigureStatus, Source, Sourced
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
@@ -24,16 +24,41 @@ from research.reports import markdown as md
 from research.reports.sections import ReportSection, grounding_line, report_sections
 from research.workflows.market import MARKET, MarketResearchResult
 
-STATUS_MARKS = {FigureStatus.VERIFIED: "✓ verified", FigureStatus.NOT_FOUND: "⚠ cited, not found in source",
-                FigureStatus.ESTIMATE: "estimate"}
-
 
 def checked(data: Sourced, label: str) -> str:
-    """A figure's checked status, with the evidence it cites, e.g. " (✓ verified, E1)"."""
-    figure = next((f for f in data.figures if f.label == label), None)
+    """A figure's checked status, with the evidence it cites, e.g. " (✓ verified, E1)" or " (⚠ period differs, E2)"."""
+    figure = data.check_of(label)
     status = figure.status if figure else FigureStatus.ESTIMATE
     cites = f", {', '.join(figure.cites)}" if figure and figure.cites else ""
-    return f" ({STATUS_MARKS[status]}{cites})"
+    disagree = "; sources disagree" if figure and figure.disagreeing else ""
+    return f" ({status.mark}{cites}{disagree})"
+
+
+def _cited(statement_cite: str, title: str) -> str:
+    short = title if len(title) <= 80 else title[:79].rstrip() + "…"
+    return f"{statement_cite} ({md.inline(short)})"
+
+
+def _what_the_source_says(check: FigureCheck) -> list[str]:
+    """The lines under a table for one figure: the sentence it rests on, or what the source says instead."""
+    label = md.inline(check.label[0].upper() + check.label[1:])
+    lines = []
+    said = check.statement
+    if said is not None and check.status is FigureStatus.VERIFIED:
+        lines.append(f"- **{label}** ✓ — {_cited(said.cite, said.title)}: “{md.inline(said.sentence)}”")
+    elif said is not None:
+        lines.append(f"- **{label}** {check.status.mark} — model: {md.inline(check.value)} · {said.cite}: "
+                     f"{md.inline(said.said)} — “{md.inline(said.sentence)}”")
+    if check.disagreeing:
+        who = "; ".join(f"{s.cite} says {md.inline(s.said)}" for s in check.disagreeing)
+        lines.append(f"- **{label}** — sources disagree: {who} (range {md.inline(check.range)})")
+    return lines
+
+
+def statements_markdown(data: Sourced) -> str:
+    """What the cited sources say about each figure: the stating sentence, a different value, disagreeing sources."""
+    lines = [line for check in data.figures for line in _what_the_source_says(check)]
+    return "**What the sources say**\n\n" + "\n".join(lines) if lines else ""
 
 
 def _share(data: Sourced, name: str, value: float | None) -> str:
@@ -60,7 +85,9 @@ def sources_markdown(data: Sourced) -> str:
         link = f"[{md.inline(s.title)}](<{s.url}>)" if s.url else md.inline(s.title)
         lines.append(f"- {link}{_retrieved(s)}")
     as_of = f" (figures as of {md.inline(data.as_of)})" if data.as_of else ""
-    return f"**Sources{as_of}**\n\n" + "\n".join(lines)
+    sources = f"**Sources{as_of}**\n\n" + "\n".join(lines)
+    said = statements_markdown(data)
+    return f"{said}\n\n{sources}" if said else sources
 
 
 def market_tables(data: MarketData) -> str:

@@ -88,15 +88,26 @@ def report_sections(result: MarketResearchResult) -> list[ReportSection]:
 
 
 def grounding_line(data: list[Sourced], evidence_source: str) -> str:
-    """How far the report's figures are backed, e.g. "9 of 12 figures verified against 7 sources; 3 estimates"."""
+    """How far the report's figures are backed, each status counted, e.g. "9 of 12 figures verified against 7
+    sources; 1 source says otherwise; 2 estimates"; the demo's figures are counted as illustrative."""
     figures = [f for item in data for f in item.figures]
     if not figures:
         return evidence_source
     counts = {status: sum(1 for f in figures if f.status is status) for status in FigureStatus}
-    sources = {s.url or s.title for item in data for s in item.sources}
-    line = f"{counts[FigureStatus.VERIFIED]} of {len(figures)} figures verified against {len(sources)} source" + \
-        ("s" if len(sources) != 1 else "")
-    if counts[FigureStatus.NOT_FOUND]:
-        line += f"; {counts[FigureStatus.NOT_FOUND]} cited but not found in their source"
-    line += f"; {counts[FigureStatus.ESTIMATE]} estimate" + ("s" if counts[FigureStatus.ESTIMATE] != 1 else "")
+    if counts[FigureStatus.ILLUSTRATIVE]:
+        line = (f"{counts[FigureStatus.ILLUSTRATIVE]} of {len(figures)} figures are illustrative: the demo's sources "
+                "are invented, so no figure is verified")
+    else:
+        sources = {s.url or s.title for item in data for s in item.sources}
+        line = f"{counts[FigureStatus.VERIFIED]} of {len(figures)} figures verified against {len(sources)} source" + \
+            ("s" if len(sources) != 1 else "")
+    for status in (FigureStatus.DIFFERS, FigureStatus.PERIOD_DIFFERS, FigureStatus.NOT_FOUND):
+        if counts[status]:
+            line += f"; {counts[status]} {status.value}"
+    estimates = counts[FigureStatus.ESTIMATE]
+    if estimates or not counts[FigureStatus.ILLUSTRATIVE]:
+        line += f"; {estimates} estimate" + ("s" if estimates != 1 else "")
+    disputed = sum(1 for f in figures if f.disagreeing)
+    if disputed:
+        line += f"; sources disagree on {disputed}"
     return f"{line}. {evidence_source}" if evidence_source else line

@@ -64,7 +64,7 @@ def _chunks(text: str) -> list[str]:
         if current and len(current) + len(paragraph) > PASSAGE_CHARS:
             pieces.append(current)
             current = ""
-        current = f"{current} {paragraph}".strip()
+        current = f"{current}\n{paragraph}".strip()  # a heading stays a line of its own, not a sentence's start
         while len(current) > PASSAGE_CHARS * 1.5:
             cut = current.rfind(". ", 0, PASSAGE_CHARS) + 1 or PASSAGE_CHARS
             pieces.append(current[:cut].strip())

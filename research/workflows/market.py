@@ -29,7 +29,7 @@ from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult, overall_status
 from research.core.steps import StepContext, StepOutcome
 from research.inputs import MarketRequest, WorkflowKind
-from research.retrieval.grounding import unbacked_numbers
+from research.retrieval.grounding import contradictions, unbacked_numbers
 from research.retrieval.types import Evidence
 from research.workflows.base import RunTools, Workflow, run_workflow
 
@@ -94,12 +94,16 @@ def findings_message(topic: str, today: str, inputs: StepInputs, **extra: Any) -
     return request_message(topic=topic, today=today, **extra, findings=findings, missing_inputs=missing)
 
 
-def note_unbacked_numbers(written: AgentOutput, prose: str, data: Iterable[BaseModel]) -> None:
-    """A data-check note on ``written`` for every number in its prose that the research data does not hold."""
+def note_data_checks(written: AgentOutput, prose: str, data: Iterable[BaseModel]) -> None:
+    """Data-check notes on ``written``: numbers in its prose that the research data does not hold, and figures
+    its prose gives another value than the data does (a share given to the wrong competitor, a wrong scale)."""
+    data = list(data)
     numbers = unbacked_numbers(prose, data)
     if numbers:
         verb = "is" if len(numbers) == 1 else "are"
         written.note(f"Data check: the text mentions {', '.join(numbers)}, which {verb} not in the research data.")
+    for problem in contradictions(prose, data):
+        written.note(f"Data check: {problem}.")
 
 
 def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
@@ -119,14 +123,14 @@ def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
         async def work(inputs: StepInputs, ctx: StepContext) -> SectionText:
             message = findings_message(request.topic, tools.today, inputs, section=SECTION_TITLES[agent])
             written = await tools.ask(section.SPEC, message, ctx)
-            note_unbacked_numbers(written, written.prose, inputs.succeeded.values())
+            note_data_checks(written, written.prose, inputs.succeeded.values())
             return written
         return Step(section_key(agent), work, needs=(agent_key(agent),), requires=Requires.ALL)
 
     async def summarise(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
         written = await tools.ask(summary.SPEC, findings_message(request.topic, tools.today, inputs), ctx)
         prose = " ".join([written.executive_summary, *written.strategic_recommendations])
-        note_unbacked_numbers(written, prose, inputs.succeeded.values())
+        note_data_checks(written, prose, inputs.succeeded.values())
         return written
 
     agents = [spec.key for spec in RESEARCH_SPECS]

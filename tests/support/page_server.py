@@ -46,6 +46,28 @@ INJECTION_PAGE = f"""<!doctype html>
 </article></body></html>"""
 
 
+WIDGET_PAGES = {
+    "/widgets/market": ("Widget market report 2025", [
+        "The global widget market was valued at USD 48.0 billion in 2025.",
+        "It is expected to expand at a CAGR of 12.5% from 2026 to 2033, as factories automate."]),
+    "/widgets/vendors": ("Widget vendors ranked", [
+        "Competitor Co 1 (31% share), Competitor Co 2 (22%), Competitor Co 3 (14%) and Competitor Co 4 (9%) lead "
+        "the widget market.", "Smaller vendors share the rest."]),
+    "/widgets/survey": ("Widget buyer survey", [
+        "We asked 1,200 widget buyers about their plans.",
+        "48% are small businesses and 22% are enterprises; the rest are public bodies."]),
+}
+"""Pages about one market (title and paragraphs), for the faithfulness test: a size, vendors' shares, a survey."""
+
+
+def widget_page(path: str) -> str:
+    """The HTML of one of :data:`WIDGET_PAGES`."""
+    title, paragraphs = WIDGET_PAGES[path]
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"<!doctype html><html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}" \
+           "</article></body></html>"
+
+
 def numbered_article(n: str) -> str:
     """The article as page number ``n``: its own title and a figure of its own, so every page is distinct."""
     return ARTICLE.replace("Heat pumps in Europe", f"Heat pumps in Europe, part {n}").replace(
@@ -137,6 +159,8 @@ class _Handler(QuietHandler):
     def _simple(self, path: str, query: dict[str, list[str]]) -> None:
         if path == "/article":
             self._send(200, ARTICLE.encode(), headers={"Set-Cookie": "session=secret-session; Path=/"})
+        elif path in WIDGET_PAGES:
+            self._send(200, widget_page(path).encode())
         elif path == "/report.pdf":
             self._send(200, PDF, "application/pdf")
         elif path == "/octet":
