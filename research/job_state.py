@@ -21,7 +21,7 @@ from research.core.steps import StatusEvent, StepState, elapsed
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.store import ReportStore, StoredJob, new_job_id
 from research.workflows import JobResult, workflow_for
-from research.workflows.legacy import upgrade_result
+from research.workflows.legacy import recheck_figures, upgrade_result
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def snapshot_from_store(store: ReportStore, job_id: str,
         return _running_elsewhere(row)
     workflow = workflow_for(row.kind)
     raw = store.result_json(job_id)
-    result: Any = workflow.result_type.model_validate(upgrade_result(row.kind, raw)) if raw else None
+    result: Any = recheck_figures(workflow.result_type.model_validate(upgrade_result(row.kind, raw))) if raw else None
     request = result.request if result else _request_of(row.kind, row.topic)
     steps = tuple(StepView(o.key, workflow.step_label(o.key), o.state, 1, 1, o.error or "", o.started_at, o.finished_at,
                            o.usage.total_tokens, o.usage.requests, tuple(getattr(o.result, "notes", ())))

@@ -126,3 +126,31 @@ def test_the_demo_never_says_verified() -> None:
                            " figures are illustrative: the demo's sources are invented, so no figure is verified")
     assert "✓" not in market_tables(market) + competitor_table(competitors)
     assert "verified" not in market_tables(market) + competitor_table(competitors)
+
+
+async def test_a_saved_report_is_checked_again_by_todays_rules(tmp_path) -> None:
+    """A report saved when "verified" meant less (or a demo report) is shown with today's statuses."""
+    from research.config import Settings
+    from research.job_state import snapshot_from_store
+    from research.store import ReportStore, new_job_id
+    from research.workflows.market import run_market_research
+
+    demo = await run_market_research("widgets", Settings(demo=True, data_dir=tmp_path))
+    careless = demo.model_copy(deep=True)
+    careless.demo = False
+    careless.market.result.market_size.value, careless.market.result.market_size.scale = 48, "thousand"
+    careless.evidence["market"].result = _evidence(SIZE_2025, published="2025-01-01")
+    careless.market.result.market_size.cites = ["E1"]
+    store = ReportStore(tmp_path)
+    shown = {}
+    for name, result in (("demo", demo), ("careless", careless)):
+        for figure in result.market.result.figures:  # as an earlier release saved them
+            figure.status = FigureStatus.VERIFIED
+        job_id = new_job_id()
+        store.record_started(job_id, kind="market", topic="widgets", provider="p", model="m", demo=result.demo,
+                             created_at=1.0)
+        store.record_finished(job_id, status="complete", finished_at=2.0, result_json=result.model_dump_json())
+        shown[name] = snapshot_from_store(store, job_id).result.market.result
+    store.close()
+    assert {f.status for f in shown["demo"].figures} == {FigureStatus.ILLUSTRATIVE}
+    assert shown["careless"].status_of("market size") is FigureStatus.DIFFERS

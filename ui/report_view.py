@@ -69,32 +69,35 @@ def sections(report: list[ReportSection], key: str, *, only_ready: bool = False)
 _SCALE_SHORT = {"thousand": "k", "million": "M", "billion": "bn", "trillion": "tn"}
 
 
-def _status_word(data: Sourced, label: str) -> str:
-    return data.status_of(label).value
+def _status(data: Sourced, label: str) -> FigureStatus:
+    return data.status_of(label)
 
 
 def headline_metrics(result: MarketResearchResult) -> None:
-    """The report's key figures at a glance, each with its checked status."""
+    """The report's key figures at a glance, each with its checked status (in full in its tooltip)."""
     market, competitors, customers = (o.result if o.ok else None for o in result.research)
     columns = st.columns(5, border=True)
     quiet = {"delta_color": "off", "delta_arrow": "off"}  # the line under a value is a caption, not a change
     if market is not None:
         size, growth = market.market_size, market.growth
+        size_status, growth_status = _status(market, "market size"), _status(market, "growth rate")
         columns[0].metric(f"Market size ({size.year})", f"{size.value:,.1f} {_SCALE_SHORT[size.scale]}",
-                          delta=f"{size.currency} · {_status_word(market, 'market size')}", **quiet,
-                          help=f"{size.value:g} {size.scale} {size.currency}")
+                          delta=f"{size.currency} · {size_status.short}", **quiet,
+                          help=f"{size.value:g} {size.scale} {size.currency} — {size_status.value}")
         columns[1].metric("Growth (CAGR)", f"{growth.cagr_percent:g} %", **quiet,
-                          delta=f"{growth.period or 'period not stated'} · {_status_word(market, 'growth rate')}")
+                          delta=f"{growth.period or 'period not stated'} · {growth_status.short}",
+                          help=f"{growth.cagr_percent:g} % a year — {growth_status.value}")
     for column, label, data in ((columns[2], "Leader", competitors), (columns[3], "Largest segment", customers)):
         if data is not None:
             part = data.largest()
             share = data.share_of(part)
             column.metric(label, f"{share:g} %" if share is not None else "n/a", delta=part.name, **quiet,
-                          help=f"{part.name} — {_status_word(data, f'share of {part.name}')}")
+                          help=f"{part.name} — {_status(data, f'share of {part.name}').value}")
     figures = [f for data in (market, competitors, customers) if data is not None for f in data.figures]
     verified = sum(1 for f in figures if f.status is FigureStatus.VERIFIED)
     if any(f.status is FigureStatus.ILLUSTRATIVE for f in figures):
-        columns[4].metric("Figures", "illustrative", help="Demo figures: their sources are invented, so none is verified")
+        columns[4].metric("Figures verified", "none", delta="demo: illustrative", **quiet,
+                          help="Demo figures: their sources are invented, so none is verified")
     else:
         columns[4].metric("Figures verified", f"{verified} of {len(figures)}",
                           help="Checked in code: a cited sentence states the figure's value, unit, subject and year")

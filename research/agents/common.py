@@ -69,12 +69,19 @@ class FigureStatus(StrEnum):
         return f"⚠ {self.value}" if self in _WARNED else self.value
 
     @property
+    def short(self) -> str:
+        """The status in a word or two, for a headline card's caption, e.g. "⚠ differs" or "demo"."""
+        return _SHORT.get(self, self.value)
+
+    @property
     def words(self) -> str:
         """The status in a chart's hover text, e.g. "verified against its source"."""
         return "verified against its source" if self is FigureStatus.VERIFIED else self.value
 
 
 _WARNED = {FigureStatus.DIFFERS, FigureStatus.PERIOD_DIFFERS, FigureStatus.NOT_FOUND}
+_SHORT = {FigureStatus.DIFFERS: "⚠ differs", FigureStatus.PERIOD_DIFFERS: "⚠ other period",
+          FigureStatus.NOT_FOUND: "⚠ not found", FigureStatus.ILLUSTRATIVE: "demo"}
 
 
 class SourceStatement(BaseModel):

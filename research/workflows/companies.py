@@ -94,6 +94,12 @@ class CompanyBatchResult(RunResult):
         """Every step's outcome, in display order (companies, then the comparison)."""
         return [*self.evidence, *self.companies, self.comparison]
 
+    def grounded(self) -> list[tuple[CompanyProfile, Evidence | None]]:
+        """Each profile with the evidence kept for it ([] for a batch saved before evidence was kept)."""
+        kept = {company_name(o.key): o.result for o in self.evidence}
+        return [(o.result, kept.get(company_name(o.key))) for o in self.companies
+                if o.result is not None and company_name(o.key) in kept]
+
 
 def comparison_message(today: str, inputs: StepInputs) -> str:
     """The comparison request: the profiles that exist and the companies that failed."""

@@ -1,10 +1,12 @@
-"""Saved results from earlier releases, upgraded to today's result shapes so no report is lost.
+"""Saved results from earlier releases, upgraded to today's result shapes and rules so no report is lost.
 
 The first release stored a market run as three agents plus one ``synthesis``
 step holding every prose section, and a company batch with bare company names
 as step keys. :func:`upgrade_result` turns such JSON into today's shape (the
 graph's namespaced step keys, one section step per agent, a summary step);
-current JSON passes through unchanged.
+current JSON passes through unchanged. :func:`recheck_figures` checks a saved
+run's figures again against the evidence kept with it, so a report saved when
+"verified" meant less (or a demo report) never claims more than today's rules allow.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from typing import Any
 
 from research.inputs import WorkflowKind
+from research.retrieval.grounding import ground
 
 _SECTION_FIELDS = {"market": "market_overview", "competitor": "competitive_landscape", "customer": "customer_segments"}
 _NO_USAGE = {"requests": 0, "input_tokens": 0, "output_tokens": 0}
@@ -51,3 +54,10 @@ def upgrade_result(kind: str, raw: str) -> dict[str, Any]:
     if kind == WorkflowKind.COMPANIES and "names" in data:
         return _companies_v1(data)
     return data
+
+
+def recheck_figures(result: Any) -> Any:
+    """``result`` with every figure checked again by today's rules against the evidence kept with it."""
+    for data, evidence in result.grounded():
+        ground(data, evidence)
+    return result

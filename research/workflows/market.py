@@ -86,6 +86,11 @@ class MarketResearchResult(RunResult):
         """Every step's outcome, in display order: evidence, research, sections, summary."""
         return [*self.evidence.values(), *self.research, *self.sections.values(), self.summary]
 
+    def grounded(self) -> list[tuple[Any, Evidence | None]]:
+        """Each research output with the evidence kept for it ([] for a run saved before evidence was kept)."""
+        return [(o.result, self.evidence[agent].result) for agent, o in zip(SECTION_TITLES, self.research)
+                if o.result is not None and agent in self.evidence]
+
 
 def findings_message(topic: str, today: str, inputs: StepInputs, **extra: Any) -> str:
     """A writer's request: the topic, the findings that exist and the inputs that are missing."""
