@@ -97,7 +97,7 @@ def grounded(tmp_path_factory) -> Iterator[Grounded]:
                     expect(topic_box(page).or_(exceptions(page)).first).to_be_visible()
                     topic_box(page).fill(TOPIC)
                     generate_button(page).click()
-                    expect(heading(page, TOPIC).or_(exceptions(page)).first).to_be_visible()
+                    expect(heading(page, TOPIC).or_(exceptions(page)).first).to_be_visible(timeout=WAIT)
                     yield Grounded(page, app.url, pages.url("/article"), requested, search.queries, pages.paths)
                 finally:
                     context.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from research.agents.fields import known_currency, parse_number, to_currency_code
 
@@ -82,21 +82,23 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
-def sentences(text: str) -> list[str]:
+@lru_cache(maxsize=2048)
+def sentences(text: str) -> tuple[str, ...]:
     """The sentences of ``text``, each :func:`fold`-ed: a line break ends one (a heading is not part of the next
     sentence), and within a line pysbd's rules apply ("Inc.", "U.S." and "3.5" do not end one)."""
-    return [s.strip() for raw in text.splitlines() if (line := fold(raw))
-            for s in _segmenter().segment(line) if s.strip()]
+    return tuple(s.strip() for raw in text.splitlines() if (line := fold(raw))
+                 for s in _segmenter().segment(line) if s.strip())
 
 
-def clauses(sentence: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=8192)
+def clauses(sentence: str) -> tuple[tuple[int, int], ...]:
     """Where each clause of ``sentence`` starts and ends: cut at ";", ", " (not before "Inc."), "and", "while"."""
     bounds, start = [], 0
     for match in _CLAUSE_BREAK.finditer(sentence):
         bounds.append((start, match.start()))
         start = match.end()
     bounds.append((start, len(sentence)))
-    return bounds
+    return tuple(bounds)
 
 
 def clause_at(sentence: str, position: int) -> tuple[int, int]:
@@ -170,7 +172,8 @@ def _is_year(amount: _Amount, sentence: str) -> bool:
             and 1900 <= amount.value <= 2100 and "," not in sentence[amount.start:amount.number_end])
 
 
-def quantities(sentence: str) -> list[Quantity]:
+@lru_cache(maxsize=8192)
+def quantities(sentence: str) -> tuple[Quantity, ...]:
     """Every amount ``sentence`` states (years left out), ranges joined: "USD 45–50 billion" is one."""
     amounts = [a for a in _amounts(sentence) if not _is_year(a, sentence)]
     result: list[Quantity] = []
@@ -206,9 +209,10 @@ def _joins(sentence: str, first: _Amount, second: _Amount) -> bool:
     return second.value * (second.scale if second.scale != 1.0 else first.scale) > first.value * first.scale
 
 
-def years(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=8192)
+def years(text: str) -> tuple[tuple[int, int], ...]:
     """The years ``text`` names ("2025", "FY2025"), with where each stands."""
-    return [(int(m.group(1)), m.start()) for m in _YEAR.finditer(text) if 1900 <= int(m.group(1)) <= 2100]
+    return tuple((int(m.group(1)), m.start()) for m in _YEAR.finditer(text) if 1900 <= int(m.group(1)) <= 2100)
 
 
 _LEGAL = (r"(?:,?\s+(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|sa|se|nv|bv|ab|as|"
@@ -245,7 +249,8 @@ def _name_pattern(name: str) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w&])(?:{'|'.join(alternatives)}){_LEGAL}(?![\w&]|\s+\d+(?![\d.,]|\s*(?:%|per))|(?-i:\s+[A-Z][a-z]))", re.I)
 
 
-def name_spans(name: str, text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=8192)
+def name_spans(name: str, text: str) -> tuple[tuple[int, int], ...]:
     """Where ``name`` (in any case, with or without its legal suffix, possessive or plural) stands in ``text``."""
     pattern = _name_pattern(name)
-    return [] if pattern is None else [(m.start(), m.end()) for m in pattern.finditer(text)]
+    return () if pattern is None else tuple((m.start(), m.end()) for m in pattern.finditer(text))
