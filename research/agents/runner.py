@@ -36,7 +36,11 @@ from research.agents.wire import (
     schema_unsupported,
 )
 from research.core.errors import RETRYABLE_STATUSES, InvalidOutputError, ModelDeclinedError, SchemaRejectedError, status_reason
+from research.core.gates import ONE_BY_ONE_NOTE, ServerGate, StreamInterrupted
 from research.core.steps import StepContext
+
+_NO_REQUEST = httpx.Request("POST", "http://model-server/")
+"""The request an error raised here names (the real one is the SDK's)."""
 
 
 @dataclass(frozen=True)
@@ -90,25 +94,39 @@ def _is_cut_off(error: ModelBehaviorError) -> bool:
     return "max_output_tokens" in str(error) or "incomplete" in str(error)
 
 
-async def _stream(agent: Agent[None], message: str, config: RunConfig, task: StepContext, max_tokens: int) -> Answer:
-    """One request with its retries, streamed.
+async def _stream(agent: Agent[None], message: str, config: RunConfig, task: StepContext, max_tokens: int,
+                  gate: ServerGate | None) -> Answer:
+    """One request with its retries, streamed, each attempt when the server's gate lets it through.
 
     The SDK retries failures before any text arrived; a stream that stalls or
-    drops after sending text is retried here (its partial text is discarded).
+    drops after sending text is retried here (its partial text is discarded),
+    and so is a stream the server ended without finishing it: that is no
+    answer, so it never costs the repair request. When such an interruption
+    happens while other requests were in flight, the server serves one at a
+    time, and the gate sends requests one by one from then on.
     """
     task.begin_request()
     while True:
         try:
-            return await _stream_attempt(agent, message, config, task, max_tokens)
+            if gate is None:
+                return await _stream_attempt(agent, message, config, task, max_tokens)
+            async with gate.turn():
+                return await _stream_attempt(agent, message, config, task, max_tokens)
+        except StreamInterrupted as exc:
+            if gate is not None and gate.interrupted():
+                task.report_note(ONE_BY_ONE_NOTE)
+            if task.attempt >= task.limits.max_attempts:
+                raise openai.APIConnectionError(message=str(exc), request=_NO_REQUEST) from None
+            reason = str(exc)
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             if not task.streamed_text or task.attempt >= task.limits.max_attempts:
                 raise
             timed_out = isinstance(exc, openai.APITimeoutError)
             reason = (f"no data from the model server for {task.limits.attempt_timeout:g} s" if timed_out
                       else "connection to the model server failed")
-            delay = task.limits.backoff_delay(task.attempt)
-            task.report_retry(task.attempt + 1, reason, delay)
-            await asyncio.sleep(delay)
+        delay = task.limits.backoff_delay(task.attempt)
+        task.report_retry(task.attempt + 1, reason, delay)
+        await asyncio.sleep(delay)
 
 
 async def _stream_attempt(agent: Agent[None], message: str, config: RunConfig, task: StepContext, max_tokens: int) -> Answer:
@@ -139,13 +157,13 @@ def agent_for(spec: AgentSpec[Any], output_type: type[BaseModel], json_mode: boo
 
 
 async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Model, message: str, task: StepContext,
-               support: OutputSupport, tracing: bool, max_tokens: int) -> Answer:
+               support: OutputSupport, tracing: bool, max_tokens: int, gate: ServerGate | None) -> Answer:
     """Ask for ``output_type`` with strict structured output, or in JSON mode where the server needs it."""
     settings = _settings(task, max_tokens)
     if support.json_schema:
         config = RunConfig(model=model, model_settings=settings, tracing_disabled=not tracing)
         try:
-            return await _stream(agent_for(spec, output_type, False), message, config, task, max_tokens)
+            return await _stream(agent_for(spec, output_type, False), message, config, task, max_tokens, gate)
         except openai.APIStatusError as exc:
             if schema_rejected(exc):
                 raise SchemaRejectedError(exc.status_code) from None
@@ -156,7 +174,7 @@ async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Mo
             task.report_note("the model server does not accept JSON schemas; using JSON mode")
     config = RunConfig(model=model, model_settings=settings.resolve(json_mode_settings(model, output_type)),
                        tracing_disabled=not tracing)
-    return await _stream(agent_for(spec, output_type, True), message, config, task, max_tokens)
+    return await _stream(agent_for(spec, output_type, True), message, config, task, max_tokens, gate)
 
 
 def _read(output_type: type[OutputT], answer: Answer) -> Salvage[OutputT]:
@@ -183,17 +201,20 @@ async def run_structured(
     tracing: bool = False,
     support: OutputSupport | None = None,
     max_output_tokens: int | None = None,
+    gate: ServerGate | None = None,
 ) -> OutputT:
     """Run ``spec`` on ``message`` and return its salvaged, validated output.
 
     ``support`` remembers for the whole run whether the server accepts JSON
-    schemas; ``max_output_tokens`` replaces the spec's own output budget.
+    schemas; ``max_output_tokens`` replaces the spec's own output budget;
+    ``gate`` is the server's (see :mod:`research.core.gates`).
     Raises :class:`InvalidOutputError` when required parts are still missing
     after one repair request, and :class:`ModelDeclinedError` for a refusal.
     """
     support = support if support is not None else OutputSupport()
     max_tokens = max_output_tokens or spec.max_output_tokens
-    first = _read(spec.output_type, await _ask(spec, spec.output_type, model, message, task, support, tracing, max_tokens))
+    first = _read(spec.output_type, await _ask(spec, spec.output_type, model, message, task, support, tracing, max_tokens,
+                                            gate))
     if first.value is not None:
         return first.value
     whole = "answer" in first.missing
@@ -204,7 +225,7 @@ async def run_structured(
               "follows the schema." if whole else
               f"{message}\n\nYour previous answer lacked usable values for: {', '.join(first.missing)}. "
               "Answer with one JSON object holding only these fields.")
-    second = _read(wanted, await _ask(spec, wanted, model, repair, task, support, tracing, max_tokens))
+    second = _read(wanted, await _ask(spec, wanted, model, repair, task, support, tracing, max_tokens, gate))
     merged = second if whole else salvage(spec.output_type, {**first.data, **second.data})
     if merged.value is not None:
         earlier = [] if whole else [n for n in first.notes + second.notes if n not in merged.value.notes]

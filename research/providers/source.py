@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
-from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel, set_tracing_disabled
+from agents import set_tracing_disabled
 from agents.models.interface import Model
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 from research.agents.wire import OutputSupport
 from research.config import DEFAULT_OPENAI_MODEL, ConfigError, Settings
+from research.core.gates import GATES, ServerGate
+from research.providers.streams import CheckedChatCompletionsModel, CheckedResponsesModel
 
 ProviderKind = Literal["openai", "compatible", "demo"]
 DEMO_MODEL_NAME = "offline-demo"
@@ -35,6 +37,8 @@ class ModelSource:
     client: AsyncOpenAI | None = field(default=None, repr=False)
     output_support: OutputSupport = field(default_factory=OutputSupport)
     """Learned during the run: e.g. the server refuses JSON schemas, so use JSON mode."""
+    gate: ServerGate | None = field(default=None, repr=False)
+    """How many requests go to the server at once (one by one once it shows it serves one at a time)."""
 
     @property
     def is_demo(self) -> bool:
@@ -113,7 +117,8 @@ async def open_models(settings: Settings, *, demo_speed: float = 1.0) -> ModelSo
             await client.close()
             raise
     if settings.api == "responses":
-        model = OpenAIResponsesModel(model=name, openai_client=client)
+        model = CheckedResponsesModel(model=name, openai_client=client)
     else:
-        model = OpenAIChatCompletionsModel(model=name, openai_client=client)
-    return ModelSource(kind, name, settings.api, settings.base_url, {}, model, client)
+        model = CheckedChatCompletionsModel(model=name, openai_client=client)
+    gate = GATES.gate(settings.base_url or "OpenAI", settings.data_dir)
+    return ModelSource(kind, name, settings.api, settings.base_url, {}, model, client, gate=gate)

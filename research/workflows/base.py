@@ -65,7 +65,7 @@ class RunTools:
         """Run the agent ``spec`` on ``message`` for the step ``ctx``."""
         return await run_structured(spec, self.source.for_agent(spec.key), message, ctx, tracing=self.settings.tracing,
                                     support=self.source.output_support,
-                                    max_output_tokens=self.settings.max_output_tokens)
+                                    max_output_tokens=self.settings.max_output_tokens, gate=self.source.gate)
 
 
 @asynccontextmanager

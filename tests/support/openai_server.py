@@ -1,7 +1,8 @@
 """A small OpenAI-compatible HTTP server for tests and benchmarks (stdlib only).
 
 Serves ``GET /v1/models``, ``POST /v1/chat/completions`` and ``POST /v1/responses`` (streamed
-or not). Every API request is recorded as a :class:`StubRequest` and answered as described by
+or not), by default any number at once, or (``single_slot``) one at a time, cutting a running
+stream short when another request waits, as llama-cpp-python's server does. Every API request is recorded as a :class:`StubRequest` and answered as described by
 the :class:`Reply` that a user-supplied responder returns: an answer (plain, refused, or cut off
 at the token limit), an error status, a delay, a hang, a dropped connection, or a stream that
 stalls part-way. Nothing is ever logged.
@@ -82,6 +83,55 @@ class _Handler(QuietHandler):
             except OSError:
                 return False
 
+    def _stream_head(self, reply: Reply) -> None:
+        self.send_response(200)
+        for k, v in {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                     "Connection": "close", **reply.headers}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.close_connection = True  # the body ends when the connection closes
+
+    def _take_slot(self, pings: bool) -> bool:
+        """Single-slot mode: wait for the one slot, sending ``: ping`` comments meanwhile on a stream
+        (as sse-starlette does); False when the server stops or the client leaves first."""
+        stub = self.server.owner
+        while not stub._try_slot(stub.ping_interval):
+            if not self._wait(0):
+                return False
+            if pings:
+                self.wfile.write(b": ping\n\n")
+        return True
+
+    def _answer(self, api: str, req: StubRequest, reply: Reply, head_sent: bool = False) -> None:
+        """Answer 200: a JSON object, or the stream of the reply's events (cut short in single-slot mode
+        when another request is waiting, like llama-cpp-python's server)."""
+        stub = self.server.owner
+        if not req.stream:
+            obj = chat_completion(req, reply) if api == "chat_completions" else response_object(req, reply, True)
+            return self._send_json(200, obj, reply.headers)
+        if not head_sent:
+            self._stream_head(reply)
+        events = list((chat_events if api == "chat_completions" else responses_events)(req, reply))
+        # Text chunks are due at fixed times from the start, so sleep overshoot never accumulates.
+        start, texts_sent, stall_at = time.monotonic(), 0, _stall_index(events, reply.stall_after)
+        for n, (kind, frame) in enumerate(events):
+            if n == stall_at:  # stall: nothing more until the client leaves or the server stops
+                self._wait(None)
+                return
+            if n > 0 and stub.single_slot and stub.waiting:  # another request waits: end here, unfinished
+                stub._count_interruption()
+                self._release()
+                self.wfile.write(b"data: [DONE]\n\n")
+                return
+            if kind == "text" and reply.chunk_delay > 0:
+                due = start + (texts_sent + 1) * reply.chunk_delay - time.monotonic()
+                if due > 0 and not self._wait(due):
+                    return
+            texts_sent += kind == "text"
+            if n == len(events) - 1:
+                self._release()
+            self.wfile.write(frame.encode())
+
     def do_GET(self) -> None:  # noqa: N802
         """Serve the model list; anything else is 404."""
         if self.path.split("?")[0].rstrip("/") != "/v1/models":
@@ -109,37 +159,27 @@ class _Handler(QuietHandler):
                 reply = stub.responder(req)
             except Exception as exc:
                 return self._send_json(500, error_body(f"Responder raised {type(exc).__name__}", "server_error", None))
-            if reply.drop or (reply.delay > 0 and not self._wait(reply.delay)) or (reply.hang and not self._wait(None)):
+            early = not stub.single_slot  # one slot: the wait is for the slot, the delay once it is taken
+            if reply.drop or (early and reply.delay > 0 and not self._wait(reply.delay)) or \
+                    (reply.hang and not self._wait(None)):
                 self.close_connection = True
                 return
             if reply.status != 200:
                 kind, code = ERROR_KINDS.get(reply.status, ("api_error", None))
                 err = reply.error_body or error_body(f"Stub error {reply.status}", kind, code)
                 return self._send_json(reply.status, err, reply.headers)
-            if not req.stream:
-                obj = chat_completion(req, reply) if api == "chat_completions" else response_object(req, reply, True)
-                return self._send_json(200, obj, reply.headers)
-            self.send_response(200)
-            for k, v in {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                         "Connection": "close", **reply.headers}.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.close_connection = True  # the body ends when the connection closes
-            events = list((chat_events if api == "chat_completions" else responses_events)(req, reply))
-            # Text chunks are due at fixed times from the start, so sleep overshoot never accumulates.
-            start, texts_sent, stall_at = time.monotonic(), 0, _stall_index(events, reply.stall_after)
-            for n, (kind, frame) in enumerate(events):
-                if n == stall_at:  # stall: nothing more until the client leaves or the server stops
-                    self._wait(None)
+            if not stub.single_slot:
+                return self._answer(api, req, reply)
+            if req.stream:
+                self._stream_head(reply)
+            if not self._take_slot(pings=req.stream):
+                return
+            try:
+                if reply.delay > 0 and not self._wait(reply.delay):
                     return
-                if kind == "text" and reply.chunk_delay > 0:
-                    due = start + (texts_sent + 1) * reply.chunk_delay - time.monotonic()
-                    if due > 0 and not self._wait(due):
-                        return
-                texts_sent += kind == "text"
-                if n == len(events) - 1:
-                    self._release()
-                self.wfile.write(frame.encode())
+                self._answer(api, req, reply, head_sent=req.stream)
+            finally:
+                stub._free_slot()
         except OSError:
             self.close_connection = True
         finally:
@@ -168,9 +208,20 @@ class StubOpenAIServer(LocalServer):
     thread_name = "stub-openai-server"
 
     def __init__(self, responder: Responder, *, model_ids: Sequence[str] = ("stub-model",),
-                 host: str = "127.0.0.1", port: int = 0) -> None:
-        """Create (but do not start) a server; ``port=0`` picks a free port in :meth:`start`."""
+                 host: str = "127.0.0.1", port: int = 0, single_slot: bool = False, ping_interval: float = 15.0) -> None:
+        """Create (but do not start) a server; ``port=0`` picks a free port in :meth:`start`.
+
+        ``single_slot`` serves one request at a time like llama-cpp-python's server: a waiting streamed
+        request gets its 200 and headers at once and ``: ping`` every ``ping_interval`` seconds, and a
+        running stream is cut short (``data: [DONE]`` with no finish reason) when another request waits.
+        """
         super().__init__(host, port)
+        self.single_slot, self.ping_interval = single_slot, ping_interval
+        self._slot = threading.Condition()
+        self._slot_busy = False
+        self._waiting = 0
+        self.interruptions = 0
+        """Streams cut short because another request was waiting (single-slot mode)."""
         self.responder = responder
         self.model_ids = list(model_ids)
         self._lock = threading.Lock()
@@ -232,6 +283,32 @@ class StubOpenAIServer(LocalServer):
     def _leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for the slot (single-slot mode)."""
+        with self._slot:
+            return self._waiting
+
+    def _try_slot(self, timeout: float) -> bool:
+        with self._slot:
+            self._waiting += 1
+            try:
+                if not self._slot.wait_for(lambda: not self._slot_busy, timeout):
+                    return False
+                self._slot_busy = True
+                return True
+            finally:
+                self._waiting -= 1
+
+    def _free_slot(self) -> None:
+        with self._slot:
+            self._slot_busy = False
+            self._slot.notify_all()
+
+    def _count_interruption(self) -> None:
+        with self._slot:
+            self.interruptions += 1
 
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:
