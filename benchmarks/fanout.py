@@ -138,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         print_durable_bench(max(args.repeat, 1), args.company)
         return 0
     if args.salvage:
-        from benchmarks.salvage import print_salvage_bench
+        from benchmarks.salvage import print_filler_and_interrupted_bench, print_salvage_bench
 
         print_salvage_bench()
+        print_filler_and_interrupted_bench()
         return 0
     if args.pipeline:
         from benchmarks.pipeline import print_pipeline_bench as print_report_bench

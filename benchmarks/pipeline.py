@@ -26,7 +26,7 @@ from research.inputs import MarketRequest
 from research.providers.demo_content import demo_output_for
 from research.providers.source import open_models
 from research.workflows.base import RunTools
-from research.workflows.market import RESEARCH_SPECS, agent_key, findings_message, market_steps
+from research.workflows.market import RESEARCH_SPECS, agent_key, findings_message, findings_of, market_steps
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest, text_chunks
 from tests.support.responders import schema_title
 
@@ -65,7 +65,7 @@ def one_shot_steps(request: MarketRequest, tools: RunTools) -> list[Step]:
     research = [step for step in market_steps(request, tools) if step.key.startswith("agent:")]
 
     async def write_everything(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
-        message = findings_message(request.topic, tools.today, inputs, one_shot=True)
+        message = findings_message(request.topic, tools.today, findings_of(inputs), inputs, one_shot=True)
         return await tools.ask(summary.SPEC, message, ctx)
 
     keys = tuple(agent_key(spec.key) for spec in RESEARCH_SPECS)

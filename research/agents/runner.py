@@ -13,6 +13,7 @@ those parts alone. Tokens of every request are counted, rejected ones included.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -25,6 +26,7 @@ from agents.models.interface import Model
 from agents.retry import RetryDecision, RetryPolicyContext
 from pydantic import BaseModel
 
+from research.agents.quality import Filler, FillerCheck, instruction_lines, schema_texts, strip_filler, text_fields
 from research.agents.salvage import NoJsonError, Salvage, extract_json, label, missing_parts_model, salvage
 from research.agents.spec import AgentSpec, OutputT
 from research.agents.wire import (
@@ -177,15 +179,29 @@ async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Mo
     return await _stream(agent_for(spec, output_type, True), message, config, task, max_tokens, gate)
 
 
-def _read(output_type: type[OutputT], answer: Answer) -> Salvage[OutputT]:
-    """Salvage an answer; an answer that reads like a refusal raises :class:`ModelDeclinedError`."""
+def read_answer(output_type: type[OutputT], answer: Answer, check: FillerCheck) -> tuple[Salvage[OutputT], Filler]:
+    """Salvage an answer, its filler left out first; an answer that reads like a refusal raises
+    :class:`ModelDeclinedError`, and one that is nothing but filler is no answer."""
     try:
         found = extract_json(answer.text)
     except NoJsonError as exc:
         if exc.refusal:
             raise ModelDeclinedError(exc.refusal) from None
-        return Salvage(None, {}, ["answer"])
-    return salvage(output_type, found.data, cut_off=answer.cut_off or found.cut_off)
+        return Salvage(None, {}, ["answer"]), Filler(0, 0)
+    data, filler = strip_filler(found.data, check, text_fields(output_type))
+    if filler.everything:
+        return Salvage(None, {}, ["answer"]), filler
+    result = salvage(output_type, data, cut_off=answer.cut_off or found.cut_off)
+    if (note := filler.note()) is not None:
+        result.notes.append(note)
+        if result.value is not None and hasattr(result.value, "note"):
+            result.value.note(note)
+    return result, filler
+
+
+def filler_check(spec: AgentSpec[Any], caveats: Iterable[str] = ()) -> FillerCheck:
+    """What counts as filler in ``spec``'s answers: its instructions, its schema's texts, and ``caveats``."""
+    return FillerCheck([*instruction_lines(spec.system_prompt), *schema_texts(spec.output_type)], caveats)
 
 
 def _labels(output_type: type[BaseModel], missing: list[str]) -> str:
@@ -202,19 +218,22 @@ async def run_structured(
     support: OutputSupport | None = None,
     max_output_tokens: int | None = None,
     gate: ServerGate | None = None,
+    caveats: Iterable[str] = (),
 ) -> OutputT:
     """Run ``spec`` on ``message`` and return its salvaged, validated output.
 
     ``support`` remembers for the whole run whether the server accepts JSON
     schemas; ``max_output_tokens`` replaces the spec's own output budget;
-    ``gate`` is the server's (see :mod:`research.core.gates`).
+    ``gate`` is the server's (see :mod:`research.core.gates`); ``caveats`` are the
+    app's data notes the request carries, which a written answer must not repeat.
     Raises :class:`InvalidOutputError` when required parts are still missing
     after one repair request, and :class:`ModelDeclinedError` for a refusal.
     """
     support = support if support is not None else OutputSupport()
     max_tokens = max_output_tokens or spec.max_output_tokens
-    first = _read(spec.output_type, await _ask(spec, spec.output_type, model, message, task, support, tracing, max_tokens,
-                                            gate))
+    check = filler_check(spec, caveats)
+    first, first_filler = read_answer(spec.output_type, await _ask(spec, spec.output_type, model, message, task, support,
+                                                             tracing, max_tokens, gate), check)
     if first.value is not None:
         return first.value
     whole = "answer" in first.missing
@@ -225,13 +244,17 @@ async def run_structured(
               "follows the schema." if whole else
               f"{message}\n\nYour previous answer lacked usable values for: {', '.join(first.missing)}. "
               "Answer with one JSON object holding only these fields.")
-    second = _read(wanted, await _ask(spec, wanted, model, repair, task, support, tracing, max_tokens, gate))
+    second, second_filler = read_answer(wanted, await _ask(spec, wanted, model, repair, task, support, tracing, max_tokens,
+                                                     gate), check)
     merged = second if whole else salvage(spec.output_type, {**first.data, **second.data})
     if merged.value is not None:
         earlier = [] if whole else [n for n in first.notes + second.notes if n not in merged.value.notes]
         merged.value.notes[:0] = list(dict.fromkeys(earlier))
         return merged.value
     required = {name for name, info in spec.output_type.model_fields.items() if info.is_required()}
+    if first_filler.everything and (second_filler.everything or second_filler.removed):
+        raise InvalidOutputError("the model's answers repeated the instructions or held only punctuation, "
+                                 "even after being asked again")
     if "answer" in merged.missing or required <= set(merged.missing):
         raise InvalidOutputError("the model gave no usable answer, even after being asked again")
     raise InvalidOutputError(f"the model's answer had no usable {_labels(spec.output_type, merged.missing)}, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -61,11 +61,36 @@ class RunTools:
             data.note(note)
         return data
 
-    async def ask(self, spec: AgentSpec[OutputT], message: str, ctx: StepContext) -> OutputT:
-        """Run the agent ``spec`` on ``message`` for the step ``ctx``."""
+    async def ask(self, spec: AgentSpec[OutputT], message: str, ctx: StepContext, *,
+                  caveats: Iterable[str] = ()) -> OutputT:
+        """Run the agent ``spec`` on ``message`` for the step ``ctx`` (``caveats``: the data notes the message
+        carries, which the answer must not merely repeat)."""
         return await run_structured(spec, self.source.for_agent(spec.key), message, ctx, tracing=self.settings.tracing,
                                     support=self.source.output_support,
-                                    max_output_tokens=self.settings.max_output_tokens, gate=self.source.gate)
+                                    max_output_tokens=self.settings.max_output_tokens, gate=self.source.gate,
+                                    caveats=caveats)
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a writer is given: each input's data without the app's notes, and those notes as caveats."""
+
+    data: dict[str, Any]
+    caveats: list[dict[str, str]]
+    """One entry per data note: {"input": name, "note": text}."""
+
+    @classmethod
+    def of(cls, results: Mapping[str, BaseModel], name: Callable[[str], str]) -> Findings:
+        """The findings of ``results`` (keyed by step key), each named by ``name(step key)``."""
+        data = {name(key): result.model_dump(mode="json", exclude={"notes"}) for key, result in results.items()}
+        caveats = [{"input": name(key), "note": note} for key, result in results.items()
+                   for note in getattr(result, "notes", [])]
+        return cls(data, caveats)
+
+    @property
+    def notes(self) -> list[str]:
+        """The caveats' texts."""
+        return [caveat["note"] for caveat in self.caveats]
 
 
 @asynccontextmanager

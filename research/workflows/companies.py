@@ -23,7 +23,7 @@ from research.core.runs import RunFacts, RunResult, overall_status
 from research.core.steps import StepContext, StepOutcome
 from research.inputs import CompanyRequest, WorkflowKind
 from research.retrieval.types import Evidence
-from research.workflows.base import RunTools, Workflow, run_workflow
+from research.workflows.base import Findings, RunTools, Workflow, run_workflow
 
 COMPARISON_KEY = "report:comparison"
 COMPANY_PREFIX = "company:"
@@ -101,11 +101,10 @@ class CompanyBatchResult(RunResult):
                 if o.result is not None and company_name(o.key) in kept]
 
 
-def comparison_message(today: str, inputs: StepInputs) -> str:
-    """The comparison request: the profiles that exist and the companies that failed."""
-    profiles = {company_name(key): profile.model_dump(mode="json") for key, profile in inputs.succeeded.items()}
+def comparison_message(today: str, profiles: Findings, inputs: StepInputs) -> str:
+    """The comparison request: the profiles that exist (their data notes as caveats) and the companies that failed."""
     missing = [{"company": company_name(key), "reason": reason} for key, reason in inputs.missing.items()]
-    return request_message(today=today, profiles=profiles, missing_companies=missing)
+    return request_message(today=today, profiles=profiles.data, caveats=profiles.caveats, missing_companies=missing)
 
 
 def company_steps(request: CompanyRequest, tools: RunTools | None) -> list[Step]:
@@ -122,7 +121,9 @@ def company_steps(request: CompanyRequest, tools: RunTools | None) -> list[Step]
         return Step(company_key(name), work, needs=(evidence_key(name),), requires=Requires.SETTLED)
 
     async def compare(inputs: StepInputs, ctx: StepContext) -> CompanyComparison:
-        return await tools.ask(comparison.SPEC, comparison_message(tools.today, inputs), ctx)
+        profiles = Findings.of(inputs.succeeded, company_name)
+        return await tools.ask(comparison.SPEC, comparison_message(tools.today, profiles, inputs), ctx,
+                               caveats=profiles.notes)
 
     keys = tuple(map(company_key, request.names))
     return [*(evidence(name) for name in request.names), *(profile(name) for name in request.names),

@@ -31,7 +31,7 @@ from research.core.steps import StepContext, StepOutcome
 from research.inputs import MarketRequest, WorkflowKind
 from research.retrieval.grounding import contradictions, unbacked_numbers
 from research.retrieval.types import Evidence
-from research.workflows.base import RunTools, Workflow, run_workflow
+from research.workflows.base import Findings, RunTools, Workflow, run_workflow
 
 RESEARCH_SPECS: tuple[AgentSpec[Any], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)
 SECTION_TITLES = {"market": "Market Overview", "competitor": "Competitive Landscape", "customer": "Customer Segments"}
@@ -92,11 +92,17 @@ class MarketResearchResult(RunResult):
                 if o.result is not None and agent in self.evidence]
 
 
-def findings_message(topic: str, today: str, inputs: StepInputs, **extra: Any) -> str:
-    """A writer's request: the topic, the findings that exist and the inputs that are missing."""
-    findings = {key.removeprefix("agent:"): data.model_dump(mode="json") for key, data in inputs.succeeded.items()}
+def findings_message(topic: str, today: str, findings: Findings, inputs: StepInputs, **extra: Any) -> str:
+    """A writer's request: the topic, the findings that exist, their data notes as caveats, and the inputs
+    that are missing."""
     missing = [{"input": key.removeprefix("agent:"), "reason": reason} for key, reason in inputs.missing.items()]
-    return request_message(topic=topic, today=today, **extra, findings=findings, missing_inputs=missing)
+    return request_message(topic=topic, today=today, **extra, findings=findings.data, caveats=findings.caveats,
+                           missing_inputs=missing)
+
+
+def findings_of(inputs: StepInputs) -> Findings:
+    """The research that succeeded, named by agent ("market", …), with its data notes apart."""
+    return Findings.of(inputs.succeeded, lambda key: key.removeprefix("agent:"))
 
 
 def note_data_checks(written: AgentOutput, prose: str, data: Iterable[BaseModel]) -> None:
@@ -126,14 +132,17 @@ def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
 
     def write_section(agent: str) -> Step:
         async def work(inputs: StepInputs, ctx: StepContext) -> SectionText:
-            message = findings_message(request.topic, tools.today, inputs, section=SECTION_TITLES[agent])
-            written = await tools.ask(section.SPEC, message, ctx)
+            findings = findings_of(inputs)
+            message = findings_message(request.topic, tools.today, findings, inputs, section=SECTION_TITLES[agent])
+            written = await tools.ask(section.SPEC, message, ctx, caveats=findings.notes)
             note_data_checks(written, written.prose, inputs.succeeded.values())
             return written
         return Step(section_key(agent), work, needs=(agent_key(agent),), requires=Requires.ALL)
 
     async def summarise(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
-        written = await tools.ask(summary.SPEC, findings_message(request.topic, tools.today, inputs), ctx)
+        findings = findings_of(inputs)
+        written = await tools.ask(summary.SPEC, findings_message(request.topic, tools.today, findings, inputs), ctx,
+                                  caveats=findings.notes)
         prose = " ".join([written.executive_summary, *written.strategic_recommendations])
         note_data_checks(written, prose, inputs.succeeded.values())
         return written

@@ -1,0 +1,159 @@
+"""A quality floor under salvage: filler that is not an answer is left out before the answer is read.
+
+Small models fill fields with punctuation (``][``, ``]}, {``, ``1.``), copy the
+schema's own descriptions or titles back ("How much a segment will pay, as a
+level with a short explanation."), repeat their instructions, or repeat the
+app's own data notes as findings. :func:`strip_filler` removes such text from
+an answer's JSON before it is validated, so salvage treats it like any other
+unreadable value (an optional value becomes unknown, a list item is left out,
+a required part is missing and may be asked for once more), and says how much
+it removed. Only the model's free text is checked: ids, quotes of evidence,
+codes and numbers are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+_LETTER = re.compile(r"[^\W\d_]")
+_NOT_WORD = re.compile(r"[\W_]+")
+UNCHECKED = frozenset({"cites", "quote", "currency", "url", "as_of"})
+"""Text fields that hold ids, evidence quotes, codes, addresses or dates, not the model's own words."""
+APP_FIELDS = frozenset({"notes", "sources", "figures"})
+"""Fields the app fills, never the model."""
+
+
+@dataclass(frozen=True)
+class Filler:
+    """What :func:`strip_filler` found: how many texts it checked and how many it left out."""
+
+    checked: int
+    removed: int
+
+    @property
+    def everything(self) -> bool:
+        """True when every text of the answer was filler."""
+        return self.checked > 0 and self.removed == self.checked
+
+    def note(self) -> str | None:
+        """The data note for what was left out, or None when nothing was."""
+        if not self.removed:
+            return None
+        what = "1 piece of the answer was" if self.removed == 1 else f"{self.removed} pieces of the answer were"
+        return (f"{what} only punctuation or a copy of the instructions, not an answer, and "
+                f"{'was' if self.removed == 1 else 'were'} left out.")
+
+
+def _plain(text: str) -> str:
+    return _NOT_WORD.sub(" ", text.casefold()).strip()
+
+
+def _collect(schema: Any, into: set[str]) -> None:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in ("description", "title") and isinstance(value, str):
+                into.add(value)
+            else:
+                _collect(value, into)
+    elif isinstance(schema, list):
+        for item in schema:
+            _collect(item, into)
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        elif origin is list:
+            annotation = get_args(annotation)[0]
+        else:
+            return annotation
+
+
+@cache
+def text_fields(model_type: type[BaseModel]) -> frozenset[str]:
+    """The names of the fields, at any depth, that hold the model's own words (text or lists of text)."""
+    names: set[str] = set()
+    for name, info in model_type.model_fields.items():
+        if name in APP_FIELDS:
+            continue
+        inner = _unwrap(info.annotation)
+        if inner is str and name not in UNCHECKED:
+            names.add(name)
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):
+            names |= text_fields(inner)
+    return frozenset(names)
+
+
+@cache
+def schema_texts(model_type: type[BaseModel]) -> frozenset[str]:
+    """Every description and title the model was shown in ``model_type``'s JSON schema."""
+    found: set[str] = set()
+    _collect(model_type.model_json_schema(), found)
+    return frozenset(found)
+
+
+def instruction_lines(prompt: str) -> list[str]:
+    """The sentences and list lines of an agent's instructions."""
+    return [part for line in prompt.splitlines() for part in re.split(r"(?<=[.:;])\s+", line.strip("- ")) if part]
+
+
+class FillerCheck:
+    """Decides whether a text is filler: no letters, a copy of what the model was told, or a repeated note."""
+
+    def __init__(self, told: Iterable[str], notes: Iterable[str] = ()) -> None:
+        self._told = {plain for text in told if (plain := _plain(text))}
+        self._notes = {plain for text in notes if len((plain := _plain(text)).split()) >= 4}
+
+    def __call__(self, text: str) -> bool:
+        """True when ``text`` is not an answer."""
+        if not _LETTER.search(text):
+            return True
+        plain = _plain(text)
+        if plain in self._told or any(note in plain for note in self._notes):
+            return True
+        if len(plain.split()) >= 4 and any(plain in told for told in self._told):
+            return True  # a fragment of an instruction or a description
+        return any(len(told.split()) >= 5 and told in plain and len(plain) <= 1.5 * len(told) for told in self._told)
+
+
+def strip_filler(data: dict[str, Any], is_filler: FillerCheck, fields: frozenset[str]) -> tuple[dict[str, Any], Filler]:
+    """``data`` without the filler in its text ``fields`` (a list loses the item, an object the key), and what
+    was found."""
+    counts = [0, 0]
+
+    def clean(value: Any, key: str | None) -> Any:
+        if isinstance(value, dict):
+            kept = {}
+            for name, item in value.items():
+                cleaned = clean(item, name)
+                if cleaned is not _GONE:
+                    kept[name] = cleaned
+            return kept
+        if isinstance(value, list):
+            return [cleaned for item in value if (cleaned := clean(item, key)) is not _GONE]
+        if isinstance(value, str) and key in fields and value.strip():
+            counts[0] += 1
+            if is_filler(value):
+                counts[1] += 1
+                return _GONE
+        return value
+
+    return clean(data, None), Filler(*counts)
+
+
+_GONE = object()
+"""A value :func:`strip_filler` leaves out."""
