@@ -154,3 +154,10 @@ async def test_a_saved_report_is_checked_again_by_todays_rules(tmp_path) -> None
     store.close()
     assert {f.status for f in shown["demo"].figures} == {FigureStatus.ILLUSTRATIVE}
     assert shown["careless"].status_of("market size") is FigureStatus.DIFFERS
+
+
+def test_blank_citations_are_ignored_not_reported_as_unknown_ids() -> None:
+    data = _market(48, "billion", ["", " E1 ", "  "])
+    ground(data, _evidence(SIZE_2025))
+    assert data.check_of("market size").cites == ["E1"] and data.status_of("market size") is FigureStatus.VERIFIED
+    assert not any("Citations to" in note for note in data.notes)

@@ -250,7 +250,7 @@ def ground(data: Any, evidence: Evidence | None) -> list[FigureCheck]:
     dropped: set[str] = set()
     unquoted = 0
     for figure in data.cited_figures():
-        cites = [c for c in dict.fromkeys(figure.owner.cites) if isinstance(c, str)]
+        cites = list(dict.fromkeys(c.strip() for c in figure.owner.cites if isinstance(c, str) and c.strip()))
         dropped |= {c for c in cites if c not in known}
         cites = [c for c in cites if c in known]
         figure.owner.cites = cites
