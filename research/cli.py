@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from research.cli_jobs import CommandLineHost, resume, run_durably, serve
 from research.config import ConfigError, Settings, load_settings
 from research.core.runs import JobStatus
+from research.core.steps import duration_label
 from research.durable.engine import close_engine
 from research.inputs import CompanyRequest, InputError, MarketRequest
 from research.logs import route_library_logs
@@ -198,24 +199,34 @@ async def _run_jobs(request: MarketRequest | CompanyRequest | None, settings: Se
 
 
 def _write(args: argparse.Namespace, result: Any, suffix: str) -> int:
-    """Write one job's files and report; its exit status."""
+    """Write one job's files and report (a run without a report still writes the files asked for); its exit status."""
     kind = result.request.kind
-    for path, extension in ((args.json, JSON), (getattr(args, "csv", None), CSV)):
-        if path is not None:
-            _suffixed(path, suffix).write_text(export(kind, extension).render(result), encoding="utf-8")
+    asked = {JSON: args.json, CSV: getattr(args, "csv", None), MARKDOWN: args.out}
+    files = {extension: _suffixed(path, suffix) for extension, path in asked.items() if path is not None}
+    for extension, path in files.items():
+        path.write_text(export(kind, extension).render(result), encoding="utf-8")
+    out = files.get(MARKDOWN)
     if result.status is JobStatus.FAILED:
-        print(f"research: no report: {result.error}", file=sys.stderr)
+        print(f"research: no report: {_headline(result.error)} ({_reasons_where(out)})", file=sys.stderr)
         return EXIT_NO_REPORT
-    report = export(kind, MARKDOWN).render(result)
-    if args.out:
-        out = _suffixed(args.out, suffix)
-        out.write_text(report, encoding="utf-8")
-        print(f"Report written to {out} ({result.status.value}, {result.elapsed:.1f} s)", file=sys.stderr)
+    if out is not None:
+        print(f"Report written to {out} ({result.status.value}, {duration_label(result.elapsed)})", file=sys.stderr)
     else:
-        sys.stdout.write(report)
+        sys.stdout.write(export(kind, MARKDOWN).render(result))
     if result.status is JobStatus.CANCELLED:
         print("research: cancelled; the report holds what finished", file=sys.stderr)
     return EXIT_CODES[result.status]
+
+
+def _headline(error: str | None) -> str:
+    """Why there is no report, without each step's reason: :func:`research.core.runs.overall_status` writes
+    "every research agent failed (market: …; …)", and the steps' reasons are shown elsewhere."""
+    return (error or "the run failed").split(" (", 1)[0]
+
+
+def _reasons_where(out: Path | None) -> str:
+    """Where the user reads each step's reason: above, in the progress lines, and in the report file if one was written."""
+    return f"each step's reason is above and in {out}" if out is not None else "each step's reason is above"
 
 
 def _suffixed(path: Path, suffix: str) -> Path:

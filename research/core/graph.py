@@ -23,7 +23,7 @@ from typing import Any
 
 from research.core.errors import describe_error
 from research.core.limits import Limits
-from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState
+from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState, duration_label
 
 
 class Requires(StrEnum):
@@ -171,6 +171,7 @@ async def run_graph(
     on_event: EventSink | None = None,
     cancel: asyncio.Event | None = None,
     run_timeout: float | None = None,
+    time_limit: float | None = None,
     label: Callable[[str], str] = str,
     reuse: Mapping[str, StepOutcome[Any]] | None = None,
     execute: StepExecutor = run_here,
@@ -179,7 +180,8 @@ async def run_graph(
 
     Setting ``cancel`` stops everything still running (``cancelled=True``);
     after ``run_timeout`` seconds whatever still runs is stopped as timed out
-    (``timed_out=True``). Either way the result holds whatever finished, and
+    (``timed_out=True``; the reason names ``time_limit``, the configured limit, when
+    ``run_timeout`` is what is left of it). Either way the result holds whatever finished, and
     steps that never started are skipped with the reason, which names
     missing inputs as ``label`` shows them. ``reuse`` holds an earlier run's
     outcomes: a step that succeeded there, and whose inputs were all reused
@@ -233,7 +235,7 @@ async def run_graph(
             if stopper is not None and stopper.done():
                 stop.state, stop.reason = StepState.CANCELLED, "cancelled"
             elif deadline is not None and loop.time() >= deadline:
-                stop.state, stop.reason = StepState.TIMED_OUT, f"the run's time limit of {run_timeout:g} s was reached"
+                stop.state, stop.reason = StepState.TIMED_OUT, f"the run's time limit of {duration_label(time_limit or run_timeout or 0)} was reached"
             if stop.state is not None:
                 break
     finally:

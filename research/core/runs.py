@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from research.core.graph import GraphRun
-from research.core.steps import StepOutcome, TokenUsage
+from research.core.steps import StepOutcome, TokenUsage, tokens_label
 
 
 class JobStatus(StrEnum):
@@ -71,6 +71,19 @@ class RunResult(RunFacts):
         for outcome in self.all_outcomes:
             total.add(outcome.usage)
         return total
+
+    @property
+    def usage_facts(self) -> str:
+        """The run's tokens and their estimated cost, e.g. "12,345 tokens · ≈ $0.0123 (estimate …)".
+
+        Where the model server reported no usage the tokens are said to be unknown, and no cost is estimated.
+        """
+        usages = [outcome.usage for outcome in self.all_outcomes]
+        if all(usage.reported for usage in usages):
+            return tokens_label(usages) + (f" · {self.estimated_cost}" if self.estimated_cost else "")
+        some = any(usage.requests and usage.reported for usage in usages)
+        why = "the model server did not report every request's usage" if some else "the model server reported no usage"
+        return f"{tokens_label(usages)} ({why})"
 
 
 def overall_status(run: GraphRun, primary: Iterable[str], what: str) -> tuple[JobStatus, str | None]:

@@ -10,7 +10,7 @@ the contexts and bounds the steps.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -50,6 +50,12 @@ def elapsed(started_at: float | None, finished_at: float | None) -> float | None
     return (finished_at or time.time()) - started_at
 
 
+def duration_label(seconds: float) -> str:
+    """A duration for people: tenths of a second under 10 s ("1.5 s"), whole seconds above ("45 s", "149 s")."""
+    tenths = round(seconds, 1)
+    return f"{tenths:.1f} s" if tenths < 10 else f"{round(seconds)} s"
+
+
 class TokenUsage(BaseModel):
     """Tokens and requests spent by one step (summed over its requests and attempts)."""
 
@@ -62,11 +68,35 @@ class TokenUsage(BaseModel):
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+    @property
+    def reported(self) -> bool:
+        """False when requests were made but the server reported no tokens for them: the count is unknown, not 0.
+
+        Some OpenAI-compatible servers (llama-cpp-python's, for one) send no usage with a streamed answer.
+        """
+        return self.requests == 0 or self.total_tokens > 0
+
+    @property
+    def count(self) -> str:
+        """The total for a table cell: "1,234", or "unknown" when the server reported no usage."""
+        return f"{self.total_tokens:,}" if self.reported else "unknown"
+
     def add(self, other: Any) -> None:
         """Add an SDK ``Usage`` (or another ``TokenUsage``) to this one."""
         self.requests += int(getattr(other, "requests", 0) or 0)
         self.input_tokens += int(getattr(other, "input_tokens", 0) or 0)
         self.output_tokens += int(getattr(other, "output_tokens", 0) or 0)
+
+
+def tokens_label(usages: Iterable[TokenUsage]) -> str:
+    """The tokens of ``usages`` together, for people: "1,234 tokens"; "tokens unknown" when the server reported
+    none of them; "at least 1,234 tokens" when it reported some (the rest are not counted)."""
+    spent = [u for u in usages if u.requests]
+    total = sum(u.total_tokens for u in spent)
+    unreported = sum(not u.reported for u in spent)
+    if unreported and unreported == len(spent):
+        return "tokens unknown"
+    return f"{'at least ' if unreported else ''}{total:,} token{'' if total == 1 else 's'}"
 
 
 class StepOutcome(BaseModel, Generic[R]):
@@ -108,6 +138,8 @@ class StatusEvent:
     text: str = ""
     result: Any = None
     """The step's result, on its ``done`` event (so a front end can show it at once)."""
+    elapsed: float | None = None
+    """Seconds since the step started (None before); on its finished event, its whole time, as its outcome records it."""
 
 
 EventSink = Callable[[StatusEvent], None]
@@ -143,6 +175,7 @@ class StepContext:
                 usage=None if text else self.outcome.usage.model_copy(),
                 text=text,
                 result=result,
+                elapsed=self.outcome.elapsed,
             )
         )
 
@@ -171,7 +204,7 @@ class StepContext:
         self.outcome.attempts = self._requests_before + next_attempt
         self.outcome.state = StepState.RETRYING
         self._streamed.clear()
-        self._emit(StepState.RETRYING, f"{reason}; retrying in {delay:.1f} s")
+        self._emit(StepState.RETRYING, f"{reason}; retrying in {duration_label(delay)}")
 
     def report_note(self, message: str) -> None:
         """Tell the user what the task is doing (e.g. asking the model again); not an attempt."""

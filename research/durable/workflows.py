@@ -111,7 +111,7 @@ async def research_job(job: DurableJob) -> str:
         reuse.update(await _detached(recorded_outcomes(job.id)))
     try:
         result = await run_workflow(workflow_for(job.request.kind), job.request,
-                                    settings.with_changes(run_timeout=max(deadline - time.time(), 0.0)),
+                                    settings,  # its run_timeout counts from ``began``, the job's first start
                                     on_event=attachment.publish, cancel=attachment.cancel, models=attachment.models,
                                     reuse=reuse,  # type: ignore[arg-type]
                                     executor=lambda tools: DurableSteps(job, tools, attachment, deadline),

@@ -47,12 +47,12 @@ class ModelSource:
 
     @property
     def label(self) -> str:
-        """A short description such as 'OpenAI · gpt-4.1-mini (Responses API)'."""
+        """Where the model runs, e.g. 'OpenAI (Responses API)', without the model's name (that is ``model_name``)."""
         if self.is_demo:
             return "Offline demo model (no language model)"
         api = "Responses API" if self.api == "responses" else "Chat Completions"
         where = "OpenAI" if self.kind == "openai" else f"OpenAI-compatible server at {self.base_url}"
-        return f"{where} · {self.model_name} ({api})"
+        return f"{where} ({api})"
 
     def for_agent(self, key: str) -> Model:
         """The model that serves the agent named ``key``."""

@@ -13,7 +13,7 @@ from research.core.runs import JobStatus
 from research.core.steps import StepOutcome
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
-from research.reports.market import checked, sources_markdown
+from research.reports.market import _bullets, checked, run_facts, sources_markdown
 from research.workflows.companies import CompanyBatchResult, company_name, profiled_as
 
 CSV_FIELDS = ("company", "status", "error", "industry", "founded_year", "employees_estimate",
@@ -53,7 +53,7 @@ def _profile(o: StepOutcome[CompanyProfile]) -> str:
     lists = [("Key products and services", p.key_products), ("Recent developments", p.recent_developments),
              ("Competitive advantages", p.competitive_advantages)]
     parts = [f"### {md.inline(_shown_name(o))}", f"_{md.inline(p.industry)}_", md.prose(p.market_position)]
-    parts += [f"**{title}**\n\n" + "\n".join(f"- {md.inline(i)}" for i in items) for title, items in lists]
+    parts += [_bullets(title, items) for title, items in lists]
     parts.append(sources_markdown(p))
     if p.notes:
         parts.append(md.notes(p.notes))
@@ -98,9 +98,7 @@ def batch_report_parts(result: CompanyBatchResult) -> BatchReportParts:
         section.append(f"> ⚠️ **Comparison unavailable** — {md.inline(result.comparison.error or result.comparison.state.value)}.")
     table = md.table(["Company", "Industry", "Founded", "Employees (est.)", "Revenue, USD m", "Key products"], comparison_rows(result))
     profiles = "## Profiles\n\n" + "\n\n".join(_profile(o) for o in result.companies)
-    details = (f"## Run details\n\nProvider: {md.inline(result.provider)} · model {md.inline(result.model)} · "
-               f"concurrency {result.concurrency} · elapsed {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens"
-               + (f" · {result.estimated_cost}" if result.estimated_cost else ""))
+    details = f"## Run details\n\n{run_facts(result, f'concurrency {result.concurrency}')}"
     if result.demo:
         details += f"\n\n_{DEMO_NOTICE}_"
     return BatchReportParts("\n\n".join(head), "\n\n".join(section), table, profiles, details)

@@ -18,7 +18,8 @@ from research.agents.common import FigureCheck, FigureStatus, Source, Sourced
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
-from research.core.runs import JobStatus
+from research.core.runs import JobStatus, RunResult
+from research.core.steps import duration_label
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
 from research.reports.sections import ReportSection, grounding_line, report_sections
@@ -67,7 +68,8 @@ def _share(data: Sourced, name: str, value: float | None) -> str:
 
 
 def _bullets(title: str, items: list[str]) -> str:
-    return f"**{title}**\n\n" + "\n".join(f"- {md.inline(i)}" for i in items)
+    """A titled bullet list; an empty one says "None given." (its data note says which list it is)."""
+    return f"**{title}**\n\n" + ("\n".join(f"- {md.inline(i)}" for i in items) or "_None given._")
 
 
 def _retrieved(source: Source) -> str:
@@ -99,9 +101,8 @@ def market_tables(data: MarketData) -> str:
                                        f"{checked(data, 'market size')}"],
         ["Growth (CAGR)", f"{growth.cagr_percent:g} % per year{period}{checked(data, 'growth rate')}"],
     ]
-    if growth.end_year is not None:
-        rows.append([f"Projected size ({growth.end_year})",
-                     f"{data.projected_size(growth.end_year):,.2f} {size.scale} {md.inline(size.currency)}"])
+    if (end := data.projection_end) is not None:
+        rows.append([f"Projected size ({end})", f"{data.projected_size(end):,.2f} {size.scale} {md.inline(size.currency)}"])
     parts = [md.table(["Figure", "Value"], rows), _bullets("Key trends", data.key_trends),
              _bullets("Drivers", data.drivers), _bullets("Risks", data.risks), sources_markdown(data)]
     return "\n\n".join(parts)
@@ -121,8 +122,8 @@ def competitor_table(data: CompetitorReport) -> str:
 def segment_table(data: CustomerReport) -> str:
     """One row per customer segment, and the sources."""
     rows = [
-        [md.cell(s.name), _share(data, s.name, s.share_percent), md.cell(s.size_note),
-         f"{s.willingness_to_pay.level or 'unknown'} — {md.cell(s.willingness_to_pay.note)}",
+        [md.cell(s.name), _share(data, s.name, s.share_percent), md.cell(s.size_note or "n/a"),
+         (s.willingness_to_pay.level or "unknown") + (f" — {md.cell(note)}" if (note := s.willingness_to_pay.note) else ""),
          md.cell("; ".join(s.pain_points)), md.cell("; ".join(s.buying_patterns))]
         for s in data.segments
     ]
@@ -165,16 +166,19 @@ def section_markdown(section: ReportSection) -> str:
     return "\n\n".join(part for part in (f"## {section.title}", section_intro(section), section_details(section)) if part)
 
 
+def run_facts(result: RunResult, *extra: str) -> str:
+    """The run's facts in one line: provider, model, ``extra`` facts, elapsed time, tokens and their cost."""
+    provider = result.provider.replace(f" · {result.model} (", " (")  # saved runs' labels named the model too
+    return " · ".join([f"Provider: {md.inline(provider)}", f"model {md.inline(result.model)}", *extra,
+                       f"elapsed {duration_label(result.elapsed)}", result.usage_facts])
+
+
 def run_details(result: MarketResearchResult) -> str:
     """The "Run details" section: one row per step, and the run's provider, time and tokens."""
-    rows = []
-    for o in result.all_outcomes:
-        seconds = f"{o.elapsed:.1f} s" if o.elapsed is not None else "—"
-        rows.append([md.cell(MARKET.step_label(o.key)), o.state.value, seconds, str(o.attempts), f"{o.usage.total_tokens:,}"])
-    total = result.usage.total_tokens
-    facts = (f"Provider: {md.inline(result.provider)} · model {md.inline(result.model)} · "
-             f"elapsed {result.elapsed:.1f} s · {total:,} tokens" + (f" · {result.estimated_cost}" if result.estimated_cost else ""))
-    return "## Run details\n\n" + md.table(["Step", "Status", "Time", "Requests", "Tokens"], rows) + "\n\n" + facts
+    rows = [[md.cell(MARKET.step_label(o.key)), o.state.value, "—" if o.elapsed is None else duration_label(o.elapsed),
+             str(o.attempts), o.usage.count] for o in result.all_outcomes]
+    table = md.table(["Step", "Status", "Time", "Requests", "Tokens"], rows)
+    return f"## Run details\n\n{table}\n\n{run_facts(result)}"
 
 
 def report_head(result: MarketResearchResult) -> list[str]:
@@ -184,7 +188,9 @@ def report_head(result: MarketResearchResult) -> list[str]:
     if result.demo:
         head.append(f"> **{DEMO_NOTICE}**")
     if result.status is JobStatus.FAILED:
-        head.append(f"> ⚠️ **No report** — {md.inline(result.error or 'the run failed')}.")
+        reasons = [f"> - {md.inline(MARKET.step_label(o.key))}: {md.inline(o.error or o.state.value)}"
+                   for o in result.research if not o.ok]
+        head.append("\n".join(["> ⚠️ **No report** — every research agent failed:", ">", *reasons]))
     elif result.status is JobStatus.CANCELLED:
         head.append("> ⚠️ **Cancelled** — this report holds only what finished before the run was stopped.")
     grounded = [o.result for o in result.research if o.ok and o.result is not None]

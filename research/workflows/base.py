@@ -158,7 +158,9 @@ async def run_workflow(
     async with run_tools(settings, models) as tools:
         with trace(workflow.label, disabled=not settings.tracing):
             run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),
-                                  on_event=on_event, cancel=cancel, run_timeout=settings.run_timeout,
+                                  on_event=on_event, cancel=cancel,
+                                  run_timeout=max(settings.run_timeout - (time.time() - started), 0.0),
+                                  time_limit=settings.run_timeout,
                                   label=workflow.step_label, reuse=reuse,
                                   execute=executor(tools) if executor else run_here)
     source = tools.source
