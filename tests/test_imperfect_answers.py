@@ -1,6 +1,6 @@
 """Real models' near-miss answers over HTTP: each is salvaged, and the user is told what was fixed.
 
-Every test runs the whole market pipeline through the real Agents SDK and ``openai`` client
+Every test runs the whole market pipeline (or a company batch) through the real Agents SDK and ``openai`` client
 against the test server, which answers one agent with a flaw from ``tests/support/imperfect.py``
 (both APIs; strict structured output, and JSON mode as llama.cpp-style servers need it).
 """
@@ -19,10 +19,13 @@ from stub import agent_of
 from research.agents.spec import request_message
 from research.config import Settings
 from research.core.limits import Limits
-from research.reports.market import render_json, section_markdown
+from research.reports.charts import market_size_chart
+from research.reports.companies import render_batch_json, render_batch_markdown
+from research.reports.market import market_tables, render_json, section_markdown, segment_table
 from research.reports.sections import report_sections
+from research.workflows.companies import CompanyBatchResult, company_name, run_company_batch
 from research.workflows.market import MarketResearchResult, run_market_research
-from tests.support.imperfect import FLAWS, imperfect_responder, valid_answer
+from tests.support.imperfect import FLAWS, break_line, imperfect_responder, valid_answer
 from tests.support.openai_server import Reply, Responder, StubOpenAIServer, StubRequest
 
 TOPIC = "plant-based dairy"
@@ -127,6 +130,32 @@ def customers_as_given(result: MarketResearchResult) -> None:
     assert result.customer.result.model_dump(mode="json", exclude={"notes", "sources", "figures"}) == valid("CustomerReport")
 
 
+def line_break_kept(result: MarketResearchResult) -> None:
+    trends = valid("MarketData")["key_trends"]
+    assert result.market.result.key_trends == [break_line(trends[0]), *trends[1:]]
+    assert result.market.result.notes == []
+
+
+def no_projection(path: str, expected: Any, note: Callable[[dict[str, Any]], str]) -> Check:
+    """The value at ``path`` kept as given, the one note (made from the valid answer), and no projection anywhere."""
+    def check(result: MarketResearchResult) -> None:
+        market_is(path, expected, note(valid("MarketData")))(result)
+        data = result.market.result
+        assert data.projection_end is None and data.derived_numbers() == []
+        assert "Projected size" not in market_tables(data)
+        assert [trace.name for trace in market_size_chart(data).data] == [f"Stated ({data.market_size.year})"]
+    return check
+
+
+def size_note_unknown(result: MarketResearchResult) -> None:
+    given = valid("CustomerReport")["segments"]
+    data = result.customer.result
+    assert [s.name for s in data.segments] == [s["name"] for s in given], "no segment is dropped"
+    assert [s.size_note for s in data.segments] == [None, *(s["size_note"] for s in given[1:])]
+    assert data.notes == [f"Size note of “{given[0]['name']}” was empty and is shown as unknown."]
+    assert f"| {given[0]['name']} |" in segment_table(data) and "| n/a |" in segment_table(data)
+
+
 EXPECTED: dict[str, Check] = {
     "currency_name": market_is("market_size.currency", "USD"),
     "currency_symbol": market_is("market_size.currency", "EUR"),
@@ -152,6 +181,30 @@ EXPECTED: dict[str, Check] = {
     "wtp_synonym": levels(lambda given: ["medium"] * len(given)),
     "share_percent_string": segment_shares_read,
     "think_block": customers_as_given,
+    "raw_line_break": line_break_kept,
+    "growth_1000": no_projection("growth.cagr_percent", 1000.0,
+                                 lambda _: "A growth rate of 1000 % a year is implausible; no projection is drawn from it."),
+    "growth_in_the_past": no_projection("growth.period", "1985–2017", lambda given: (
+        f"The growth period (1985–2017) ends before the year of the market size ({given['market_size']['year']}); "
+        "no projection is drawn from it.")),
+    "size_note_empty": size_note_unknown,
+}
+
+COMPANIES = ["Acme Robotics", "Globex"]
+
+
+def no_advantages(result: CompanyBatchResult) -> None:
+    for outcome in result.companies:
+        profile = outcome.result
+        given = valid_answer("CompanyProfile", request_message(company=company_name(outcome.key)))
+        assert (profile.name, profile.industry) == (given["name"], given["industry"])
+        assert profile.competitive_advantages == [] and profile.key_products == given["key_products"]
+        assert profile.notes == ["No competitive advantages were given."]
+    assert "**Competitive advantages**\n\n_None given._" in render_batch_markdown(result)
+
+
+COMPANY_EXPECTED: dict[str, Callable[[CompanyBatchResult], None]] = {
+    "no_competitive_advantages": no_advantages,
 }
 
 
@@ -178,6 +231,27 @@ def test_a_near_miss_answer_is_salvaged_without_asking_again(flaw: str, api: str
     assert exported == notes, "the JSON export carries the notes"
     section = next(s for s in report_sections(result) if s.agent == agent)
     assert ("**Data notes**" in section_markdown(section)) == bool(notes), "the report section shows the notes"
+
+
+def run_companies(responder: Responder, api: str) -> tuple[CompanyBatchResult, list[StubRequest]]:
+    with StubOpenAIServer(responder) as server:
+        config = Settings(api_key="sk-test", base_url=server.base_url, api=api, model="stub-model")  # type: ignore[arg-type]
+        return asyncio.run(run_company_batch(COMPANIES, config, limits=FAST)), server.requests
+
+
+@pytest.mark.parametrize("mode", ["strict", "json_mode"])
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+@pytest.mark.parametrize("flaw", sorted(COMPANY_EXPECTED))
+def test_a_near_miss_company_profile_is_salvaged_without_asking_again(flaw: str, api: str, mode: str) -> None:
+    responder = imperfect_responder(flaw)
+    result, requests = run_companies(json_mode_only(responder) if mode == "json_mode" else responder, api)
+    assert result.status.value == "complete", [o.error for o in result.companies]
+    answered = [r for r in requests if agent_of(r) == "company" and (mode == "strict" or r.response_format_type == "json_object")]
+    assert len(answered) == len(COMPANIES), "no repair request"
+    COMPANY_EXPECTED[flaw](result)
+    exported = json.loads(render_batch_json(result))["companies"]
+    assert [c["result"]["notes"] for c in exported] == [o.result.notes for o in result.companies], "the export carries the notes"
+    assert render_batch_markdown(result).count("**Data notes**") == len(COMPANIES), "each profile shows its notes"
 
 
 @pytest.mark.parametrize("api", ["chat_completions", "responses"])

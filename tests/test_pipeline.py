@@ -129,7 +129,7 @@ async def test_invalid_output_gets_one_repair_attempt() -> None:
     result = await run_market_research("plant-based dairy", SETTINGS, models=source, limits=FAST)
     assert result.market.ok and result.market.attempts == 2
     repair = message_text(models["market"].last_call)
-    assert "Your previous answer lacked usable values for: drivers, growth, key_trends, market_size, risks." in repair
+    assert "Your previous answer lacked usable values for: growth, market_size." in repair
 
 
 async def test_impossible_share_totals_are_kept_and_flagged_without_a_repair() -> None:

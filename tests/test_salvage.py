@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from research.agents import company, comparison, competitor, customer, market, section, summary
+from research.agents.company import CompanyProfile
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.fields import parse_number, to_currency_code, to_partial_date
 from research.agents.market import MarketData
 from research.agents.salvage import NoJsonError, extract_json, missing_parts_model, salvage
 from research.agents.wire import STRICT_KEYWORDS, wire_schema
-from tests.support.imperfect import valid_answer
+from tests.support.imperfect import LINE_BREAK, break_line, valid_answer
 
 SPECS = (market.SPEC, competitor.SPEC, customer.SPEC, section.SPEC, summary.SPEC, company.SPEC, comparison.SPEC)
 
@@ -93,13 +94,84 @@ def test_unreadable_optional_values_become_unknown_and_bad_items_are_left_out() 
     answer = valid_answer("CompetitorReport", '{"topic": "plant-based dairy"}')
     first, second = answer["competitors"][0], answer["competitors"][1]
     first["market_share_percent"] = "a lot"
-    second["strengths"] = []
+    second["positioning"] = {"text": "not a sentence"}
     result = salvage(CompetitorReport, answer)
     names = [c.name for c in result.value.competitors]
     assert second["name"] not in names and len(names) == len(answer["competitors"]) - 1
     assert result.value.competitors[0].market_share_percent is None
     assert result.value.notes == [f"Market share percent of “{first['name']}” could not be read and is shown as unknown.",
                                   f"One competitor entry “{second['name']}” could not be read and was left out."]
+
+
+def customer_answer() -> dict[str, Any]:
+    return valid_answer("CustomerReport", '{"topic": "plant-based dairy"}')
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None])
+def test_an_empty_optional_text_becomes_unknown_and_keeps_its_entry(empty: str | None) -> None:
+    answer = customer_answer()
+    first = answer["segments"][0]
+    first["size_note"] = first["willingness_to_pay"]["note"] = empty
+    data = salvage(CustomerReport, answer).value
+    assert [s.name for s in data.segments] == [s["name"] for s in answer["segments"]], "no segment is dropped"
+    assert data.segments[0].size_note is None and data.segments[0].willingness_to_pay.note is None
+    assert data.notes == ([] if empty is None else [
+        f"Size note of “{first['name']}” was empty and is shown as unknown.",
+        f"Willingness to pay note of “{first['name']}” was empty and is shown as unknown."])
+
+
+def test_an_unreadable_optional_text_becomes_unknown_with_one_note() -> None:
+    answer = customer_answer()
+    first = answer["segments"][0]
+    first["size_note"] = {"households": 1200}
+    data = salvage(CustomerReport, answer).value
+    assert len(data.segments) == len(answer["segments"]) and data.segments[0].size_note is None
+    assert data.notes == [f"Size note of “{first['name']}” could not be read and is shown as unknown."]
+
+
+@pytest.mark.parametrize("empty", [[], None, "", ["", "  "]])
+def test_minor_lists_may_be_empty_and_each_empty_one_is_noted(empty: Any) -> None:
+    competitors = valid_answer("CompetitorReport", '{"topic": "plant-based dairy"}')
+    first = competitors["competitors"][0]
+    first["strengths"] = empty
+    del first["weaknesses"]
+    data = salvage(CompetitorReport, competitors).value
+    assert len(data.competitors) == len(competitors["competitors"])
+    assert (data.competitors[0].strengths, data.competitors[0].weaknesses) == ([], [])
+    assert data.notes == [f"No strengths were given for “{first['name']}”.", f"No weaknesses were given for “{first['name']}”."]
+
+    customers = customer_answer()
+    segment = customers["segments"][0]
+    segment["pain_points"] = segment["buying_patterns"] = empty
+    data = salvage(CustomerReport, customers).value
+    assert data.notes == [f"No pain points were given for “{segment['name']}”.",
+                          f"No buying patterns were given for “{segment['name']}”."]
+
+    market = market_answer(key_trends=empty, drivers=empty, risks=empty)
+    assert salvage(MarketData, market).value.notes == [
+        "No key trends were given.", "No growth drivers were given.", "No risks were given."]
+
+
+def test_a_company_needs_only_its_core_and_says_which_lists_are_empty() -> None:
+    answer = valid_answer("CompanyProfile", '{"company": "Acme Robotics"}')
+    answer.update(competitive_advantages=[], recent_developments=None)
+    del answer["key_products"]
+    result = salvage(CompanyProfile, answer)
+    assert result.missing == [] and result.value.name == answer["name"]
+    assert result.value.notes == ["No key products were given.", "No recent developments were given.",
+                                  "No competitive advantages were given."]
+    del answer["industry"]
+    assert salvage(CompanyProfile, answer).missing == ["industry"], "the core is still required"
+
+
+def test_a_merged_twin_fills_a_list_its_entry_left_empty() -> None:
+    answer = customer_answer()
+    first = answer["segments"][0]
+    answer["segments"].append(dict(first, name=first["name"].upper()))
+    first["pain_points"] = []
+    data = salvage(CustomerReport, answer).value
+    assert data.segments[0].pain_points == answer["segments"][-1]["pain_points"]
+    assert data.notes == [f"Segment “{first['name']}” was listed twice; the entries were merged."]
 
 
 def test_duplicates_are_merged_and_share_totals_over_100_are_kept_and_flagged() -> None:
@@ -137,6 +209,26 @@ def test_json_is_found_inside_reasoning_prefaces_and_fences(wrapped: str) -> Non
     answer = market_answer()
     found = extract_json(wrapped.replace("{JSON}", json.dumps(answer)))
     assert found.data == answer and not found.cut_off
+
+
+@pytest.mark.parametrize("control", ["\n", "\r\n", "\t", "\x0b", "\x1f"])
+def test_raw_control_characters_inside_strings_are_read_as_written(control: str) -> None:
+    answer = market_answer()
+    trend = answer["key_trends"][0]
+    text = json.dumps(answer, indent=2).replace(json.dumps(trend), f'"{trend[:5]}{control}{trend[5:]}"')
+    found = extract_json("Here is the JSON:\n" + text)
+    assert found.data["key_trends"][0] == f"{trend[:5]}{control}{trend[5:]}" and not found.cut_off
+    assert found.data["market_size"] == answer["market_size"]
+
+
+def test_a_cut_off_answer_with_raw_line_breaks_keeps_what_arrived() -> None:
+    answer = valid_answer("CompetitorReport", '{"topic": "plant-based dairy"}')
+    first = answer["competitors"][0]
+    text = json.dumps(answer).replace(json.dumps(first["positioning"]), f'"{break_line(first["positioning"])}"')
+    found = extract_json(text[: len(text) * 6 // 10])
+    assert found.cut_off and found.data["competitors"][0]["positioning"] == break_line(first["positioning"])
+    inside = extract_json(text[: text.index(LINE_BREAK) + len(LINE_BREAK) + 3])  # cut off inside that string
+    assert inside.cut_off and inside.data["competitors"][0]["name"] == first["name"]
 
 
 def test_a_cut_off_answer_keeps_what_arrived() -> None:

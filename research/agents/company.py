@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 
 from research.agents.common import CitedFigure, Cites, Claim, FigureKind, Quote, Sourced
-from research.agents.fields import LongText, Number, ShortText, Year, text_list
+from research.agents.fields import LongText, Number, ShortText, Year, empty_list_notes, text_list
 from research.agents.spec import AgentSpec
 
 
@@ -15,9 +17,12 @@ class CompanyProfile(Sourced):
     name: ShortText = Field(description="The company's usual name")
     industry: ShortText
     market_position: LongText = Field(description="Where the company stands in its market, in 1-3 sentences")
-    key_products: text_list(8) = Field(title="key products", description="Main products or services")  # type: ignore[valid-type]
-    recent_developments: text_list(6) = Field(title="recent developments")  # type: ignore[valid-type]
-    competitive_advantages: text_list(6) = Field(title="competitive advantages")  # type: ignore[valid-type]
+    key_products: text_list(8, at_least=0) = Field(  # type: ignore[valid-type]
+        default_factory=list, title="key products", description="Main products or services")
+    recent_developments: text_list(6, at_least=0) = Field(  # type: ignore[valid-type]
+        default_factory=list, title="recent developments")
+    competitive_advantages: text_list(6, at_least=0) = Field(  # type: ignore[valid-type]
+        default_factory=list, title="competitive advantages")
     founded_year: Year | None = Field(default=None, description="Year founded, or null if unknown")
     employees_estimate: int | None = Field(default=None, ge=1, description="Approximate head count, or null if unknown")
     revenue_estimate_usd_millions: Number | None = Field(
@@ -26,6 +31,13 @@ class CompanyProfile(Sourced):
                          "revenue; empty if none does")
     quote: Quote = Field(default=None, description="The sentence of the first cited passage that states the revenue, "
                          "copied word for word (at most 300 characters); null if nothing is cited")
+
+    @model_validator(mode="after")
+    def _note_empty_lists(self) -> Self:
+        """Say which lists are empty: they may be, as they are not the core of a profile."""
+        for text in empty_list_notes(self, ("key_products", "recent_developments", "competitive_advantages")):
+            self.note(text)
+        return self
 
     def cited_figures(self) -> list[CitedFigure]:
         """The revenue estimate."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from research.agents.common import CITES_HELP, QUOTE_HELP, Cites, Quote, ShareBreakdown
-from research.agents.fields import Percent, ShortText, clip_list, text_list
+from research.agents.fields import Percent, ShortText, clip_list, empty_list_notes, text_list
 from research.agents.spec import AgentSpec
 
 
@@ -19,8 +19,8 @@ class CompetitorProfile(BaseModel):
     name: ShortText
     market_share_percent: Percent | None = Field(default=None, description="Estimated market share in %, or null if unknown")
     positioning: ShortText
-    strengths: text_list(5)  # type: ignore[valid-type]
-    weaknesses: text_list(5)  # type: ignore[valid-type]
+    strengths: text_list(5, at_least=0) = Field(default_factory=list)  # type: ignore[valid-type]
+    weaknesses: text_list(5, at_least=0) = Field(default_factory=list)  # type: ignore[valid-type]
     cites: Cites = Field(default_factory=list, description=CITES_HELP)
     quote: Quote = Field(default=None, description=QUOTE_HELP)
 
@@ -32,6 +32,14 @@ class CompetitorReport(ShareBreakdown):
 
     competitors: Annotated[list[CompetitorProfile], BeforeValidator(clip_list(8))] = Field(
         min_length=1, max_length=8, title="competitors")
+
+    @model_validator(mode="after")
+    def _note_empty_lists(self) -> Self:
+        """Say which competitors list no strengths or weaknesses (after duplicates are merged)."""
+        for competitor in self.competitors:
+            for text in empty_list_notes(competitor, ("strengths", "weaknesses"), competitor.name):
+                self.note(text)
+        return self
 
     def headline(self) -> str:
         """One line for the status card, e.g. "5 competitors · leader Acme"."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from research.agents.common import CITES_HELP, QUOTE_HELP, Cites, Quote, ShareBreakdown
-from research.agents.fields import Level, Percent, ShortText, clip_list, text_list
+from research.agents.fields import Level, Percent, ShortText, clip_list, empty_list_notes, text_list
 from research.agents.spec import AgentSpec
 
 WTP_SCORE: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
@@ -19,7 +19,7 @@ class WillingnessToPay(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     level: Level | None = Field(default=None, description="low, medium or high")
-    note: ShortText
+    note: ShortText | None = Field(default=None, description="Why, in a few words, or null")
 
 
 class CustomerSegment(BaseModel):
@@ -29,9 +29,9 @@ class CustomerSegment(BaseModel):
 
     name: ShortText
     share_percent: Percent | None = Field(default=None, description="Estimated share of the market's customers in %, or null")
-    size_note: ShortText = Field(description="The segment's size in words, e.g. '~40k mid-size firms in the EU'")
-    pain_points: text_list(6)  # type: ignore[valid-type]
-    buying_patterns: text_list(6)  # type: ignore[valid-type]
+    size_note: ShortText | None = Field(default=None, description="The segment's size in words, e.g. '~40k mid-size firms in the EU'")
+    pain_points: text_list(6, at_least=0) = Field(default_factory=list)  # type: ignore[valid-type]
+    buying_patterns: text_list(6, at_least=0) = Field(default_factory=list)  # type: ignore[valid-type]
     willingness_to_pay: WillingnessToPay
     cites: Cites = Field(default_factory=list, description=CITES_HELP)
     quote: Quote = Field(default=None, description=QUOTE_HELP)
@@ -44,6 +44,14 @@ class CustomerReport(ShareBreakdown):
 
     segments: Annotated[list[CustomerSegment], BeforeValidator(clip_list(6))] = Field(
         min_length=1, max_length=6, title="customer segments")
+
+    @model_validator(mode="after")
+    def _note_empty_lists(self) -> Self:
+        """Say which segments list no pain points or buying patterns (after duplicates are merged)."""
+        for segment in self.segments:
+            for text in empty_list_notes(segment, ("pain_points", "buying_patterns"), segment.name):
+                self.note(text)
+        return self
 
     def headline(self) -> str:
         """One line for the status card, e.g. "4 segments · largest Families"."""

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 _NUMBER = re.compile(r"[-+]?\d[\d,.\s']*(?:[eE][-+]?\d+)?|[-+]?[.,]\d+")
 
@@ -69,13 +69,23 @@ def clip_text(limit: int) -> Callable[[Any], Any]:
     return clip
 
 
+def _blank(value: Any) -> bool:
+    """True for text that holds nothing but whitespace."""
+    return isinstance(value, str) and not value.strip()
+
+
 def clip_list(limit: int) -> Callable[[Any], Any]:
-    """A normaliser that keeps the first ``limit`` items of a list and wraps a lone item in one."""
+    """A normaliser that keeps the first ``limit`` items of a list and wraps a lone item in one.
+
+    Null and blank text are read as an empty list, and blank text items are left out: they say nothing.
+    """
 
     def clip(value: Any) -> Any:
+        if value is None or _blank(value):
+            return []
         if isinstance(value, (str, dict)):
             value = [value]
-        return value[:limit] if isinstance(value, list) else value
+        return [item for item in value if not _blank(item)][:limit] if isinstance(value, list) else value
 
     return clip
 
@@ -179,9 +189,22 @@ PartialDate = Annotated[str, BeforeValidator(to_partial_date),
                         Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY, YYYY-MM or YYYY-MM-DD")]
 
 
-def text_list(limit: int) -> Any:
-    """A list of 1 to ``limit`` short texts (extra items are dropped, a lone string becomes a list)."""
-    return Annotated[list[ShortText], BeforeValidator(clip_list(limit)), Field(min_length=1, max_length=limit)]
+def text_list(limit: int, *, at_least: int = 1) -> Any:
+    """A list of ``at_least`` to ``limit`` short texts (extra items are dropped, a lone string becomes a list).
+
+    A minor list that may be empty (``at_least=0``) is declared with ``default_factory=list``, and its
+    output says when it is empty (:func:`empty_list_notes`).
+    """
+    return Annotated[list[ShortText], BeforeValidator(clip_list(limit)),
+                     Field(min_length=at_least or None, max_length=limit)]
+
+
+def empty_list_notes(item: BaseModel, names: Iterable[str], owner: str | None = None) -> list[str]:
+    """A data note for each list in ``names`` that ``item`` holds empty, e.g. "No strengths were given for “Acme”."."""
+    fields = type(item).model_fields
+    of = f" for “{owner[:60]}”" if owner else ""
+    return [f"No {fields[name].title or name.replace('_', ' ')} were given{of}."
+            for name in names if not getattr(item, name)]
 
 
 Scale = Annotated[Literal["thousand", "million", "billion", "trillion"], BeforeValidator(synonyms({

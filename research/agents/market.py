@@ -5,10 +5,20 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from research.agents.common import CITES_HELP, QUOTE_HELP, CitedFigure, Cites, Claim, FigureKind, Quote, Sourced
-from research.agents.fields import CurrencyCode, Number, Scale, Year, known_currency, text_list
+from research.agents.fields import CurrencyCode, Number, Scale, Year, empty_list_notes, known_currency, text_list
 from research.agents.spec import AgentSpec
 
 SCALE_FACTOR: dict[str, float] = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+
+PLAUSIBLE_GROWTH_PERCENT = 100.0
+"""A growth rate beyond ± this many % a year is implausible for a whole market: kept, flagged, never projected."""
+
+WORLD_OUTPUT_USD = 1e14
+"""About the world's yearly economic output in USD (100 trillion): no market is larger."""
+
+AT_LEAST_A_DOLLAR = frozenset({"USD", "EUR", "GBP", "CHF"})
+"""Currencies whose unit is worth at least about one US dollar, so an amount in them is at least as many dollars:
+the world-output bound holds for them without an exchange rate (other currencies are not checked)."""
 
 
 class MarketSize(BaseModel):
@@ -45,15 +55,20 @@ class Growth(BaseModel):
         """The period as text, e.g. "2025–2030", or "" when unknown."""
         return f"{self.start_year}–{self.end_year}" if self.start_year and self.end_year else ""
 
+    @property
+    def plausible(self) -> bool:
+        """False for a rate beyond ±:data:`PLAUSIBLE_GROWTH_PERCENT` a year, which no projection is drawn from."""
+        return abs(self.cagr_percent) <= PLAUSIBLE_GROWTH_PERCENT
+
 
 class MarketData(Sourced):
     """Output of the market agent."""
 
     market_size: MarketSize = Field(title="market size")
     growth: Growth = Field(title="growth rate")
-    key_trends: text_list(8) = Field(title="key trends")  # type: ignore[valid-type]
-    drivers: text_list(8) = Field(title="growth drivers")  # type: ignore[valid-type]
-    risks: text_list(8) = Field(title="risks")  # type: ignore[valid-type]
+    key_trends: text_list(8, at_least=0) = Field(default_factory=list, title="key trends")  # type: ignore[valid-type]
+    drivers: text_list(8, at_least=0) = Field(default_factory=list, title="growth drivers")  # type: ignore[valid-type]
+    risks: text_list(8, at_least=0) = Field(default_factory=list, title="risks")  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _note_inconsistencies(self) -> MarketData:
@@ -72,7 +87,32 @@ class MarketData(Sourced):
             self.note("Growth period was incomplete; the rate is shown without it.")
         if not known_currency(currency):
             self.note(f"Currency “{currency}” is not a known ISO 4217 code; amounts are shown as written.")
+        for text in [*self._implausible_figures(), *empty_list_notes(self, ("key_trends", "drivers", "risks"))]:
+            self.note(text)
         return self
+
+    def _implausible_figures(self) -> list[str]:
+        """Notes on figures no real market can have; the figures are kept as given."""
+        size, growth = self.market_size, self.growth
+        notes: list[str] = []
+        if size.currency in AT_LEAST_A_DOLLAR and size.absolute > WORLD_OUTPUT_USD:
+            notes.append(f"A market size of {size.value:,.6g} {size.scale} {size.currency} is more than the whole "
+                         "world's yearly output (about 100 trillion USD) and is implausible; it is shown as given.")
+        if not growth.plausible:
+            notes.append(f"A growth rate of {growth.cagr_percent:g} % a year is implausible; "
+                         "no projection is drawn from it.")
+        if growth.end_year is not None and growth.end_year <= size.year:
+            when = "in" if growth.end_year == size.year else "before"
+            notes.append(f"The growth period ({growth.period}) ends {when} the year of the market size ({size.year}); "
+                         "no projection is drawn from it.")
+        return notes
+
+    @property
+    def projection_end(self) -> int | None:
+        """The last year the size may be projected to: the growth period's end, if it lies after the size's
+        year and the rate is plausible; else None (no projection). Every projection shown ends here."""
+        end = self.growth.end_year
+        return end if end is not None and end > self.market_size.year and self.growth.plausible else None
 
     def cited_figures(self) -> list[CitedFigure]:
         """The market size and the growth rate."""
@@ -85,10 +125,10 @@ class MarketData(Sourced):
                             Claim(FigureKind.GROWTH, growth.cagr_percent, "%", period=period), growth)]
 
     def derived_numbers(self) -> list[float]:
-        """The projected size at the end of the growth period, in the stated scale and in currency units."""
-        if self.growth.end_year is None:
+        """The projected size at :attr:`projection_end`, in the stated scale and in currency units."""
+        if self.projection_end is None:
             return []
-        projected = self.projected_size(self.growth.end_year)
+        projected = self.projected_size(self.projection_end)
         return [projected, projected * SCALE_FACTOR[self.market_size.scale]]
 
     def projected_size(self, year: int) -> float:

@@ -58,7 +58,7 @@ def extract_json(text: str) -> ExtractedJson:
     if not starts:
         plain = " ".join(cleaned.split())
         raise NoJsonError(plain[:300] if _REFUSAL.match(plain) else None)
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # raw line breaks and tabs inside strings are read as written
     for begin in starts:
         try:
             data, _end = decoder.raw_decode(cleaned, begin)
@@ -72,10 +72,19 @@ def extract_json(text: str) -> ExtractedJson:
     raise NoJsonError(None)
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)', re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def _escape_controls(text: str) -> str:
+    """``text`` (JSON from its first brace) with raw control characters inside strings escaped, as strict JSON has them."""
+    return _STRING.sub(lambda string: _CONTROL.sub(lambda c: json.dumps(c.group(0))[1:-1], string.group(0)), text)
+
+
 def _partial_object(text: str) -> dict[str, Any] | None:
     """The object ``text`` starts with, completed as far as it arrived, if it is one that was cut off."""
     try:
-        data = pydantic_core.from_json(re.sub(r"\s*```\s*$", "", text.rstrip()), allow_partial=True)
+        data = pydantic_core.from_json(_escape_controls(re.sub(r"\s*```\s*$", "", text.rstrip())), allow_partial=True)
     except ValueError:
         return None
     return data if isinstance(data, dict) and data else None
@@ -138,8 +147,8 @@ def label(model_type: type[BaseModel], name: str) -> str:
 
 
 def _describe(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
-    """Where a value sits, in words: "market share percent of “Acme”", "growth: cagr percent"."""
-    leaf = str(loc[-1]).replace("_", " ")
+    """Where a value sits, in words: "market share percent of “Acme”", "growth: cagr percent",
+    "willingness to pay note of “Families”"."""
     indexes = [i for i, part in enumerate(loc) if isinstance(part, int)]
     if indexes and indexes[-1] < len(loc) - 1:
         try:
@@ -147,6 +156,7 @@ def _describe(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
         except (KeyError, IndexError, TypeError):
             item = None
         if isinstance(item, dict) and isinstance(item.get("name"), str):
+            leaf = " ".join(str(part).replace("_", " ") for part in loc[indexes[-1] + 1:])
             return f"{leaf} of “{item['name'][:60]}”"
     return ": ".join(str(part).replace("_", " ") for part in loc if not isinstance(part, int))
 
@@ -160,11 +170,14 @@ def _fix(model_type: type[BaseModel], data: dict[str, Any], loc: tuple[Any, ...]
         return False
     if steps[-1][1]:  # the value may be null: keep the rest, say it is unknown
         try:
-            _container(data, loc[:-1])[loc[-1]] = None
+            holder = _container(data, loc[:-1])
+            given = holder.get(loc[-1]) if isinstance(holder, dict) else holder[loc[-1]]
+            holder[loc[-1]] = None
         except (KeyError, IndexError, TypeError):
             return False
         where = _describe(data, loc)
-        notes.append(f"{where[:1].upper()}{where[1:]} could not be read and is shown as unknown.")
+        problem = "was empty" if isinstance(given, str) and not given.strip() else "could not be read"
+        notes.append(f"{where[:1].upper()}{where[1:]} {problem} and is shown as unknown.")
         return True
     for depth in range(len(loc) - 1, 0, -1):  # the innermost list item holding the value
         if isinstance(loc[depth], int):

@@ -76,7 +76,8 @@ def demo_comparison(profiles: Mapping[str, Any], missing: Sequence[Mapping[str, 
     if missing:
         names = ", ".join(str(m.get("company", "?")) for m in missing)
         parts.append(f"Not researched (their research failed): {names}.")
-    differentiators = [f"{p.name} (illustrative demo profile): {p.competitive_advantages[0]}"[:400]
+    differentiators = [f"{p.name} (illustrative demo profile): "
+                       f"{next(iter(p.competitive_advantages), 'no competitive advantage given')}"[:400]
                        for p in loaded] or ["No company was profiled."]
     return CompanyComparison(overview=" ".join(parts)[:6000], differentiators=differentiators[:8],
                              watch_points=["These are illustrative demo profiles, not research: research the real "

@@ -38,6 +38,11 @@ def _money(currency: str, absolute: float) -> str:
     return f"{currency} {_num(absolute)}"
 
 
+def _joined(items: list[str]) -> str:
+    """The items of a list that may be empty, joined by semicolons, or "none given"."""
+    return "; ".join(items) or "none given"
+
+
 def _load(model: type[BaseModel], value: Any) -> Any:
     try:
         return value if isinstance(value, model) else model.model_validate(value)
@@ -82,10 +87,12 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
     if market is not None:
         size, growth = market.market_size, market.growth
         size_text = _money(size.currency, size.absolute)
-        if growth.end_year is not None:
-            projected = _money(size.currency, market.projected_size(growth.end_year) * SCALE_FACTOR[size.scale])
-            outlook = (f" from {growth.start_year} to {growth.end_year}; at that pace the market would reach "
-                       f"roughly {projected} by {growth.end_year}")
+        if (end := market.projection_end) is not None:
+            projected = _money(size.currency, market.projected_size(end) * SCALE_FACTOR[size.scale])
+            outlook = (f" from {growth.start_year} to {end}; at that pace the market would reach "
+                       f"roughly {projected} by {end}")
+        elif growth.period:
+            outlook = f" from {growth.start_year} to {growth.end_year}"
         else:
             outlook = " (the period is not stated)"
         summary.append(f"The market is estimated at {size_text} in {size.year}, growing at about "
@@ -93,8 +100,8 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
         sections["market"] = (
             f"For {label}, the market is estimated at {size_text} in {size.year}. Growth is put at a CAGR of "
             f"{_num(growth.cagr_percent)} %{outlook}. Key trends: "
-            f"{'; '.join(market.key_trends)}. Main drivers: {'; '.join(market.drivers)}. Main risks: "
-            f"{'; '.join(market.risks)}.")
+            f"{_joined(market.key_trends)}. Main drivers: {_joined(market.drivers)}. Main risks: "
+            f"{_joined(market.risks)}.")
         if market.is_estimate:
             sections["market"] += " These figures have no sources and are estimates."
         recs.append(f"Size the opportunity against the {_num(growth.cagr_percent)} % growth rate before committing")
@@ -112,8 +119,8 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
         spread = "the field is concentrated" if combined >= 75 else "a sizeable share remains with smaller players"
         sections["competitor"] = (
             f"{len(ranked)} competitors were profiled: {listing}. {top.name} leads; its positioning: "
-            f"{top.positioning.rstrip('.')}. Strengths: {'; '.join(top.strengths)}. Weaknesses: "
-            f"{'; '.join(top.weaknesses)}. Together the profiled players hold about {_num(combined)} % "
+            f"{top.positioning.rstrip('.')}. Strengths: {_joined(top.strengths)}. Weaknesses: "
+            f"{_joined(top.weaknesses)}. Together the profiled players hold about {_num(combined)} % "
             f"of the market, so {spread}.")
         if comp.is_estimate:
             sections["competitor"] += " Shares have no sources and are estimates."
@@ -128,9 +135,11 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
                  for s in cust.segments]
         big_share = f" at about {_num(biggest.share_percent)} % of customers" if biggest.share_percent else ""
         summary.append(f"The largest customer segment is {biggest.name}{big_share}.")
+        pains = " and ".join(biggest.pain_points).lower()
         sections["customer"] = (
-            f"The research describes {len(cust.segments)} segments: {'; '.join(parts)}. The largest, "
-            f"{biggest.name}, mainly struggles with {' and '.join(biggest.pain_points).lower()}.")
+            f"The research describes {len(cust.segments)} segments: {'; '.join(parts)}. "
+            + (f"The largest, {biggest.name}, mainly struggles with {pains}." if pains
+               else f"No pain points are given for the largest, {biggest.name}."))
         if premium:
             sections["customer"] += f" The highest willingness to pay is found among {', '.join(premium)}."
             recs.append(_short(f"Lead with a premium offer for {premium[0]}", 400))

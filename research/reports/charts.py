@@ -77,12 +77,12 @@ def _style(fig: go.Figure, title: str, *, legend: bool = False) -> go.Figure:
 def market_size_chart(data: MarketData) -> go.Figure:
     """Bars of the market size per year, from the base year to the end of the growth period.
 
-    The base year's bar is the stated figure; later years are projected with the CAGR
-    (:meth:`MarketData.projected_size`) and drawn in a lighter colour.
+    The base year's bar is the stated figure; later years up to :attr:`MarketData.projection_end` are
+    projected with the CAGR (:meth:`MarketData.projected_size`) and drawn in a lighter colour.
     """
-    size, growth = data.market_size, data.growth
+    size, growth, end = data.market_size, data.growth, data.projection_end
     unit = f"{size.scale} {plain(size.currency)}"
-    years = list(range(size.year + 1, growth.end_year + 1)) if growth.end_year is not None else []
+    years = list(range(size.year + 1, end + 1)) if end is not None else []
     show_text = len(years) < 15
     fig = go.Figure()
     for name, xs, ys, colour, status in (
@@ -171,7 +171,7 @@ def segment_chart(data: CustomerReport) -> go.Figure:
             x=[s.share_percent or 0.0 for s in members], y=[plain(s.name) for s in members],
             marker_pattern=dict(shape=[PATTERNS[status] for status in statuses], fgcolor=_HATCH),
             customdata=[[f"{_num(s.share_percent)} % of customers ({status.words})" if s.share_percent
-                         is not None else "share not estimated", plain(_short(s.willingness_to_pay.note, 120))]
+                         is not None else "share not estimated", plain(_short(s.willingness_to_pay.note or "", 120))]
                         for s, status in zip(members, statuses)],
             texttemplate="%{x:.1f} %", textposition="outside", cliponaxis=False,
             hovertemplate="%{y}: %{customdata[0]}<br>%{customdata[1]}<extra></extra>",

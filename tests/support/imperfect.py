@@ -107,6 +107,22 @@ def _share_string(segment: dict) -> None:
         segment["share_percent"] = f"{segment['share_percent']:g}%"
 
 
+LINE_BREAK = "\n\t"
+"""What :func:`break_line` puts in a text: a raw line break and a tab, which strict JSON allows only escaped."""
+
+
+def break_line(text: str) -> str:
+    """``text`` with its first space turned into :data:`LINE_BREAK` (how "raw_line_break" writes the first key trend)."""
+    return text.replace(" ", LINE_BREAK, 1)
+
+
+def _raw_line_break(answer: dict) -> str:
+    """The answer with its first key trend broken over two lines, raw (unescaped) inside the JSON string."""
+    answer = copy.deepcopy(answer)
+    answer["key_trends"][0] = break_line(answer["key_trends"][0])
+    return _dumps(answer).replace(json.dumps(LINE_BREAK)[1:-1], LINE_BREAK)
+
+
 def _cut_off(answer: dict) -> str:
     text = _dumps(answer)
     return text[: int(len(text) * 0.6)]
@@ -140,10 +156,15 @@ FLAWS: dict[str, Flaw] = _flaws(
     Flaw("preface", "CompetitorReport", lambda a: "Here is the JSON:\n" + _dumps(a) + "\nLet me know if you need more."),
     Flaw("fenced", "MarketData", lambda a: "```json\n" + _dumps(a) + "\n```"),
     Flaw("cut_off", "CompetitorReport", _cut_off),
+    Flaw("raw_line_break", "MarketData", _raw_line_break),
+    Flaw("size_note_empty", "CustomerReport", _edit(lambda a: a["segments"][0].update(size_note=""))),
+    Flaw("no_competitive_advantages", "CompanyProfile", _set("competitive_advantages", value=[])),
+    Flaw("growth_1000", "MarketData", _set("growth", "cagr_percent", value=1000)),
+    Flaw("growth_in_the_past", "MarketData", _edit(lambda a: a["growth"].update(start_year=1985, end_year=2017))),
 )
-"""Every flaw by name. All but "cut_off", "think_block", "preface" and "fenced" give parseable JSON."""
+"""Every flaw by name. All but those in :data:`NOT_JSON` give parseable (strict) JSON."""
 
-NOT_JSON = frozenset({"cut_off", "think_block", "preface", "fenced"})
+NOT_JSON = frozenset({"cut_off", "think_block", "preface", "fenced", "raw_line_break"})
 """Flaws whose text is not parseable JSON as a whole."""
 
 
