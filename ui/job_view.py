@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from research.core.runs import JobStatus
-from research.core.steps import StepState
+from research.core.steps import StepState, duration_label
 from research.inputs import WorkflowKind
 from research.jobs import JobSnapshot
 from research.reports import markdown as md
@@ -89,8 +89,7 @@ def finished(snapshot: JobSnapshot) -> None:
     state, label = _OUTCOME.get(snapshot.status, ("error", snapshot.status.value))
     result = snapshot.result
     if result is not None:
-        label += f" in {result.elapsed:.1f} s · {result.usage.total_tokens:,} tokens"
-        label += f" · {result.estimated_cost}" if result.estimated_cost else ""
+        label += f" in {duration_label(result.elapsed)} · {result.usage_facts}"
     with st.status(f"{label} — “{md.inline(snapshot.title)}”", state=state, expanded=result is None):
         if snapshot.steps:
             _progress(snapshot)

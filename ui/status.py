@@ -36,9 +36,11 @@ def describe(step: StepView) -> list[str]:
         lines.append(md.inline(step.message))
     elif step.attempt > 1 and not step.state.finished:
         lines.append(f"attempt {step.attempt} of {step.max_attempts}")
+    requests = f" in {step.requests} requests" if step.requests > 1 else ""
     if step.tokens:
-        requests = f" in {step.requests} requests" if step.requests > 1 else ""
         lines.append(f"{step.tokens:,} tokens{requests}")
+    elif step.requests and step.state.finished:  # the server reported no usage (llama-cpp-python's does not)
+        lines.append(f"tokens unknown{requests}")
     if step.notes:
         count = f"{len(step.notes)} data notes" if len(step.notes) > 1 else "1 data note"
         lines.append(f":orange[{count}]: {md.inline(step.notes[0])}")
