@@ -68,13 +68,18 @@ class ServerGate:
         return True
 
 
+Place = tuple[Path | None, str]
+"""A server as one deployment knows it: its data folder (where the choice is remembered) and its address."""
+
+
 class ServerGates:
-    """Every server's gate in this process (one per event loop), and the servers known to serve one at a time."""
+    """Every server's gate in this process (one per event loop and data folder), and the servers known to
+    serve one at a time."""
 
     def __init__(self) -> None:
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ServerGate]] = \
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Place, ServerGate]] = \
             weakref.WeakKeyDictionary()
-        self._one_by_one: set[str] = set()
+        self._one_by_one: set[Place] = set()
         self._read: dict[Path, float] = {}
         """The files read, with their modification time then."""
 
@@ -82,16 +87,18 @@ class ServerGates:
         """The gate of ``server`` for the running loop (``data_dir``: where the choice is remembered)."""
         if data_dir is not None:
             self._load(data_dir)
+        place = (data_dir, server)
         gates = self._gates.setdefault(asyncio.get_running_loop(), {})
-        if server not in gates:
-            gates[server] = ServerGate(server, server in self._one_by_one, lambda s: self._learn(s, data_dir))
-        return gates[server]
+        if place not in gates:
+            gates[place] = ServerGate(server, place in self._one_by_one, lambda _server: self._learn(place))
+        return gates[place]
 
-    def _learn(self, server: str, data_dir: Path | None) -> None:
-        self._one_by_one.add(server)
+    def _learn(self, place: Place) -> None:
+        self._one_by_one.add(place)
         for gates in self._gates.values():
-            if server in gates:
-                gates[server].one_at_a_time = True
+            if place in gates:
+                gates[place].one_at_a_time = True
+        data_dir, server = place
         if data_dir is None:
             return
         path = data_dir / REMEMBERED
@@ -118,7 +125,8 @@ class ServerGates:
         except (OSError, ValueError):
             return
         if isinstance(known, dict):
-            self._one_by_one |= {s for s, facts in known.items() if isinstance(facts, dict) and facts.get("one_at_a_time")}
+            self._one_by_one |= {(data_dir, server) for server, facts in known.items()
+                                 if isinstance(facts, dict) and facts.get("one_at_a_time")}
 
 
 GATES = ServerGates()
