@@ -161,3 +161,14 @@ def test_blank_citations_are_ignored_not_reported_as_unknown_ids() -> None:
     ground(data, _evidence(SIZE_2025))
     assert data.check_of("market size").cites == ["E1"] and data.status_of("market size") is FigureStatus.VERIFIED
     assert not any("Citations to" in note for note in data.notes)
+
+
+def test_citations_that_are_no_evidence_ids_are_counted_not_quoted() -> None:
+    data = _market(48, "billion", ["E1", "E99", "https://made.up/x", "None"])
+    ground(data, _evidence(SIZE_2025))
+    assert "Citations to E99 were not among the evidence given and were dropped." in data.notes
+    assert "2 citations that were not an evidence id (E1, E2, …) were dropped." in data.notes
+    assert not any("made.up" in note or "None" in note for note in data.notes)
+    without = _market(48, "billion", ["E1", "junk"])
+    ground(without, None)
+    assert without.notes == [] and without.status_of("market size") is FigureStatus.ESTIMATE

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from research.agents.quality import FillerCheck, strip_filler, text_fields
 from research.agents.section import SectionText
 from research.agents.summary import ExecutiveSummary
@@ -60,3 +62,23 @@ def test_a_writer_that_repeats_a_data_note_is_not_taken_at_its_word() -> None:
                                  [note, "Enter the mid-market first"]}, check, text_fields(ExecutiveSummary))
     assert data == {"strategic_recommendations": ["Enter the mid-market first"]} and (filler.checked, filler.removed) == (3, 2)
     assert strip_filler({"prose": "The market grew quickly."}, check, text_fields(SectionText))[1].removed == 0
+
+
+@pytest.mark.parametrize(("text", "filler"), [
+    ("N/A", True), ("null", True), ("YELLOW", True), ("EXCITATIONAL EXHIBITION,", True),
+    ("SectionText: The section in plain prose, 1 to 3 paragraphs with only one JSON object.", True),
+    ("GDPR compliance costs", False), ("AI adoption", False), ("Rising demand from commuters in cities", False),
+    ("The market size in Europe grew as cities built cycle lanes and subsidised e-bikes.", False),
+])
+def test_placeholders_shouting_and_patchworks_of_the_schema_are_filler(text: str, filler: bool) -> None:
+    from research.agents import section
+    from research.agents.runner import filler_check
+
+    assert filler_check(section.SPEC)(text) is filler
+
+
+def test_a_name_in_capitals_is_a_name() -> None:
+    from research.agents import competitor
+    from research.agents.runner import filler_check
+
+    assert not filler_check(competitor.SPEC)("NVIDIA", name=True) and filler_check(competitor.SPEC)("NVIDIA")

@@ -103,6 +103,20 @@ def test_a_market_larger_than_the_world_economy_is_kept_and_flagged(value: float
                            "output (about 100 trillion USD) and is implausible; it is shown as given."] if flagged else [])
 
 
+@pytest.mark.parametrize(("value", "scale", "currency", "flagged"), [
+    (12.5, "thousand", "USD", True), (900, "thousand", "EUR", True), (1, "million", "USD", False),
+    (12.5, "thousand", "JPY", False),
+])
+def test_a_market_too_small_to_be_one_is_kept_and_flagged(value: float, scale: str, currency: str,
+                                                          flagged: bool) -> None:
+    answer = market_answer()
+    answer["market_size"].update(value=value, scale=scale, currency=currency)
+    data = salvage(MarketData, answer).value
+    assert (data.market_size.value, data.market_size.scale) == (value, scale), "kept, not rejected"
+    assert data.notes == ([f"A market size of {value:,g} {scale} {currency} is implausibly small for a whole market "
+                           "(a scale error?); it is shown as given."] if flagged else [])
+
+
 def test_empty_minor_lists_read_as_none_given_in_the_reports() -> None:
     answer = market_answer()
     answer["risks"] = []

@@ -16,9 +16,12 @@ PLAUSIBLE_GROWTH_PERCENT = 100.0
 WORLD_OUTPUT_USD = 1e14
 """About the world's yearly economic output in USD (100 trillion): no market is larger."""
 
+SMALLEST_MARKET_USD = 1e6
+"""Below about a million USD a year no "market" is worth a research report: a figure that small is a scale error."""
+
 AT_LEAST_A_DOLLAR = frozenset({"USD", "EUR", "GBP", "CHF"})
-"""Currencies whose unit is worth at least about one US dollar, so an amount in them is at least as many dollars:
-the world-output bound holds for them without an exchange rate (other currencies are not checked)."""
+"""Currencies whose unit is worth about one to one and a half US dollars, so the bounds hold for amounts in them
+without an exchange rate (other currencies are not checked)."""
 
 
 class MarketSize(BaseModel):
@@ -98,6 +101,9 @@ class MarketData(Sourced):
         if size.currency in AT_LEAST_A_DOLLAR and size.absolute > WORLD_OUTPUT_USD:
             notes.append(f"A market size of {size.value:,.6g} {size.scale} {size.currency} is more than the whole "
                          "world's yearly output (about 100 trillion USD) and is implausible; it is shown as given.")
+        if size.currency in AT_LEAST_A_DOLLAR and 0 < size.absolute < SMALLEST_MARKET_USD:
+            notes.append(f"A market size of {size.value:,.6g} {size.scale} {size.currency} is implausibly small for a "
+                         "whole market (a scale error?); it is shown as given.")
         if not growth.plausible:
             notes.append(f"A growth rate of {growth.cagr_percent:g} % a year is implausible; "
                          "no projection is drawn from it.")

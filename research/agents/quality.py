@@ -111,23 +111,53 @@ def instruction_lines(prompt: str) -> list[str]:
     return [part for line in prompt.splitlines() for part in re.split(r"(?<=[.:;])\s+", line.strip("- ")) if part]
 
 
+PLACEHOLDERS = frozenset({"null", "none", "nil", "n a", "na", "undefined", "unknown", "tbd", "todo", "string",
+                          "text", "example", "lorem ipsum", "output", "value"})
+"""Words models write in place of an answer (compared without case or punctuation: "N/A" is "n a")."""
+COVERED = 0.5
+"""A text of four words or more is filler when at least this share of its words repeat the instructions or the
+schema three words at a time ("SectionText: The section in plain prose, 1 to 3 paragraphs with …")."""
+SHOUTED_LETTERS = 5
+"""Text in capitals only, with at least this many letters, is filler in a sentence field ("YELLOW", "SALE",
+"EMBEDTIPES"); names are not checked for it ("NVIDIA" is a name)."""
+
+
+def _trigrams(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
 class FillerCheck:
-    """Decides whether a text is filler: no letters, a copy of what the model was told, or a repeated note."""
+    """Decides whether a text is filler: no letters, a placeholder, shouting, a copy (or a patchwork) of what the
+    model was told, or a repeated data note."""
 
     def __init__(self, told: Iterable[str], notes: Iterable[str] = ()) -> None:
         self._told = {plain for text in told if (plain := _plain(text))}
         self._notes = {plain for text in notes if len((plain := _plain(text)).split()) >= 4}
+        self._trigrams = {gram for told in self._told for gram in _trigrams(told.split())}
 
-    def __call__(self, text: str) -> bool:
-        """True when ``text`` is not an answer."""
+    def __call__(self, text: str, *, name: bool = False) -> bool:
+        """True when ``text`` is not an answer (``name``: the text is a name, which may be in capitals)."""
         if not _LETTER.search(text):
             return True
         plain = _plain(text)
-        if plain in self._told or any(note in plain for note in self._notes):
+        if plain in PLACEHOLDERS or plain in self._told or any(note in plain for note in self._notes):
             return True
-        if len(plain.split()) >= 4 and any(plain in told for told in self._told):
+        letters = [c for c in text if c.isalpha()]
+        if not name and len(letters) >= SHOUTED_LETTERS and not any(c.islower() for c in letters):
+            return True
+        words = plain.split()
+        if len(words) >= 4 and any(plain in told for told in self._told):
             return True  # a fragment of an instruction or a description
+        if len(words) >= 4 and self._covered(words) >= COVERED:
+            return True  # pieces of the instructions or the schema put together
         return any(len(told.split()) >= 5 and told in plain and len(plain) <= 1.5 * len(told) for told in self._told)
+
+    def _covered(self, words: list[str]) -> float:
+        covered = set()
+        for i in range(len(words) - 2):
+            if tuple(words[i:i + 3]) in self._trigrams:
+                covered |= {i, i + 1, i + 2}
+        return len(covered) / len(words)
 
 
 def strip_filler(data: dict[str, Any], is_filler: FillerCheck, fields: frozenset[str]) -> tuple[dict[str, Any], Filler]:
@@ -147,7 +177,7 @@ def strip_filler(data: dict[str, Any], is_filler: FillerCheck, fields: frozenset
             return [cleaned for item in value if (cleaned := clean(item, key)) is not _GONE]
         if isinstance(value, str) and key in fields and value.strip():
             counts[0] += 1
-            if is_filler(value):
+            if is_filler(value, name=key == "name"):
                 counts[1] += 1
                 return _GONE
         return value

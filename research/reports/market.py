@@ -175,8 +175,10 @@ def run_facts(result: RunResult, *extra: str) -> str:
 
 def run_details(result: MarketResearchResult) -> str:
     """The "Run details" section: one row per step, and the run's provider, time and tokens."""
+    searched = {o.key for o in result.evidence.values()}  # evidence steps make no model request
     rows = [[md.cell(MARKET.step_label(o.key)), o.state.value, "—" if o.elapsed is None else duration_label(o.elapsed),
-             str(o.attempts), o.usage.count] for o in result.all_outcomes]
+             "—" if o.key in searched else str(o.attempts), "—" if o.key in searched else o.usage.count]
+            for o in result.all_outcomes]
     table = md.table(["Step", "Status", "Time", "Requests", "Tokens"], rows)
     return f"## Run details\n\n{table}\n\n{run_facts(result)}"
 

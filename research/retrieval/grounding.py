@@ -53,6 +53,7 @@ from research.retrieval.quantities import (
 )
 from research.retrieval.types import Evidence, Passage
 
+_EVIDENCE_ID = re.compile(r"E\d{1,3}")
 RELATIVE_TOLERANCE = 0.005
 """Values this close (relative) are the same figure whatever their precision."""
 ROUNDING_TOLERANCE = 0.05
@@ -262,8 +263,13 @@ def ground(data: Any, evidence: Evidence | None) -> list[FigureCheck]:
         check, quote_ok = figure_check(figure, [known[c] for c in cites], passages)
         unquoted += bool(getattr(figure.owner, "quote", None)) and not quote_ok and check.status is FigureStatus.VERIFIED
         checks.append(check)
-    if dropped:
-        data.note(f"Citations to {', '.join(sorted(dropped))} were not among the evidence given and were dropped.")
+    if dropped and known:  # without evidence every figure is an estimate anyway: nothing to say of its citations
+        ids = sorted(c for c in dropped if _EVIDENCE_ID.fullmatch(c))
+        if ids:
+            data.note(f"Citations to {', '.join(ids)} were not among the evidence given and were dropped.")
+        if others := len(dropped) - len(ids):
+            data.note(f"{others} citation{'s' if others > 1 else ''} that {'were' if others > 1 else 'was'} not an "
+                      "evidence id (E1, E2, …) " + ("were" if others > 1 else "was") + " dropped.")
     if unquoted:
         data.note(f"The quote given for {unquoted} figure(s) was not word for word in its source or did not state "
                   "the figure; the source's own sentence is shown instead.")
