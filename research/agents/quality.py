@@ -117,6 +117,14 @@ PLACEHOLDERS = frozenset({"null", "none", "nil", "n a", "na", "undefined", "unkn
 COVERED = 0.5
 """A text of four words or more is filler when at least this share of its words repeat the instructions or the
 schema three words at a time ("SectionText: The section in plain prose, 1 to 3 paragraphs with …")."""
+PLACEHOLDER_MARK = re.compile(r"^\W*[\[{<]+[^\]}>]{0,40}[\]}>]+\W*$")
+"""A template slot left unfilled: "[tblname]", "[TOTAL_TEXT]", "{{output}}", "<answer>"."""
+META = re.compile(r"^\W*(?:your task is|the task is|the response should|please provide|as an ai\b|i hope (?:this|that)|"
+                  r"i am (?:an ai|a language model))", re.IGNORECASE)
+"""Talk about the task instead of an answer to it ("Your task is to provide a detailed summary…")."""
+NAME_LIKE = frozenset({"name", "key_products", "industry"})
+"""Fields of names ("NVIDIA", "EC2", "IT"), which may be in capitals or have no long word."""
+_WORD3 = re.compile(r"[^\W\d_]{3,}")
 SHOUTED_LETTERS = 5
 """Text in capitals only, with at least this many letters, is filler in a sentence field ("YELLOW", "SALE",
 "EMBEDTIPES"); names are not checked for it ("NVIDIA" is a name)."""
@@ -142,6 +150,8 @@ class FillerCheck:
         plain = _plain(text)
         if plain in PLACEHOLDERS or plain in self._told or any(note in plain for note in self._notes):
             return True
+        if PLACEHOLDER_MARK.match(text) or META.match(text) or (not name and not _WORD3.search(text)):
+            return True  # an unfilled slot, talk about the task, or no word at all ("./mX 35789652")
         letters = [c for c in text if c.isalpha()]
         if not name and len(letters) >= SHOUTED_LETTERS and not any(c.islower() for c in letters):
             return True
@@ -177,7 +187,7 @@ def strip_filler(data: dict[str, Any], is_filler: FillerCheck, fields: frozenset
             return [cleaned for item in value if (cleaned := clean(item, key)) is not _GONE]
         if isinstance(value, str) and key in fields and value.strip():
             counts[0] += 1
-            if is_filler(value, name=key == "name"):
+            if is_filler(value, name=key in NAME_LIKE):
                 counts[1] += 1
                 return _GONE
         return value
