@@ -101,7 +101,7 @@ class MarketData(Sourced):
         if size.currency in AT_LEAST_A_DOLLAR and size.absolute > WORLD_OUTPUT_USD:
             notes.append(f"A market size of {size.value:,.6g} {size.scale} {size.currency} is more than the whole "
                          "world's yearly output (about 100 trillion USD) and is implausible; it is shown as given.")
-        if size.currency in AT_LEAST_A_DOLLAR and 0 < size.absolute < SMALLEST_MARKET_USD:
+        if size.currency in AT_LEAST_A_DOLLAR and size.absolute < SMALLEST_MARKET_USD:
             notes.append(f"A market size of {size.value:,.6g} {size.scale} {size.currency} is implausibly small for a "
                          "whole market (a scale error?); it is shown as given.")
         if not growth.plausible:

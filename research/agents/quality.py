@@ -111,14 +111,16 @@ def instruction_lines(prompt: str) -> list[str]:
     return [part for line in prompt.splitlines() for part in re.split(r"(?<=[.:;])\s+", line.strip("- ")) if part]
 
 
-PLACEHOLDERS = frozenset({"null", "none", "nil", "n a", "na", "undefined", "unknown", "tbd", "todo", "string",
-                          "text", "example", "lorem ipsum", "output", "value"})
-"""Words models write in place of an answer (compared without case or punctuation: "N/A" is "n a")."""
+PLACEHOLDERS = frozenset({"null", "none", "nil", "n a", "na", "undefined", "unknown", "tbd", "todo", "text", "example",
+                          "lorem ipsum", "output", "value", "empty", "string", "number", "integer", "boolean", "object",
+                          "array", "anyof", "oneof", "allof", "properties", "items", "required", "type"})
+"""Words models write in place of an answer, JSON Schema's own words among them (compared without case or
+punctuation: "N/A" is "n a")."""
 COVERED = 0.5
 """A text of four words or more is filler when at least this share of its words repeat the instructions or the
 schema three words at a time ("SectionText: The section in plain prose, 1 to 3 paragraphs with …")."""
-PLACEHOLDER_MARK = re.compile(r"^\W*[\[{<]+[^\]}>]{0,40}[\]}>]+\W*$")
-"""A template slot left unfilled: "[tblname]", "[TOTAL_TEXT]", "{{output}}", "<answer>"."""
+PLACEHOLDER_MARK = re.compile(r"^\W*[\[{<]+[^\]}>]{0,40}[\]}>]+\W*$|[<{]{1,2}\s*[A-Z_]{2,20}\s*[>}]{1,2}|\[[A-Z_]{3,20}\]")
+"""A template slot left unfilled: "[tblname]", "[TOTAL_TEXT]", "{{output}}", "<NAME> (2019)"."""
 META = re.compile(r"^\W*(?:your task is|the task is|the response should|please provide|as an ai\b|i hope (?:this|that)|"
                   r"i am (?:an ai|a language model))", re.IGNORECASE)
 """Talk about the task instead of an answer to it ("Your task is to provide a detailed summary…")."""
@@ -150,7 +152,7 @@ class FillerCheck:
         plain = _plain(text)
         if plain in PLACEHOLDERS or plain in self._told or any(note in plain for note in self._notes):
             return True
-        if PLACEHOLDER_MARK.match(text) or META.match(text) or (not name and not _WORD3.search(text)):
+        if PLACEHOLDER_MARK.search(text) or META.match(text) or (not name and not _WORD3.search(text)):
             return True  # an unfilled slot, talk about the task, or no word at all ("./mX 35789652")
         letters = [c for c in text if c.isalpha()]
         if not name and len(letters) >= SHOUTED_LETTERS and not any(c.islower() for c in letters):
