@@ -1,9 +1,10 @@
 """A quality floor under salvage: filler that is not an answer is left out before the answer is read.
 
-Small models fill fields with punctuation (``][``, ``]}, {``, ``1.``), copy the
-schema's own descriptions or titles back ("How much a segment will pay, as a
-level with a short explanation."), repeat their instructions, or repeat the
-app's own data notes as findings. :func:`strip_filler` removes such text from
+Small models fill fields with punctuation (``][``, ``]}, {``, ``1.``),
+placeholders (``null``, ``[tblname]``), text in capitals, talk about the task,
+copies of the schema's own descriptions or titles ("How much a segment will
+pay, as a level with a short explanation."), their instructions, or the app's
+own data notes handed back as findings. :func:`strip_filler` removes such text from
 an answer's JSON before it is validated, so salvage treats it like any other
 unreadable value (an optional value becomes unknown, a list item is left out,
 a required part is missing and may be asked for once more), and says how much
@@ -47,7 +48,7 @@ class Filler:
         if not self.removed:
             return None
         what = "1 piece of the answer was" if self.removed == 1 else f"{self.removed} pieces of the answer were"
-        return (f"{what} only punctuation or a copy of the instructions, not an answer, and "
+        return (f"{what} filler (punctuation, a placeholder, or a copy of the instructions), not an answer, and "
                 f"{'was' if self.removed == 1 else 'were'} left out.")
 
 
