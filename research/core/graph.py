@@ -23,7 +23,7 @@ from typing import Any
 
 from research.core.errors import describe_error
 from research.core.limits import Limits
-from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState, duration_label
+from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState
 
 
 class Requires(StrEnum):
@@ -235,7 +235,7 @@ async def run_graph(
             if stopper is not None and stopper.done():
                 stop.state, stop.reason = StepState.CANCELLED, "cancelled"
             elif deadline is not None and loop.time() >= deadline:
-                stop.state, stop.reason = StepState.TIMED_OUT, f"the run's time limit of {duration_label(time_limit or run_timeout or 0)} was reached"
+                stop.state, stop.reason = StepState.TIMED_OUT, f"the run's time limit of {round(time_limit or run_timeout or 0, 1):g} s was reached"
             if stop.state is not None:
                 break
     finally:
