@@ -89,32 +89,23 @@ def test_a_backwards_period_into_the_past_is_turned_round_and_still_not_projecte
     assert data.projection_end is None
 
 
-@pytest.mark.parametrize(("value", "scale", "currency", "flagged"), [
-    (150, "trillion", "USD", True), (200_000, "billion", "EUR", True), (100, "trillion", "USD", False),
-    (150, "trillion", "JPY", False), (99_000, "billion", "GBP", False),
+LARGE = "is more than the whole world's yearly output (about 100 trillion USD) and is implausible; it is shown as given."
+SMALL = "is implausibly small for a whole market (a scale error?); it is shown as given."
+
+
+@pytest.mark.parametrize(("value", "scale", "currency", "flag"), [
+    (150, "trillion", "USD", LARGE), (200_000, "billion", "EUR", LARGE), (100, "trillion", "USD", None),
+    (150, "trillion", "JPY", None), (99_000, "billion", "GBP", None),
+    (12.5, "thousand", "USD", SMALL), (900, "thousand", "EUR", SMALL), (1, "million", "USD", None),
+    (12.5, "thousand", "JPY", None),
 ])
-def test_a_market_larger_than_the_world_economy_is_kept_and_flagged(value: float, scale: str, currency: str,
-                                                                     flagged: bool) -> None:
+def test_a_market_size_no_market_can_have_is_kept_and_flagged(value: float, scale: str, currency: str,
+                                                              flag: str | None) -> None:
     answer = market_answer()
     answer["market_size"].update(value=value, scale=scale, currency=currency)
     data = salvage(MarketData, answer).value
     assert (data.market_size.value, data.market_size.scale) == (value, scale), "kept, not rejected"
-    assert data.notes == ([f"A market size of {value:,g} {scale} {currency} is more than the whole world's yearly "
-                           "output (about 100 trillion USD) and is implausible; it is shown as given."] if flagged else [])
-
-
-@pytest.mark.parametrize(("value", "scale", "currency", "flagged"), [
-    (12.5, "thousand", "USD", True), (900, "thousand", "EUR", True), (1, "million", "USD", False),
-    (12.5, "thousand", "JPY", False),
-])
-def test_a_market_too_small_to_be_one_is_kept_and_flagged(value: float, scale: str, currency: str,
-                                                          flagged: bool) -> None:
-    answer = market_answer()
-    answer["market_size"].update(value=value, scale=scale, currency=currency)
-    data = salvage(MarketData, answer).value
-    assert (data.market_size.value, data.market_size.scale) == (value, scale), "kept, not rejected"
-    assert data.notes == ([f"A market size of {value:,g} {scale} {currency} is implausibly small for a whole market "
-                           "(a scale error?); it is shown as given."] if flagged else [])
+    assert data.notes == ([f"A market size of {value:,g} {scale} {currency} {flag}"] if flag else [])
 
 
 def test_empty_minor_lists_read_as_none_given_in_the_reports() -> None:

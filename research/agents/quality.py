@@ -15,13 +15,14 @@ codes and numbers are left alone.
 from __future__ import annotations
 
 import re
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
+
+from research.agents.salvage import unwrap_annotation
 
 _LETTER = re.compile(r"[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -68,20 +69,12 @@ def _collect(schema: Any, into: set[str]) -> None:
             _collect(item, into)
 
 
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            args = [a for a in get_args(annotation) if a is not type(None)]
-            if len(args) != 1:
-                return annotation
-            annotation = args[0]
-        elif origin is list:
-            annotation = get_args(annotation)[0]
-        else:
-            return annotation
+def _inner(annotation: Any) -> Any:
+    """The type a field holds, without ``Annotated``, ``None`` and lists around it."""
+    inner, _ = unwrap_annotation(annotation)
+    while get_origin(inner) is list:
+        inner, _ = unwrap_annotation(get_args(inner)[0])
+    return inner
 
 
 @cache
@@ -91,7 +84,7 @@ def text_fields(model_type: type[BaseModel]) -> frozenset[str]:
     for name, info in model_type.model_fields.items():
         if name in APP_FIELDS:
             continue
-        inner = _unwrap(info.annotation)
+        inner = _inner(info.annotation)
         if inner is str and name not in UNCHECKED:
             names.add(name)
         elif isinstance(inner, type) and issubclass(inner, BaseModel):

@@ -101,7 +101,7 @@ class Salvage(Generic[OutputT]):
     notes: list[str] = field(default_factory=list)
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
+def unwrap_annotation(annotation: Any) -> tuple[Any, bool]:
     """The annotation without ``Annotated`` and ``None``, and whether ``None`` is allowed."""
     nullable = False
     while True:
@@ -124,10 +124,10 @@ def _walk(model_type: type[BaseModel], loc: tuple[Any, ...]) -> list[tuple[Any, 
     current: Any = model_type
     for part in loc:
         if isinstance(part, int) and get_origin(current) is list:
-            current, nullable = _unwrap(get_args(current)[0])
+            current, nullable = unwrap_annotation(get_args(current)[0])
         elif isinstance(part, str) and isinstance(current, type) and issubclass(current, BaseModel) \
                 and part in current.model_fields:
-            current, nullable = _unwrap(current.model_fields[part].annotation)
+            current, nullable = unwrap_annotation(current.model_fields[part].annotation)
         else:
             break
         steps.append((current, nullable))
