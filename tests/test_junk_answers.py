@@ -67,7 +67,9 @@ def test_a_writer_that_repeats_a_data_note_is_not_taken_at_its_word() -> None:
 @pytest.mark.parametrize(("text", "filler"), [
     ("N/A", True), ("null", True), ("YELLOW", True), ("EXCITATIONAL EXHIBITION,", True), ("[tblname]", True),
     ("{{output}}", True), ("./mX 35789652", True), ("<NAME> (2019-04-30)", True), ("anyOf", True), ("empty", True),
-    ("Premium brand [see note] with a loyal base", False), ("Your task is to provide a detailed and concise summary.", True),
+    ("Premium brand [see note] with a loyal base", False), ("SectionText, 1 to 3 paragraphs, not JSON.", True),
+    ("The section in plain prose, 1 to 3 paragraphs with a summary of the market's key trends and risks.", True),
+    ("No answer", True), ("Risks rise as subsidies end", False), ("Your task is to provide a detailed and concise summary.", True),
     ("SectionText: The section in plain prose, 1 to 3 paragraphs with only one JSON object.", True),
     ("GDPR compliance costs", False), ("AI adoption", False), ("Rising demand from commuters in cities", False),
     ("The market size in Europe grew as cities built cycle lanes and subsidised e-bikes.", False),

@@ -107,7 +107,7 @@ def instruction_lines(prompt: str) -> list[str]:
 
 PLACEHOLDERS = frozenset({"null", "none", "nil", "n a", "na", "undefined", "unknown", "tbd", "todo", "text", "example",
                           "lorem ipsum", "output", "value", "empty", "string", "number", "integer", "boolean", "object",
-                          "array", "anyof", "oneof", "allof", "properties", "items", "required", "type"})
+                          "array", "anyof", "oneof", "allof", "properties", "items", "required", "type", "no answer"})
 """Words models write in place of an answer, JSON Schema's own words among them (compared without case or
 punctuation: "N/A" is "n a")."""
 COVERED = 0.5
@@ -120,6 +120,8 @@ META = re.compile(r"^\W*(?:your task is|the task is|the response should|please p
 """Talk about the task instead of an answer to it ("Your task is to provide a detailed summary…")."""
 NAME_LIKE = frozenset({"name", "key_products", "industry"})
 """Fields of names ("NVIDIA", "EC2", "IT"), which may be in capitals or have no long word."""
+_CODE = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)+")
+"""A schema's name as the model saw it, e.g. "SectionText"."""
 _WORD3 = re.compile(r"[^\W\d_]{3,}")
 SHOUTED_LETTERS = 5
 """Text in capitals only, with at least this many letters, is filler in a sentence field ("YELLOW", "SALE",
@@ -138,6 +140,8 @@ class FillerCheck:
         self._told = {plain for text in told if (plain := _plain(text))}
         self._notes = {plain for text in notes if len((plain := _plain(text)).split()) >= 4}
         self._trigrams = {gram for told in self._told for gram in _trigrams(told.split())}
+        self._openings = {told for told in self._told if len(told.split()) >= 5}
+        self._codes = {text.casefold() for text in told if _CODE.fullmatch(text)}
 
     def __call__(self, text: str, *, name: bool = False) -> bool:
         """True when ``text`` is not an answer (``name``: the text is a name, which may be in capitals)."""
@@ -152,6 +156,8 @@ class FillerCheck:
         if not name and len(letters) >= SHOUTED_LETTERS and not any(c.islower() for c in letters):
             return True
         words = plain.split()
+        if words[0] in self._codes or any(plain.startswith(opening) for opening in self._openings):
+            return True  # opens with the schema's name ("SectionText: …") or one of its descriptions
         if len(words) >= 4 and any(plain in told for told in self._told):
             return True  # a fragment of an instruction or a description
         if len(words) >= 4 and self._covered(words) >= COVERED:
