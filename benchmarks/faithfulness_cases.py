@@ -113,6 +113,8 @@ CASES: tuple[Case, ...] = (
          ("Beta reported revenue of $2.5 billion in 2024.",), NOT_FOUND),
     Case("another entity, a company's growth as the market's", growth(12.5, None),
          ("Acme Inc. grew its revenue 12.5% a year.",), NOT_FOUND),
+    Case("another entity, names and numbers paired 'respectively'", share("Beta", 22, "Acme"),
+         ("Acme and Beta hold 22% and 31% of the widget market respectively.",), NOT_FOUND),
     Case("another kind, growth is not a share", share("Acme", 31), ("Acme grew 31% last year.",), NOT_FOUND),
     Case("another kind, a share is not growth", growth(12.5, None), ("Acme holds a 12.5% share of the widget market.",),
          NOT_FOUND),

@@ -64,6 +64,7 @@ _GROWTH = re.compile(r"\b(?:CAGR|grow|grows|growing|grew|growth|annual|annually|
                      r"year-on-year|y/y|yoy|compound)\b", re.I)
 _REVENUE = re.compile(r"\b(?:revenue|revenues|sales|turnover)\b", re.I)
 _SHARE = re.compile(r"\bshare\b", re.I)
+_RESPECTIVELY = re.compile(r"\brespectively\b", re.I)
 _COMPANY_OWN = re.compile(r"\b(?:Inc|Ltd|LLC|plc|Corp|GmbH|AG)\b\.?|\b[A-Z][\w&-]*'s (?:revenue|sales|turnover|income|"
                           r"profit|valuation|market cap)", re.I)
 """A clause about one company's own figures ("Acme Inc.", "Acme's revenue"), not the market's."""
@@ -117,6 +118,8 @@ def _speaks_of(claim: Claim, sentence: str, quantity: Quantity) -> bool:
                 and bool(_MARKET.search(sentence) or re.search(r"\bCAGR\b", clause)))
     if claim.kind is FigureKind.SHARE and _GROWTH.search(clause) and not _SHARE.search(clause):
         return False  # "Acme grew 31 %" is not Acme's share
+    if _RESPECTIVELY.search(sentence):
+        return False  # "A and B hold 31 % and 22 % respectively": names and numbers pair up across clauses
     if claim.kind is FigureKind.REVENUE and not _REVENUE.search(sentence):
         return False
     return _names_nearest(claim, sentence, quantity, (start, end))
