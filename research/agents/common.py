@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from research.agents.fields import PartialDate, ShortText, clip_list
+from research.agents.fields import PartialDate, ShortText, clip_list, empty_list_notes
 
 SHARE_TOLERANCE = 100.5
 """Shares adding up to more than this are flagged (rounding may add a little over 100)."""
@@ -248,6 +248,8 @@ class ShareBreakdown(Sourced):
     parts_field: ClassVar[str]
     share_field: ClassVar[str]
     part_noun: ClassVar[str]
+    minor_lists: ClassVar[tuple[str, ...]] = ()
+    """Each part's lists that may be empty; an empty one is noted (e.g. "No strengths were given for “Acme”.")."""
 
     @property
     def parts(self) -> list[Any]:
@@ -273,6 +275,9 @@ class ShareBreakdown(Sourced):
         if self.share_total > SHARE_TOLERANCE:
             self.note(f"{self.part_noun} shares add up to {self.share_total:.0f} %, more than the whole market; "
                       "they are shown as given.")
+        for part in self.parts:  # after duplicates are merged
+            for text in empty_list_notes(part, self.minor_lists, part.name):
+                self.note(text)
         return self
 
     @property

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from research.agents.common import CITES_HELP, QUOTE_HELP, Cites, Quote, ShareBreakdown
-from research.agents.fields import Percent, ShortText, clip_list, empty_list_notes, text_list
+from research.agents.fields import Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
 
 
@@ -29,17 +29,10 @@ class CompetitorReport(ShareBreakdown):
     """Output of the competitor agent."""
 
     parts_field, share_field, part_noun = "competitors", "market_share_percent", "Competitor"
+    minor_lists = ("strengths", "weaknesses")
 
     competitors: Annotated[list[CompetitorProfile], BeforeValidator(clip_list(8))] = Field(
         min_length=1, max_length=8, title="competitors")
-
-    @model_validator(mode="after")
-    def _note_empty_lists(self) -> Self:
-        """Say which competitors list no strengths or weaknesses (after duplicates are merged)."""
-        for competitor in self.competitors:
-            for text in empty_list_notes(competitor, ("strengths", "weaknesses"), competitor.name):
-                self.note(text)
-        return self
 
     def headline(self) -> str:
         """One line for the status card, e.g. "5 competitors · leader Acme"."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from research.agents.common import CITES_HELP, QUOTE_HELP, Cites, Quote, ShareBreakdown
-from research.agents.fields import Level, Percent, ShortText, clip_list, empty_list_notes, text_list
+from research.agents.fields import Level, Percent, ShortText, clip_list, text_list
 from research.agents.spec import AgentSpec
 
 WTP_SCORE: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
@@ -41,17 +41,10 @@ class CustomerReport(ShareBreakdown):
     """Output of the customer agent."""
 
     parts_field, share_field, part_noun = "segments", "share_percent", "Segment"
+    minor_lists = ("pain_points", "buying_patterns")
 
     segments: Annotated[list[CustomerSegment], BeforeValidator(clip_list(6))] = Field(
         min_length=1, max_length=6, title="customer segments")
-
-    @model_validator(mode="after")
-    def _note_empty_lists(self) -> Self:
-        """Say which segments list no pain points or buying patterns (after duplicates are merged)."""
-        for segment in self.segments:
-            for text in empty_list_notes(segment, ("pain_points", "buying_patterns"), segment.name):
-                self.note(text)
-        return self
 
     def headline(self) -> str:
         """One line for the status card, e.g. "4 segments · largest Families"."""
