@@ -26,7 +26,8 @@ from research.inputs import MarketRequest
 from research.providers.demo_content import demo_output_for
 from research.providers.source import open_models
 from research.workflows.base import RunTools
-from research.workflows.market import RESEARCH_SPECS, agent_key, findings_message, findings_of, market_steps
+from research.workflows.keys import RESEARCH_AGENTS, StepKey, StepKind
+from research.workflows.market import findings_message, findings_of, market_steps
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest, text_chunks
 from tests.support.responders import schema_title
 
@@ -36,6 +37,8 @@ SECTION_TOKENS, SUMMARY_TOKENS = 250, 350
 ONE_SHOT_TOKENS = 3 * SECTION_TOKENS + SUMMARY_TOKENS
 FIRST_TOKEN = 0.5
 LIMITS = Limits(concurrency=8, attempt_timeout=60, max_retries=0)
+ONE_SHOT_KEY = "report:everything"
+"""The one-shot writer's step (no step of the market workflow: its key is not a :class:`StepKey`)."""
 
 
 def _words(tokens: int) -> str:
@@ -62,14 +65,14 @@ def respond(request: StubRequest) -> Reply:
 
 def one_shot_steps(request: MarketRequest, tools: RunTools) -> list[Step]:
     """The first release's shape: research, then one step that writes the whole report."""
-    research = [step for step in market_steps(request, tools) if step.key.startswith("agent:")]
+    research = [step for step in market_steps(request, tools) if StepKey.parse(step.key).kind is StepKind.AGENT]
 
     async def write_everything(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
         message = findings_message(request.topic, tools.today, findings_of(inputs), inputs, one_shot=True)
         return await tools.ask(summary.SPEC, message, ctx)
 
-    keys = tuple(agent_key(spec.key) for spec in RESEARCH_SPECS)
-    return [*research, Step("report:everything", write_everything, needs=keys, requires=Requires.ANY)]
+    keys = tuple(StepKey.agent(agent.key) for agent in RESEARCH_AGENTS)
+    return [*research, Step(ONE_SHOT_KEY, write_everything, needs=keys, requires=Requires.ANY)]
 
 
 async def _measure(settings: Settings, pipelined: bool) -> tuple[float, float]:
@@ -81,7 +84,7 @@ async def _measure(settings: Settings, pipelined: bool) -> tuple[float, float]:
     started = time.perf_counter()
 
     def on_event(event: StatusEvent) -> None:
-        writer = event.key.startswith("section:") or event.key == "report:everything"
+        writer = event.key == ONE_SHOT_KEY or StepKey.parse(event.key).kind is StepKind.SECTION
         if writer and event.state is StepState.DONE and not first:
             first.append(time.perf_counter() - started)
 

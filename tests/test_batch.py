@@ -17,7 +17,8 @@ from research.core.steps import StepState
 from research.inputs import InputError, validate_company_names
 from research.providers.demo_content import DEMO_NOTICE, parse_request
 from research.reports.companies import render_batch_csv, render_batch_markdown
-from research.workflows.companies import company_name, run_company_batch
+from research.workflows.companies import run_company_batch
+from research.workflows.keys import StepKey
 from tests.support.openai_server import Reply
 
 FAST = Limits(concurrency=4, attempt_timeout=10, max_retries=1, backoff_initial=0.01, backoff_max=0.02)
@@ -54,7 +55,7 @@ async def test_failed_companies_are_named_and_not_invented() -> None:
         comparison = [r for r in server.requests if agent_of(r) == "comparison"]
     assert result.status is JobStatus.PARTIAL
     assert (result.total, result.succeeded, result.failed) == (6, 4, 2)
-    failed = {company_name(o.key): o.error for o in result.companies if not o.ok}
+    failed = {StepKey.parse(o.key).subject: o.error for o in result.companies if not o.ok}
     assert failed == {"Company B": "server error (HTTP 500)", "Company E": "server error (HTTP 500)"}
     request = parse_request(comparison[0].user_text)
     assert sorted(request["profiles"]) == ["Company A", "Company C", "Company D", "Company F"]

@@ -19,6 +19,7 @@ from research.config import Settings
 from research.core.graph import Requires, Step, StepInputs, check_graph, run_graph
 from research.core.limits import Limits
 from research.core.steps import StatusEvent, StepContext, StepState
+from research.workflows.keys import StepKey
 from research.workflows.market import run_market_research
 
 LIMITS = Limits(concurrency=5, attempt_timeout=5, max_retries=0)
@@ -181,15 +182,16 @@ async def test_a_section_is_written_while_slower_research_still_runs() -> None:
 
     def record(event: StatusEvent) -> None:
         events.append(event)
-        if (event.key, event.state) == ("section:market", StepState.DONE):
+        if (event.key, event.state) == (StepKey.section("market"), StepState.DONE):
             customer_gate.set()  # the customer agent lands only after the market section is written
 
     result = await run_market_research("plant-based dairy", Settings(demo=False, api_key="k"), models=source,
                                        limits=LIMITS, on_event=record)
     assert result.status.value == "complete"
     order = states(events)
-    assert order.index(("section:market", StepState.DONE)) < order.index(("agent:customer", StepState.DONE))
-    assert order.index(("agent:customer", StepState.DONE)) < order.index(("report:summary", StepState.RUNNING))
+    section, customer = StepKey.section("market"), StepKey.agent("customer")
+    assert order.index((section, StepState.DONE)) < order.index((customer, StepState.DONE))
+    assert order.index((customer, StepState.DONE)) < order.index((StepKey.SUMMARY, StepState.RUNNING))
 
 
 async def test_retries_notes_and_streamed_text_are_published_and_counted() -> None:

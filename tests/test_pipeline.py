@@ -17,7 +17,8 @@ from research.inputs import InputError
 from research.providers.demo_content import parse_request
 from research.reports.charts import competitor_share_chart
 from research.reports.market import render_markdown
-from research.workflows.market import SUMMARY_KEY, agent_key, run_market_research, section_key
+from research.workflows.keys import StepKey
+from research.workflows.market import run_market_research
 
 SETTINGS = Settings(api_key="sk-test", agent_timeout=5, max_retries=2)
 FAST = Limits(attempt_timeout=5, max_retries=2, backoff_initial=0.01, backoff_max=0.05)
@@ -52,14 +53,14 @@ async def test_three_agents_run_at_once_then_sections_and_summary_see_their_find
     assert sections == {"Market Overview": {"market"}, "Competitive Landscape": {"competitor"},
                         "Customer Segments": {"customer"}}, "each section is written from its own agent's data"
     assert models["summary"].last_call.streamed and all(call.streamed for call in models["section"].calls)
-    assert any(e.key == SUMMARY_KEY and e.text for e in events), "the summary text is streamed"
+    assert any(e.key == StepKey.SUMMARY and e.text for e in events), "the summary text is streamed"
     assert all(result.sections[agent].ok for agent in ("market", "competitor", "customer"))
     running = {e.key: e.at for e in events if e.state is StepState.RUNNING and not e.text}
     done = {e.key: e.at for e in events if e.state is StepState.DONE}
-    research = [agent_key(agent) for agent in ("market", "competitor", "customer")]
-    assert running[SUMMARY_KEY] >= max(done[key] for key in research), "the summary waits for all three agents"
+    research = [StepKey.agent(agent) for agent in ("market", "competitor", "customer")]
+    assert running[StepKey.SUMMARY] >= max(done[key] for key in research), "the summary waits for all three agents"
     for agent in ("market", "competitor", "customer"):
-        assert running[section_key(agent)] >= done[agent_key(agent)], "a section waits for its own agent"
+        assert running[StepKey.section(agent)] >= done[StepKey.agent(agent)], "a section waits for its own agent"
     assert result.usage.requests == 7
 
 
@@ -81,7 +82,7 @@ async def test_rate_limit_is_retried_and_reported() -> None:
 
     assert result.status is JobStatus.COMPLETE
     assert result.market.attempts == 2
-    retry = next(e for e in events if e.key == agent_key("market") and e.state is StepState.RETRYING)
+    retry = next(e for e in events if e.key == StepKey.agent("market") and e.state is StepState.RETRYING)
     assert retry.message.startswith("rate limited (HTTP 429); retrying in 0.")
     assert (retry.attempt, retry.max_attempts) == (2, 3)
 
@@ -186,7 +187,7 @@ async def test_cancel_returns_what_finished() -> None:
     source, models = scripted_source(customer=[ModelStep.respond(hang)])
 
     def on_event(event: StatusEvent) -> None:
-        if event.key == agent_key("competitor") and event.state is StepState.DONE:
+        if event.key == StepKey.agent("competitor") and event.state is StepState.DONE:
             cancel.set()
 
     result = await asyncio.wait_for(run_market_research("plant-based dairy", SETTINGS, models=source, cancel=cancel, on_event=on_event, limits=FAST), 5)

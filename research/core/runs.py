@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from research.core.graph import GraphRun
 from research.core.steps import StepOutcome, TokenUsage, tokens_label
+
+if TYPE_CHECKING:  # the workflows import this module: the keys are only named here, never imported at run time
+    from research.workflows.keys import StepKey
 
 
 class JobStatus(StrEnum):
@@ -86,19 +89,20 @@ class RunResult(RunFacts):
         return f"{tokens_label(usages)} ({why})"
 
 
-def overall_status(run: GraphRun, primary: Iterable[str], what: str) -> tuple[JobStatus, str | None]:
+def overall_status(run: GraphRun, primary: Iterable[StepKey], what: str) -> tuple[JobStatus, str | None]:
     """The run's status and, when nothing usable came out, why.
 
     Cancelled beats everything; no ``primary`` step (the research itself)
     succeeding means no report; every step succeeding is complete; anything
     else is partial. ``what`` names the primary steps in the error, e.g.
-    "research agent".
+    "research agent", and each step is named by its key's subject
+    ("market", "Stripe").
     """
     if run.cancelled:
         return JobStatus.CANCELLED, "the run was cancelled"
-    research = [run.outcomes[key] for key in primary]
-    if not any(o.ok for o in research):
-        reasons = "; ".join(f"{o.key.split(':', 1)[-1]}: {o.error}" for o in research)
+    research = {key: run.outcomes[key] for key in primary}
+    if not any(o.ok for o in research.values()):
+        reasons = "; ".join(f"{key.subject}: {o.error}" for key, o in research.items())
         return JobStatus.FAILED, f"every {what} failed ({reasons})"
     if all(o.ok for o in run.outcomes.values()):
         return JobStatus.COMPLETE, None

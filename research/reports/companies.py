@@ -14,7 +14,8 @@ from research.core.steps import StepOutcome
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
 from research.reports.market import _bullets, checked, run_facts, sources_markdown
-from research.workflows.companies import CompanyBatchResult, company_name, profiled_as
+from research.workflows.companies import CompanyBatchResult, profiled_as
+from research.workflows.keys import StepKey
 
 CSV_FIELDS = ("company", "status", "error", "industry", "founded_year", "employees_estimate",
               "revenue_estimate_usd_millions", "market_position", "key_products", "recent_developments",
@@ -31,7 +32,7 @@ def comparison_rows(result: CompanyBatchResult) -> list[list[str]]:
     for o in result.companies:
         p = o.result
         if p is None:
-            rows.append([md.cell(company_name(o.key)), f"⚠️ {o.state.value}: {md.cell(o.error or '')}", "", "", "", ""])
+            rows.append([md.cell(_asked(o)), f"⚠️ {o.state.value}: {md.cell(o.error or '')}", "", "", "", ""])
             continue
         revenue = p.revenue_estimate_usd_millions
         rows.append([md.cell(_shown_name(o)), md.cell(p.industry), _number(p.founded_year, "{}"), _number(p.employees_estimate),
@@ -40,16 +41,21 @@ def comparison_rows(result: CompanyBatchResult) -> list[list[str]]:
     return rows
 
 
+def _asked(o: StepOutcome[CompanyProfile]) -> str:
+    """The company's name as the user asked for it (its step key's subject)."""
+    return StepKey.parse(o.key).subject
+
+
 def _shown_name(o: StepOutcome[CompanyProfile]) -> str:
     """The name the user asked for, with the model's own name as an alias when it differs."""
     alias = profiled_as(o)
-    return company_name(o.key) + (f" (profiled as “{alias}”)" if alias else "")
+    return _asked(o) + (f" (profiled as “{alias}”)" if alias else "")
 
 
 def _profile(o: StepOutcome[CompanyProfile]) -> str:
     p = o.result
     if p is None:
-        return f"### {md.inline(company_name(o.key))}\n\n> ⚠️ **Not researched** — {md.inline(o.error or o.state.value)}."
+        return f"### {md.inline(_asked(o))}\n\n> ⚠️ **Not researched** — {md.inline(o.error or o.state.value)}."
     lists = [("Key products and services", p.key_products), ("Recent developments", p.recent_developments),
              ("Competitive advantages", p.competitive_advantages)]
     parts = [f"### {md.inline(_shown_name(o))}", f"_{md.inline(p.industry)}_", md.prose(p.market_position)]
@@ -84,7 +90,8 @@ def batch_report_parts(result: CompanyBatchResult) -> BatchReportParts:
     failed = [o for o in result.companies if not o.ok]
     head.append(f"**{result.total} companies: {result.succeeded} succeeded, {result.failed} failed.**")
     if failed:
-        head.append("Failed: " + "; ".join(f"{md.inline(company_name(o.key))} ({md.inline(o.error or o.state.value)})" for o in failed))
+        head.append("Failed: " + "; ".join(f"{md.inline(_asked(o))} ({md.inline(o.error or o.state.value)})"
+                                           for o in failed))
     if result.status is JobStatus.CANCELLED:
         head.append("> ⚠️ **Cancelled** — this report holds only what finished before the run was stopped.")
 
@@ -130,7 +137,7 @@ def render_batch_csv(result: CompanyBatchResult) -> str:
     writer.writerow(CSV_FIELDS)
     for o in result.companies:
         p = o.result
-        row = [company_name(o.key), o.state.value, o.error or ""]
+        row = [_asked(o), o.state.value, o.error or ""]
         if p is not None:
             row += [p.industry, p.founded_year, p.employees_estimate, p.revenue_estimate_usd_millions, p.market_position,
                     "; ".join(p.key_products), "; ".join(p.recent_developments), "; ".join(p.competitive_advantages),

@@ -29,7 +29,8 @@ from research.reports.charts import company_revenue_chart, competitor_share_char
 from research.reports.companies import batch_report_parts
 from research.reports.market import report_head, run_details, section_details, section_intro
 from research.reports.sections import ReportSection, report_sections
-from research.workflows.companies import CompanyBatchResult, company_name
+from research.workflows.companies import CompanyBatchResult
+from research.workflows.keys import StepKey
 from research.workflows.market import MarketResearchResult
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
@@ -171,7 +172,7 @@ def render_market_html(result: MarketResearchResult) -> str:
 def render_batch_html(result: CompanyBatchResult) -> str:
     """The company batch report as one self-contained HTML file, with the revenue chart after the comparison."""
     parts = batch_report_parts(result)
-    profiles = {company_name(o.key): o.result for o in result.companies if o.ok and o.result is not None}
+    profiles = {StepKey.parse(o.key).subject: o.result for o in result.companies if o.ok and o.result is not None}
     comparison = markdown_html(parts.comparison)
     if profiles:
         comparison += chart_html(company_revenue_chart(profiles), "revenue")

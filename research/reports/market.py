@@ -23,7 +23,8 @@ from research.core.steps import duration_label
 from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
 from research.reports.sections import ReportSection, grounding_line, report_sections
-from research.workflows.market import MARKET, MarketResearchResult
+from research.workflows.keys import StepKey, StepKind
+from research.workflows.market import MarketResearchResult
 
 
 def checked(data: Sourced, label: str) -> str:
@@ -175,10 +176,12 @@ def run_facts(result: RunResult, *extra: str) -> str:
 
 def run_details(result: MarketResearchResult) -> str:
     """The "Run details" section: one row per step, and the run's provider, time and tokens."""
-    searched = {o.key for o in result.evidence.values()}  # evidence steps make no model request
-    rows = [[md.cell(MARKET.step_label(o.key)), o.state.value, "—" if o.elapsed is None else duration_label(o.elapsed),
-             "—" if o.key in searched else str(o.attempts), "—" if o.key in searched else o.usage.count]
-            for o in result.all_outcomes]
+    rows = []
+    for o in result.all_outcomes:
+        key = StepKey.parse(o.key)
+        searched = key.kind is StepKind.EVIDENCE  # evidence steps make no model request
+        rows.append([md.cell(key.label), o.state.value, "—" if o.elapsed is None else duration_label(o.elapsed),
+                     "—" if searched else str(o.attempts), "—" if searched else o.usage.count])
     table = md.table(["Step", "Status", "Time", "Requests", "Tokens"], rows)
     return f"## Run details\n\n{table}\n\n{run_facts(result)}"
 
@@ -190,7 +193,7 @@ def report_head(result: MarketResearchResult) -> list[str]:
     if result.demo:
         head.append(f"> **{DEMO_NOTICE}**")
     if result.status is JobStatus.FAILED:
-        reasons = [f"> - {md.inline(MARKET.step_label(o.key))}: {md.inline(o.error or o.state.value)}"
+        reasons = [f"> - {md.inline(StepKey.parse(o.key).label)}: {md.inline(o.error or o.state.value)}"
                    for o in result.research if not o.ok]
         head.append("\n".join(["> ⚠️ **No report** — every research agent failed:", ">", *reasons]))
     elif result.status is JobStatus.CANCELLED:
@@ -199,7 +202,7 @@ def report_head(result: MarketResearchResult) -> list[str]:
     grounding = grounding_line(grounded, result.evidence_source)
     if grounding:
         head.append(f"**Grounding:** {md.inline(grounding)}")
-    missing = [o.key.removeprefix("agent:") for o in result.research if not o.ok]
+    missing = [StepKey.parse(o.key).subject for o in result.research if not o.ok]
     if missing and result.status is not JobStatus.FAILED:
         head.append(f"> ⚠️ **Partial report** — unavailable: {', '.join(missing)} research.")
     return head

@@ -18,9 +18,8 @@ from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
 from research.core.steps import StepOutcome
-from research.workflows.market import SECTION_TITLES, SUMMARY_KEY, MarketResearchResult, agent_key, section_key
-
-AGENT_NOUNS = {"market": "Market", "competitor": "Competitor", "customer": "Customer"}
+from research.workflows.keys import RESEARCH_AGENTS, StepKey
+from research.workflows.market import MarketResearchResult
 
 
 class ReportSection(BaseModel):
@@ -52,26 +51,25 @@ def market_sections(results: Mapping[str, Any], problems: Mapping[str, str]) -> 
 
     Both mappings are keyed by step key; a step in neither is still pending.
     """
-    summary = results.get(SUMMARY_KEY)
-    summary_pending = SUMMARY_KEY not in results and SUMMARY_KEY not in problems
+    summary = results.get(StepKey.SUMMARY)
+    summary_pending = StepKey.SUMMARY not in results and StepKey.SUMMARY not in problems
     sections = [ReportSection(
         key="executive_summary", title="Executive Summary", prose=summary.executive_summary if summary else None,
-        notes=list(summary.notes) if summary else [], unavailable=_problem(problems, SUMMARY_KEY, "Written summary"),
-        pending=summary_pending)]
-    for agent, title in SECTION_TITLES.items():
-        data, written = results.get(agent_key(agent)), results.get(section_key(agent))
-        missing = _problem(problems, agent_key(agent), f"{AGENT_NOUNS[agent]} data")
-        if not missing:
-            missing = _problem(problems, section_key(agent), "Written text")
+        notes=list(summary.notes) if summary else [],
+        unavailable=_problem(problems, StepKey.SUMMARY, "Written summary"), pending=summary_pending)]
+    for agent in RESEARCH_AGENTS:
+        research, section = StepKey.agent(agent.key), StepKey.section(agent.key)
+        data, written = results.get(research), results.get(section)
+        missing = _problem(problems, research, f"{agent.noun} data") or _problem(problems, section, "Written text")
         sections.append(ReportSection(
-            key=agent, title=title, agent=agent, prose=written.prose if written else None, data=data,
-            notes=[*(data.notes if data else []), *(written.notes if written else [])], unavailable=missing,
+            key=agent.key, title=agent.section_title, agent=agent.key, prose=written.prose if written else None,
+            data=data, notes=[*(data.notes if data else []), *(written.notes if written else [])], unavailable=missing,
             pending=not missing and written is None))
     sections.append(ReportSection(
         key="recommendations", title="Strategic Recommendations",
         recommendations=list(summary.strategic_recommendations) if summary else [],
         follow_up=list(summary.follow_up_questions or []) if summary else [],
-        unavailable=_problem(problems, SUMMARY_KEY, "Recommendations"), pending=summary_pending))
+        unavailable=_problem(problems, StepKey.SUMMARY, "Recommendations"), pending=summary_pending))
     return sections
 
 

@@ -31,6 +31,7 @@ from research.providers.source import ModelSource, open_models
 from research.retrieval.grounding import ground
 from research.retrieval.source import EvidenceSource, open_evidence
 from research.retrieval.types import Evidence
+from research.workflows import keys
 
 RequestT = TypeVar("RequestT", MarketRequest, CompanyRequest)
 ResultT = TypeVar("ResultT", bound=RunResult)
@@ -120,13 +121,17 @@ class Workflow(Generic[RequestT, ResultT]):
     steps: Callable[[RequestT, RunTools | None], list[Step]]
     """The request's graph; the step functions use the tools only when they run (``None``: keys only)."""
     result: Callable[[RequestT, GraphRun, RunFacts], ResultT]
-    step_label: Callable[[str], str]
-    """A step key as the user reads it, e.g. "company:Stripe" -> "Stripe"."""
     limits: Callable[[RequestT, Settings], Limits]
 
+    def step_label(self, key: str) -> str:
+        """A step key (typed or as stored) as the user reads it, e.g. "company:Stripe" -> "Stripe"
+        (see :attr:`research.workflows.keys.StepKey.label`)."""
+        return keys.step_label(key)
+
     def step_keys(self, request: RequestT) -> list[str]:
-        """The keys of the request's steps, in display order (no request is made)."""
-        return [step.key for step in self.steps(request, None)]
+        """The keys of the request's steps (each a :class:`~research.workflows.keys.StepKey`), in display order
+        (no request is made)."""
+        return [keys.StepKey.parse(step.key) for step in self.steps(request, None)]
 
 
 async def run_workflow(
@@ -141,6 +146,7 @@ async def run_workflow(
     reuse: dict[str, Any] | None = None,
     executor: Callable[[RunTools], StepExecutor] | None = None,
     started_at: float | None = None,
+    executor_keeps_time: bool = False,
 ) -> ResultT:
     """Run ``request`` through ``workflow`` and return its result (never raises for step failures).
 
@@ -152,14 +158,18 @@ async def run_workflow(
     ``executor`` makes the step executor from the run's tools (the durable
     jobs checkpoint every step; by default steps run right here).
     ``started_at`` is when the run first began, if earlier than now (a job
-    resumed after a restart counts its time from then).
+    resumed after a restart counts its time from then). ``executor_keeps_time``:
+    the executor stops each step at the run's time limit itself, so the graph
+    sets none (a resumed durable job must still read back the steps it
+    recorded after its time is up).
     """
     started = started_at or time.time()
     async with run_tools(settings, models) as tools:
         with trace(workflow.label, disabled=not settings.tracing):
             run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),
                                   on_event=on_event, cancel=cancel,
-                                  run_timeout=max(settings.run_timeout - (time.time() - started), 0.0),
+                                  run_timeout=None if executor_keeps_time
+                                  else max(settings.run_timeout - (time.time() - started), 0.0),
                                   time_limit=settings.run_timeout,
                                   label=workflow.step_label, reuse=reuse,
                                   execute=executor(tools) if executor else run_here)

@@ -23,39 +23,36 @@ from research.core.runs import RunFacts, RunResult, overall_status
 from research.core.steps import StepContext, StepOutcome
 from research.inputs import CompanyRequest, WorkflowKind
 from research.retrieval.types import Evidence
+from research.workflows import keys
 from research.workflows.base import Findings, RunTools, Workflow, run_workflow
+from research.workflows.keys import COMPANY_KINDS, StepKey
 
-COMPARISON_KEY = "report:comparison"
+COMPARISON_KEY = StepKey.COMPARISON
+"""The comparison step's key (kept for callers that import it from here)."""
 COMPANY_PREFIX = "company:"
+"""What a company step's key starts with (kept for callers: test ``StepKey.parse(key).kind`` instead)."""
 EVIDENCE_PREFIX = "evidence:"
-"""Company step keys carry this prefix, so no company name can collide with another step's key."""
-
-
-def company_key(name: str) -> str:
-    """The step key of the company the user asked for."""
-    return COMPANY_PREFIX + name
+"""What an evidence step's key starts with (kept for callers: test ``StepKey.parse(key).kind`` instead)."""
+company_key = StepKey.company
+"""The step key of the company the user asked for (kept for callers: use :meth:`StepKey.company`)."""
+evidence_key = StepKey.company_evidence
+"""The step key of a company's evidence (kept for callers: use :meth:`StepKey.company_evidence`)."""
+step_label = keys.step_label
+"""A step key as the user reads it (kept for callers: use ``StepKey.label``)."""
 
 
 def company_name(key: str) -> str:
-    """The company name the user asked for, from its step key (or its evidence step's key)."""
-    return key.removeprefix(EVIDENCE_PREFIX).removeprefix(COMPANY_PREFIX)
-
-
-def evidence_key(name: str) -> str:
-    """The step key of a company's evidence, e.g. "evidence:company:Stripe"."""
-    return EVIDENCE_PREFIX + company_key(name)
-
-
-def step_label(key: str) -> str:
-    """A step as the user reads it: the company's name (with ": evidence" for its evidence), or "Comparison"."""
-    if key == COMPARISON_KEY:
-        return "Comparison"
-    return company_name(key) + (": evidence" if key.startswith(EVIDENCE_PREFIX) else "")
+    """The company name the user asked for, from its step key or its evidence step's key (ValueError for any
+    other key)."""
+    parsed = StepKey.parse(key)
+    if parsed.kind not in COMPANY_KINDS:
+        raise ValueError(f"{key!r} is not a company's step key")
+    return parsed.subject
 
 
 def profiled_as(outcome: StepOutcome[CompanyProfile]) -> str | None:
     """The model's own name for the company, when it differs from the name the user asked for."""
-    asked, written = company_name(outcome.key), outcome.result.name if outcome.result else ""
+    asked, written = StepKey.parse(outcome.key).subject, outcome.result.name if outcome.result else ""
     return written if written and " ".join(written.lower().split()) != " ".join(asked.lower().split()) else None
 
 
@@ -96,14 +93,14 @@ class CompanyBatchResult(RunResult):
 
     def grounded(self) -> list[tuple[CompanyProfile, Evidence | None]]:
         """Each profile with the evidence kept for it ([] for a batch saved before evidence was kept)."""
-        kept = {company_name(o.key): o.result for o in self.evidence}
-        return [(o.result, kept.get(company_name(o.key))) for o in self.companies
-                if o.result is not None and company_name(o.key) in kept]
+        kept = {StepKey.parse(o.key).subject: o.result for o in self.evidence}
+        asked = [(o, StepKey.parse(o.key).subject) for o in self.companies]
+        return [(o.result, kept[name]) for o, name in asked if o.result is not None and name in kept]
 
 
 def comparison_message(today: str, profiles: Findings, inputs: StepInputs) -> str:
     """The comparison request: the profiles that exist (their data notes as caveats) and the companies that failed."""
-    missing = [{"company": company_name(key), "reason": reason} for key, reason in inputs.missing.items()]
+    missing = [{"company": StepKey.parse(key).subject, "reason": reason} for key, reason in inputs.missing.items()]
     return request_message(today=today, profiles=profiles.data, caveats=profiles.caveats, missing_companies=missing)
 
 
@@ -113,21 +110,23 @@ def company_steps(request: CompanyRequest, tools: RunTools | None) -> list[Step]
     def evidence(name: str) -> Step:
         async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
             return await tools.gather(company.SPEC.key, name, ctx)
-        return Step(evidence_key(name), work, calls_model=False)
+        return Step(StepKey.company_evidence(name), work, calls_model=False)
 
     def profile(name: str) -> Step:
+        evidence_step = StepKey.company_evidence(name)
+
         async def work(inputs: StepInputs, ctx: StepContext) -> CompanyProfile:
-            return await tools.ask_grounded(company.SPEC, inputs.result(evidence_key(name)), ctx, company=name)
-        return Step(company_key(name), work, needs=(evidence_key(name),), requires=Requires.SETTLED)
+            return await tools.ask_grounded(company.SPEC, inputs.result(evidence_step), ctx, company=name)
+        return Step(StepKey.company(name), work, needs=(evidence_step,), requires=Requires.SETTLED)
 
     async def compare(inputs: StepInputs, ctx: StepContext) -> CompanyComparison:
-        profiles = Findings.of(inputs.succeeded, company_name)
+        profiles = Findings.of(inputs.succeeded, lambda key: StepKey.parse(key).subject)
         return await tools.ask(comparison.SPEC, comparison_message(tools.today, profiles, inputs), ctx,
                                caveats=profiles.notes)
 
-    keys = tuple(map(company_key, request.names))
-    return [*(evidence(name) for name in request.names), *(profile(name) for name in request.names),
-            Step(COMPARISON_KEY, compare, needs=keys, requires=Requires.ANY)]
+    profiled = tuple(map(StepKey.company, request.names))
+    return [*map(evidence, request.names), *map(profile, request.names),
+            Step(StepKey.COMPARISON, compare, needs=profiled, requires=Requires.ANY)]
 
 
 def company_limits(request: CompanyRequest, settings: Settings) -> Limits:
@@ -138,16 +137,16 @@ def company_limits(request: CompanyRequest, settings: Settings) -> Limits:
 
 def company_result(request: CompanyRequest, run: GraphRun, facts: RunFacts) -> CompanyBatchResult:
     """The typed result of a finished company graph."""
-    keys = [company_key(name) for name in request.names]
-    status, error = overall_status(run, keys, "company")
+    profiled = [StepKey.company(name) for name in request.names]
+    status, error = overall_status(run, profiled, "company")
     return CompanyBatchResult(request=request, status=status, error=error, **facts.model_dump(),
-                              concurrency=run.concurrency,
-                              companies=[run.outcomes[key] for key in keys], comparison=run.outcomes[COMPARISON_KEY],
-                              evidence=[run.outcomes[evidence_key(name)] for name in request.names])
+                              concurrency=run.concurrency, companies=[run.outcomes[key] for key in profiled],
+                              comparison=run.outcomes[StepKey.COMPARISON],
+                              evidence=[run.outcomes[StepKey.company_evidence(name)] for name in request.names])
 
 
 COMPANIES = Workflow(kind=WorkflowKind.COMPANIES, label="Company research", result_type=CompanyBatchResult,
-                     steps=company_steps, result=company_result, step_label=step_label, limits=company_limits)
+                     steps=company_steps, result=company_result, limits=company_limits)
 """The company-batch workflow."""
 
 

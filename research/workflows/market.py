@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from research.agents import competitor, customer, market, section, summary
+from research.agents import section, summary
 from research.agents.common import AgentOutput
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
@@ -32,30 +32,20 @@ from research.inputs import MarketRequest, WorkflowKind
 from research.retrieval.grounding import contradictions, unbacked_numbers
 from research.retrieval.types import Evidence
 from research.workflows.base import Findings, RunTools, Workflow, run_workflow
+from research.workflows.keys import RESEARCH_AGENTS, ResearchAgent, StepKey
 
-RESEARCH_SPECS: tuple[AgentSpec[Any], ...] = (market.SPEC, competitor.SPEC, customer.SPEC)
-SECTION_TITLES = {"market": "Market Overview", "competitor": "Competitive Landscape", "customer": "Customer Segments"}
-SUMMARY_KEY = "report:summary"
-
-
-def agent_key(agent: str) -> str:
-    """The step key of a research agent, e.g. "agent:market"."""
-    return f"agent:{agent}"
-
-
-def evidence_key(agent: str) -> str:
-    """The step key of an agent's evidence (search, read, select), e.g. "evidence:market"."""
-    return f"evidence:{agent}"
-
-
-def section_key(agent: str) -> str:
-    """The step key of the section written from an agent's data, e.g. "section:market"."""
-    return f"section:{agent}"
-
-
-STEP_LABELS = {**{agent_key(s.key): s.title for s in RESEARCH_SPECS},
-               **{evidence_key(s.key): f"{s.title}: evidence" for s in RESEARCH_SPECS},
-               **{section_key(a): title for a, title in SECTION_TITLES.items()}, SUMMARY_KEY: "Executive summary"}
+RESEARCH_SPECS: tuple[AgentSpec[Any], ...] = tuple(agent.spec for agent in RESEARCH_AGENTS)
+"""The research agents' specs, in report order (from :data:`~research.workflows.keys.RESEARCH_AGENTS`)."""
+SECTION_TITLES = {agent.key: agent.section_title for agent in RESEARCH_AGENTS}
+"""Each data section's title by its agent, e.g. "market" -> "Market Overview"."""
+SUMMARY_KEY = StepKey.SUMMARY
+"""The summary step's key (kept for callers that import it from here)."""
+agent_key = StepKey.agent
+"""A research agent's step key, e.g. "agent:market" (kept for callers that import it: use :meth:`StepKey.agent`)."""
+evidence_key = StepKey.evidence
+"""A research agent's evidence step key, e.g. "evidence:market" (kept for callers: use :meth:`StepKey.evidence`)."""
+section_key = StepKey.section
+"""A research agent's section step key, e.g. "section:market" (kept for callers: use :meth:`StepKey.section`)."""
 
 
 class MarketResearchResult(RunResult):
@@ -88,21 +78,21 @@ class MarketResearchResult(RunResult):
 
     def grounded(self) -> list[tuple[Any, Evidence | None]]:
         """Each research output with the evidence kept for it ([] for a run saved before evidence was kept)."""
-        return [(o.result, self.evidence[agent].result) for agent, o in zip(SECTION_TITLES, self.research)
-                if o.result is not None and agent in self.evidence]
+        return [(o.result, self.evidence[agent.key].result) for agent, o in zip(RESEARCH_AGENTS, self.research)
+                if o.result is not None and agent.key in self.evidence]
 
 
 def findings_message(topic: str, today: str, findings: Findings, inputs: StepInputs, **extra: Any) -> str:
     """A writer's request: the topic, the findings that exist, their data notes as caveats, and the inputs
     that are missing."""
-    missing = [{"input": key.removeprefix("agent:"), "reason": reason} for key, reason in inputs.missing.items()]
+    missing = [{"input": StepKey.parse(key).subject, "reason": reason} for key, reason in inputs.missing.items()]
     return request_message(topic=topic, today=today, **extra, findings=findings.data, caveats=findings.caveats,
                            missing_inputs=missing)
 
 
 def findings_of(inputs: StepInputs) -> Findings:
     """The research that succeeded, named by agent ("market", …), with its data notes apart."""
-    return Findings.of(inputs.succeeded, lambda key: key.removeprefix("agent:"))
+    return Findings.of(inputs.succeeded, lambda key: StepKey.parse(key).subject)
 
 
 def note_data_checks(written: AgentOutput, prose: str, data: Iterable[BaseModel]) -> None:
@@ -120,24 +110,26 @@ def note_data_checks(written: AgentOutput, prose: str, data: Iterable[BaseModel]
 def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
     """The graph: research agents first, a section per agent as soon as it lands, the summary after all."""
 
-    def evidence(spec: AgentSpec[Any]) -> Step:
+    def evidence(agent: ResearchAgent) -> Step:
         async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
-            return await tools.gather(spec.key, request.topic, ctx)
-        return Step(evidence_key(spec.key), work, calls_model=False)
+            return await tools.gather(agent.key, request.topic, ctx)
+        return Step(StepKey.evidence(agent.key), work, calls_model=False)
 
-    def research(spec: AgentSpec[Any]) -> Step:
+    def research(agent: ResearchAgent) -> Step:
+        evidence_step = StepKey.evidence(agent.key)
+
         async def work(inputs: StepInputs, ctx: StepContext) -> Any:
-            return await tools.ask_grounded(spec, inputs.result(evidence_key(spec.key)), ctx, topic=request.topic)
-        return Step(agent_key(spec.key), work, needs=(evidence_key(spec.key),), requires=Requires.SETTLED)
+            return await tools.ask_grounded(agent.spec, inputs.result(evidence_step), ctx, topic=request.topic)
+        return Step(StepKey.agent(agent.key), work, needs=(evidence_step,), requires=Requires.SETTLED)
 
-    def write_section(agent: str) -> Step:
+    def write_section(agent: ResearchAgent) -> Step:
         async def work(inputs: StepInputs, ctx: StepContext) -> SectionText:
             findings = findings_of(inputs)
-            message = findings_message(request.topic, tools.today, findings, inputs, section=SECTION_TITLES[agent])
+            message = findings_message(request.topic, tools.today, findings, inputs, section=agent.section_title)
             written = await tools.ask(section.SPEC, message, ctx, caveats=findings.notes)
             note_data_checks(written, written.prose, inputs.succeeded.values())
             return written
-        return Step(section_key(agent), work, needs=(agent_key(agent),), requires=Requires.ALL)
+        return Step(StepKey.section(agent.key), work, needs=(StepKey.agent(agent.key),), requires=Requires.ALL)
 
     async def summarise(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
         findings = findings_of(inputs)
@@ -147,21 +139,22 @@ def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
         note_data_checks(written, prose, inputs.succeeded.values())
         return written
 
-    agents = [spec.key for spec in RESEARCH_SPECS]
-    return [*(evidence(spec) for spec in RESEARCH_SPECS), *(research(spec) for spec in RESEARCH_SPECS),
-            *(write_section(agent) for agent in agents),
-            Step(SUMMARY_KEY, summarise, needs=tuple(map(agent_key, agents)), requires=Requires.ANY)]
+    researched = tuple(StepKey.agent(agent.key) for agent in RESEARCH_AGENTS)
+    return [*map(evidence, RESEARCH_AGENTS), *map(research, RESEARCH_AGENTS), *map(write_section, RESEARCH_AGENTS),
+            Step(StepKey.SUMMARY, summarise, needs=researched, requires=Requires.ANY)]
 
 
 def market_result(request: MarketRequest, run: GraphRun, facts: RunFacts) -> MarketResearchResult:
     """The typed result of a finished market graph."""
-    status, error = overall_status(run, [agent_key(spec.key) for spec in RESEARCH_SPECS], "research agent")
+    status, error = overall_status(run, [StepKey.agent(agent.key) for agent in RESEARCH_AGENTS], "research agent")
     out = run.outcomes
     return MarketResearchResult(
         request=request, status=status, error=error, **facts.model_dump(),
-        market=out[agent_key("market")], competitor=out[agent_key("competitor")], customer=out[agent_key("customer")],
-        sections={agent: out[section_key(agent)] for agent in SECTION_TITLES}, summary=out[SUMMARY_KEY],
-        evidence={agent: out[evidence_key(agent)] for agent in SECTION_TITLES},
+        market=out[StepKey.agent("market")], competitor=out[StepKey.agent("competitor")],
+        customer=out[StepKey.agent("customer")],
+        sections={agent.key: out[StepKey.section(agent.key)] for agent in RESEARCH_AGENTS},
+        summary=out[StepKey.SUMMARY],
+        evidence={agent.key: out[StepKey.evidence(agent.key)] for agent in RESEARCH_AGENTS},
     )
 
 
@@ -172,8 +165,7 @@ def market_limits(_request: MarketRequest, settings: Settings) -> Limits:
 
 
 MARKET = Workflow(kind=WorkflowKind.MARKET, label="Market research", result_type=MarketResearchResult,
-                  steps=market_steps, result=market_result, step_label=lambda key: STEP_LABELS.get(key, key),
-                  limits=market_limits)
+                  steps=market_steps, result=market_result, limits=market_limits)
 """The market-research workflow."""
 
 
