@@ -6,6 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
+from research.config import ConfigError
 from research.core.runs import JobStatus
 from research.inputs import WorkflowKind
 from research.reports import markdown as md
@@ -21,12 +22,12 @@ CONFIRM = "history-confirm-delete"  # session key: the id of the job whose "Dele
 
 st.title("History")
 store = runtime.store()
-runner = runtime.runner()  # marks jobs of a previous server process as interrupted before listing
+service = runtime.jobs()  # marks jobs of a previous server process as interrupted before listing
 
 
 def _rendered(job_id: str, item: Export) -> str:
     """A finished job's result in one export format, made only when the download is clicked."""
-    snapshot = runner.snapshot(job_id)
+    snapshot = service.snapshot(job_id)
     if snapshot is None or snapshot.result is None:
         return ""
     return item.render(snapshot.result)
@@ -47,11 +48,15 @@ def _delete(job_id: str) -> None:
 
 def _run_again(job: StoredJob) -> None:
     """Start the job's request again with this session's settings, and open the new job's page."""
-    snapshot = runner.snapshot(job.id)
-    if snapshot is None:
-        st.toast("This report is no longer in the history.", icon=":material/error:")
+    try:
+        new_id = service.run_again(job.id, runtime.session_settings(runtime.settings_or_stop()))
+    except ConfigError as exc:
+        st.toast(f"Configuration problem: {exc}", icon=":material/settings:")
         return
-    new_id = runner.submit(snapshot.request, runtime.session_settings(runtime.settings_or_stop()))
+    if new_id is None:
+        st.toast("This job cannot be run again: it is no longer in the history, or an earlier release saved it "
+                 "without its request.", icon=":material/error:")
+        return
     st.switch_page(nav.page_for(job.kind), query_params={"job": new_id})
 
 

@@ -6,8 +6,10 @@
 ``python -m research --resume [--out FILE.md] [--json FILE.json]``
 ``python -m research --worker`` (serve the deployment's queue until Ctrl-C)
 
-Every job is durable (see :mod:`research.cli_jobs`): when the process dies,
-``--resume`` finishes this worker's unfinished jobs and writes their reports.
+Every job runs through the :class:`~research.jobs.service.JobService`, durably:
+when the process dies, ``--resume`` finishes this worker's unfinished jobs
+and writes their reports. ``--help`` and bad input are answered before the
+Agents SDK, openai or DBOS are imported.
 
 Exit status: 0 complete report; 3 partial report; 1 no report; 2 bad input or
 configuration, with a one-line message and no request made; 130 cancelled with
@@ -17,32 +19,31 @@ Ctrl-C (the report then holds what finished).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from research.cli_jobs import CommandLineHost, resume, run_durably, serve
 from research.config import ConfigError, Settings, load_settings
-from research.core.runs import JobStatus
 from research.core.steps import duration_label
-from research.durable.engine import close_engine
 from research.inputs import CompanyRequest, InputError, MarketRequest
 from research.logs import route_library_logs
-from research.progress import ProgressDisplay
-from research.reports.exports import CSV, JSON, MARKDOWN, export
-from research.store import ReportStore
-from research.workflows import workflow_for
+
+if TYPE_CHECKING:
+    from research.jobs.service import JobService
+    from research.jobs.snapshots import JobSnapshot
 
 EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
-EXIT_CODES = {
-    JobStatus.COMPLETE: EXIT_OK,
-    JobStatus.PARTIAL: EXIT_PARTIAL,
-    JobStatus.FAILED: EXIT_NO_REPORT,
-    JobStatus.CANCELLED: EXIT_CANCELLED,
-}
+EXIT_CODES = {"complete": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_NO_REPORT, "cancelled": EXIT_CANCELLED}
+"""By job status (:class:`research.core.runs.JobStatus` values)."""
+DEMO_SPEED = 4.0
+"""The command line's demo answers this many times faster than the app's, which shows them being written."""
+WAIT_SLICE = 0.5
+"""Seconds between checks for Ctrl-C while a job runs (the wait itself ends the moment the job does)."""
+EPILOG = """other modes:
+  python -m research companies NAME ...   profile many companies at once and compare them (see its --help)
+  python -m research --resume             finish the jobs this worker left unfinished when its process stopped
+  python -m research --worker             serve the deployment's provider queue and resume this worker's jobs
+"""
 
 
 class UsageError(Exception):
@@ -64,7 +65,7 @@ def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for the market-research command."""
     parser = _Parser(prog="python -m research", description="Research a market with three agents and write an "
-                     "executive report. (`python -m research companies --help` researches companies.)")
+                     "executive report.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("topic", help="the market or industry to research, e.g. 'plant-based dairy'")
     return _common(parser)
 
@@ -100,23 +101,6 @@ def build_worker_parser() -> argparse.ArgumentParser:
 def _check_writable(path: Path | None) -> None:
     if path is not None and not path.resolve().parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
-
-
-async def _with_ctrl_c(start: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
-    """Run ``start(cancel)``; Ctrl-C sets ``cancel`` so the run stops and keeps what finished."""
-    cancel = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGINT, cancel.set)
-    except (NotImplementedError, RuntimeError):  # not on the main thread, or no signals here
-        pass
-    try:
-        return await start(cancel)
-    finally:
-        try:
-            loop.remove_signal_handler(signal.SIGINT)
-        except (NotImplementedError, RuntimeError):
-            pass
 
 
 def _read_names(args: argparse.Namespace) -> list[str]:
@@ -161,59 +145,95 @@ def main(argv: list[str] | None = None) -> int:
     route_library_logs(settings.data_dir)  # the SDK's own error lines must not interleave with the progress display
     for warning in settings.warnings:
         print(f"research: warning: {warning}", file=sys.stderr)
+    service = _start_service(settings)
     try:
-        results = asyncio.run(_with_ctrl_c(lambda cancel: _run_jobs(request, settings, cancel,
-                                                                    worker=getattr(args, "worker", False))))
+        if getattr(args, "worker", False):
+            return _serve(settings)
+        ids = service.unfinished() if request is None else [service.submit(request)]
+        if request is not None:
+            print(f"research: job {ids[0]} (if this process stops, `python -m research --resume` finishes it)",
+                  file=sys.stderr)
+        elif not ids:
+            print("research: nothing to resume: this worker has no unfinished jobs", file=sys.stderr)
+            return EXIT_NO_REPORT
+        snapshots = [_until_finished(service, job_id) for job_id in ids]
     except ConfigError as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:  # Ctrl-C before the run could install its handler
-        print("research: cancelled", file=sys.stderr)
-        return EXIT_CANCELLED
     finally:
-        close_engine()
-    if getattr(args, "worker", False):
-        return EXIT_OK
-    if not results:
-        print("research: nothing to resume: this worker has no unfinished jobs", file=sys.stderr)
-        return EXIT_NO_REPORT
-    codes = [_write(args, result, f"-{job_id}" if len(results) > 1 else "") for job_id, result in results.items()]
+        service.close()
+    codes = [_write(args, snapshot, f"-{snapshot.id}" if len(snapshots) > 1 else "") for snapshot in snapshots]
     return max(codes, key=[EXIT_OK, EXIT_PARTIAL, EXIT_NO_REPORT, EXIT_CANCELLED].index)
 
 
-async def _run_jobs(request: MarketRequest | CompanyRequest | None, settings: Settings,
-                    cancel: asyncio.Event, worker: bool = False) -> dict[str, Any]:
-    """Run ``request`` durably, serve as a ``worker``, or resume this worker's unfinished jobs; results by job id."""
-    def progress(job_request: MarketRequest | CompanyRequest) -> ProgressDisplay:
-        workflow = workflow_for(job_request.kind)
-        return ProgressDisplay(workflow.step_keys(job_request), sys.stderr, label=workflow.step_label)
+def _start_service(settings: Settings) -> JobService:
+    """The job service of this command, its jobs' progress shown on stderr (imports the engine: slow)."""
+    from research.jobs.service import JobService
+    from research.progress import ProgressDisplay
+    from research.store import ReportStore
+    from research.workflows import workflow_for
 
-    host = CommandLineHost(settings, ReportStore(settings.data_dir, settings.database_url), progress, cancel)
-    if worker:
-        await serve(host)
-    elif request is None:
-        await resume(host)
-    else:
-        await run_durably(host, request)
-    return host.results
+    def progress(snapshot: JobSnapshot) -> ProgressDisplay:
+        if snapshot.resumed:
+            print(f"research: resumed after a restart: {snapshot.title} (job {snapshot.id})", file=sys.stderr)
+        workflow = workflow_for(snapshot.kind)
+        return ProgressDisplay(workflow.step_keys(snapshot.request), sys.stderr, label=workflow.step_label)
+
+    store = ReportStore(settings.data_dir, settings.database_url)
+    return JobService(settings, store, demo_speed=DEMO_SPEED, on_job=progress)
 
 
-def _write(args: argparse.Namespace, result: Any, suffix: str) -> int:
+def _serve(settings: Settings) -> int:
+    """Work for the deployment until Ctrl-C: this worker's unfinished jobs, and queued steps."""
+    import threading
+
+    print(f"research: worker {settings.worker_id} ready: resuming its unfinished jobs and serving the "
+          "provider queue (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _until_finished(service: JobService, job_id: str) -> JobSnapshot:
+    """Wait for the job; the first Ctrl-C cancels it (the report then holds what finished)."""
+    cancelled = False
+    while True:
+        try:
+            if service.wait(job_id, WAIT_SLICE):
+                snapshot = service.snapshot(job_id)
+                assert snapshot is not None, "a job this process ran is in memory or in the history"
+                return snapshot
+        except KeyboardInterrupt:
+            if cancelled:
+                raise
+            cancelled = True
+            service.cancel(job_id)
+
+
+def _write(args: argparse.Namespace, snapshot: JobSnapshot, suffix: str) -> int:
     """Write one job's files and report (a run without a report still writes the files asked for); its exit status."""
+    from research.reports.exports import CSV, JSON, MARKDOWN, export
+
+    result: Any = snapshot.result
+    if result is None:
+        print(f"research: no report: {snapshot.error or snapshot.status.value}", file=sys.stderr)
+        return EXIT_NO_REPORT
     kind = result.request.kind
     asked = {JSON: args.json, CSV: getattr(args, "csv", None), MARKDOWN: args.out}
     files = {extension: _suffixed(path, suffix) for extension, path in asked.items() if path is not None}
     for extension, path in files.items():
         path.write_text(export(kind, extension).render(result), encoding="utf-8")
     out = files.get(MARKDOWN)
-    if result.status is JobStatus.FAILED:
+    if result.status == "failed":
         print(f"research: no report: {_headline(result.error)} ({_reasons_where(out)})", file=sys.stderr)
         return EXIT_NO_REPORT
     if out is not None:
         print(f"Report written to {out} ({result.status.value}, {duration_label(result.elapsed)})", file=sys.stderr)
     else:
         sys.stdout.write(export(kind, MARKDOWN).render(result))
-    if result.status is JobStatus.CANCELLED:
+    if result.status == "cancelled":
         print("research: cancelled; the report holds what finished", file=sys.stderr)
     return EXIT_CODES[result.status]
 

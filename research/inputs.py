@@ -8,6 +8,7 @@ started. Everything after the boundary trusts the request.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
@@ -91,6 +92,11 @@ class MarketRequest(BaseModel):
         """How the job is named in lists: the topic."""
         return self.topic
 
+    @property
+    def intent(self) -> str:
+        """What is asked, the same for the same request however it was typed (a digest: no user text)."""
+        return _digest(self.kind, self.topic.casefold())
+
 
 class CompanyRequest(BaseModel):
     """Profile several companies and compare them: the names, already checked, and an optional cap."""
@@ -112,6 +118,15 @@ class CompanyRequest(BaseModel):
     def title(self) -> str:
         """A short name for the batch, e.g. 'Stripe, Datadog, Vercel and 2 more'."""
         return ", ".join(self.names[:3]) + (f" and {len(self.names) - 3} more" if len(self.names) > 3 else "")
+
+    @property
+    def intent(self) -> str:
+        """What is asked, the same for the same names and cap however they were typed (a digest: no user text)."""
+        return _digest(self.kind, *sorted(name.casefold() for name in self.names), str(self.concurrency))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 ResearchRequest = Annotated[MarketRequest | CompanyRequest, Field(discriminator="kind")]

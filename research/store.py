@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from research.core.runs import JobStatus
-from research.inputs import WorkflowKind
+from research.inputs import MarketRequest, ResearchRequest, WorkflowKind
 from research.store_import import import_legacy
 
 JOB_KINDS: frozenset[str] = frozenset(WorkflowKind)
@@ -55,13 +55,28 @@ _JOBS = sa.Table(
     sa.Column("demo", sa.Integer, nullable=False), sa.Column("result_json", sa.Text),
     sa.Column("elapsed", _SECONDS),  # added by the second release
     sa.Column("worker", sa.Text),  # the executor id that ran the job; NULL in the rows of older releases
+    sa.Column("request_json", sa.Text),  # the typed request; NULL in the rows of older releases
+    sa.Column("intent", sa.Text),  # the request's ``intent``; NULL: a deliberate second run, or an older row
 )
 sa.Index("jobs_by_created", _JOBS.c.created_at.desc())
 sa.Index("jobs_by_status", _JOBS.c.status)
+_RUNNING_ROW = _JOBS.c.status == "running"
+sa.Index("one_running_job_per_intent", _JOBS.c.intent, unique=True, sqlite_where=_RUNNING_ROW,
+         postgresql_where=_RUNNING_ROW)
+"""At most one running job per intent, across every process of a deployment: a double click makes one job."""
 _META = sa.Table("store_meta", _METADATA, sa.Column("key", sa.Text, primary_key=True), sa.Column("value", sa.Text))
+_REQUEST: TypeAdapter[ResearchRequest] = TypeAdapter(ResearchRequest)
 _SUMMARY = [_JOBS.c[name] for name in
             ("id", "kind", "topic", "status", "created_at", "finished_at", "provider", "model", "demo", "elapsed",
              "worker")]
+
+
+class DuplicateJob(Exception):
+    """A job with the same intent is already running: ``job_id`` is that job."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} is already running this request")
+        self.job_id = job_id
 
 
 def is_valid_job_id(text: object) -> bool:
@@ -201,21 +216,50 @@ class ReportStore:
                     raise
                 time.sleep(0.05 * (attempt + 1))
 
-    def record_started(self, job_id: str, *, kind: WorkflowKind, topic: str, provider: str, model: str, demo: bool,
-                       created_at: float, worker: str = "local") -> None:
-        """Add a job with status "running", run by the executor ``worker``.
+    def record_started(self, job_id: str, *, request: ResearchRequest, provider: str, model: str, demo: bool,
+                       created_at: float, worker: str = "local", intent: str | None = None) -> None:
+        """Add a job with status "running" for the typed ``request``, run by the executor ``worker``.
 
-        Raises ValueError for an invalid id or kind, and
+        ``intent`` names what was asked (a request's ``intent``): while a job of the same intent
+        is running, no second one is added and :class:`DuplicateJob` names the first
+        (decided by the database, so it holds across sessions and processes). None: a
+        deliberate second run. Raises ValueError for an invalid id, and
         :class:`sqlalchemy.exc.IntegrityError` when the id is already in the history.
         """
         if not is_valid_job_id(job_id):
             raise ValueError("invalid job id")
-        if kind not in JOB_KINDS:
-            raise ValueError(f"unknown job kind {kind!r}")
-        with self.engine.begin() as conn:
-            conn.execute(sa.insert(_JOBS).values(
-                id=job_id, kind=str(kind), topic=topic, status=JobStatus.RUNNING.value, created_at=float(created_at),
-                finished_at=None, provider=provider, model=model, demo=int(bool(demo)), result_json=None, worker=worker))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(_JOBS).values(
+                    id=job_id, kind=str(request.kind), topic=request.title, status=JobStatus.RUNNING.value,
+                    created_at=float(created_at), finished_at=None, provider=provider, model=model,
+                    demo=int(bool(demo)), result_json=None, worker=worker, request_json=request.model_dump_json(),
+                    intent=intent))
+        except sa.exc.IntegrityError:
+            running = self.running_with_intent(intent) if intent is not None else None
+            if running is None:
+                raise
+            raise DuplicateJob(running) from None
+
+    def running_with_intent(self, intent: str) -> str | None:
+        """The id of the running job of ``intent``, if any."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(_JOBS.c.id).where(_JOBS.c.intent == intent, _RUNNING_ROW)).scalar()
+
+    def request_of(self, job_id: str) -> ResearchRequest | None:
+        """The typed request the job was started with; None for an unknown id, or for a batch an older release
+        saved with its title only (a title such as "Acme, Inc., Globex and 3 more" cannot be split back into
+        names). An older release's market row is its topic, which is the whole request."""
+        if not is_valid_job_id(job_id):
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_JOBS.c.request_json, _JOBS.c.kind, _JOBS.c.topic)
+                               .where(_JOBS.c.id == job_id)).first()
+        if row is None:
+            return None
+        if row.request_json:
+            return _REQUEST.validate_json(row.request_json)
+        return MarketRequest(topic=row.topic) if row.kind == WorkflowKind.MARKET else None
 
     def record_finished(self, job_id: str, *, status: str, finished_at: float, result_json: str,
                         elapsed: float | None = None) -> None:

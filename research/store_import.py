@@ -8,13 +8,10 @@ import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-
-if TYPE_CHECKING:
-    from research.store import ReportStore
 
 _log = logging.getLogger("research.store")
 
@@ -30,7 +27,17 @@ def _read_legacy(path: Path, columns: list[str]) -> list[dict[str, Any]]:
     return [{**dict.fromkeys(columns), **dict(zip(names, row))} for row in rows]
 
 
-def import_legacy(store: ReportStore, legacy: Path) -> int:
+class HistoryTables(Protocol):
+    """What the import writes to: the history's engine and tables (a :class:`research.store.ReportStore`)."""
+
+    engine: sa.Engine
+    jobs: sa.Table
+    meta: sa.Table
+    path: Path | None
+    is_postgres: bool
+
+
+def import_legacy(store: HistoryTables, legacy: Path) -> int:
     """Copy the jobs of an earlier release's SQLite history into ``store`` once (rows already there stay as they are).
 
     Claimed in ``store_meta`` in the copy's transaction, so two processes opening together import it once,

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
 from tests.support.openai_server import Reply
+from tests.support.requests import request_for
 from ui import runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -52,7 +53,7 @@ def test_a_run_shows_status_then_report_charts_and_downloads(server) -> None:
     job_id = at.query_params["job"][0] if isinstance(at.query_params["job"], list) else at.query_params["job"]
     assert not at.exception
     assert any(s.label.startswith("Researching") for s in at.status), "live status is shown at once"
-    assert runtime.runner().wait(job_id, 30)
+    assert runtime.jobs().wait(job_id, 30)
     at.run()
     assert not at.exception
     page = texts(at)
@@ -68,7 +69,7 @@ def test_history_lists_the_run_and_a_job_link_reopens_it(server) -> None:
     at = start("vertical farming")
     job_id = at.query_params["job"]
     job_id = job_id[0] if isinstance(job_id, list) else job_id
-    assert runtime.runner().wait(job_id, 30)
+    assert runtime.jobs().wait(job_id, 30)
 
     history = AppTest.from_file(APP, default_timeout=30).run()
     history.switch_page("pages/History.py").run()
@@ -108,7 +109,7 @@ def test_cancel_stops_the_job_and_keeps_what_finished(monkeypatch, tmp_path) -> 
         job_id = at.query_params["job"]
         job_id = job_id[0] if isinstance(job_id, list) else job_id
         next(b for b in at.button if b.label == "Cancel").click().run()
-        assert runtime.runner().wait(job_id, 2), "the job did not stop within 2 s"
+        assert runtime.jobs().wait(job_id, 2), "the job did not stop within 2 s"
         at.run()
         saved = runtime.store().get(job_id)
     assert saved.status == "cancelled"
@@ -126,7 +127,7 @@ def test_companies_page_runs_a_batch_and_history_lists_it(server) -> None:
     assert not at.exception
     job_id = at.query_params["job"]
     job_id = job_id[0] if isinstance(job_id, list) else job_id
-    assert runtime.runner().wait(job_id, 30)
+    assert runtime.jobs().wait(job_id, 30)
     at.run()
     assert "**3 companies: 3 succeeded, 0 failed.**" in texts(at)
     assert [d.label for d in at.get("download_button")] == [
@@ -160,7 +161,7 @@ def test_reports_saved_by_the_previous_release_open_from_history(monkeypatch, tm
                              ("companies", "Stripe, Adyen, Klarna", PREVIOUS_RELEASE_BATCH)):
         data = json.loads(raw)
         ids[kind] = new_job_id()
-        store.record_started(ids[kind], kind=kind, topic=title, provider=data["provider"], model=data["model"],
+        store.record_started(ids[kind], request=request_for(kind, title), provider=data["provider"], model=data["model"],
                              demo=False, created_at=data["started_at"])
         store.record_finished(ids[kind], status=data["status"], finished_at=data["finished_at"], result_json=raw)
 

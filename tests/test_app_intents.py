@@ -12,7 +12,7 @@ from stub import Plan, agent_of, serve
 
 from research.config import Settings
 from research.inputs import CompanyRequest
-from research.jobs import JobRunner
+from research.jobs.service import JobService
 from research.workflows.market import MarketRequest
 from tests.support.openai_server import Reply
 from ui import runtime
@@ -51,7 +51,7 @@ def test_three_quick_clicks_start_one_job(server) -> None:
     generate(generate(at))
     held.set()
     assert job_of(at) == first, "the identical running job is reattached"
-    assert runtime.runner().wait(first, 30)
+    assert runtime.jobs().wait(first, 30)
     assert sum(1 for r in server.requests if agent_of(r) == "market") == 1, "one job reached the model server"
 
 
@@ -60,7 +60,7 @@ def test_a_link_restores_the_topic_and_new_research_clears_it(server) -> None:
     at.text_input(key="topic").input("oat milk in the Nordics")
     generate(at)
     job = job_of(at)
-    assert runtime.runner().wait(job, 30)
+    assert runtime.jobs().wait(job, 30)
     reloaded = AppTest.from_file(APP, default_timeout=30)
     reloaded.query_params["job"] = job
     reloaded.run()
@@ -71,9 +71,9 @@ def test_a_link_restores_the_topic_and_new_research_clears_it(server) -> None:
 
 
 def test_a_company_job_link_opens_on_the_companies_page(server) -> None:
-    job = runtime.runner().submit(CompanyRequest.parse(["Stripe", "Datadog"]), Settings(
+    job = runtime.jobs().submit(CompanyRequest.parse(["Stripe", "Datadog"]), Settings(
         api_key="sk-test", base_url=server.base_url, api="chat_completions", model="stub-model"))
-    assert runtime.runner().wait(job, 30)
+    assert runtime.jobs().wait(job, 30)
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params["job"] = job
     at.run()
@@ -86,7 +86,7 @@ def test_retry_failed_parts_requests_only_what_failed() -> None:
     with serve(plan) as server:
         settings = Settings(api_key="sk-test", base_url=server.base_url, api="chat_completions", model="stub-model",
                             max_retries=0)
-        runner = JobRunner()
+        runner = JobService(settings, durable=False)
         first = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
         assert runner.wait(first, 30)
         assert runner.snapshot(first).status.value == "partial"

@@ -1,24 +1,23 @@
-"""The web app's job runner with durable jobs: jobs take turns at the provider limit; a restarted
+"""The job service with durable jobs: jobs take turns at the provider limit; a restarted
 runner resumes a job a killed process left, and its page says so.
 
 Everything goes over HTTP to the OpenAI-compatible test server; the runner is
-the one the app uses (``JobRunner(store, durable=settings)``).
+the one the app uses (``JobService(settings, store)``).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from research.config import Settings, load_settings
 from research.core.runs import JobStatus
 from research.core.steps import StepState
-from research.durable.workflows import RERUN_NOTE
 from research.inputs import CompanyRequest, MarketRequest
-from research.jobs import JobRunner
-from research.store import DB_FILENAME, ReportStore
+from research.jobs.durable import RERUN_NOTE
+from research.jobs.service import JobService
+from research.store import ReportStore
 from tests.support.crash import kill_when, wait_until
 from tests.support.held_server import HeldServer, held_server
 from tests.support.responders import schema_title
@@ -33,18 +32,12 @@ def settings_for(server: HeldServer, data_dir: Path, **env: str) -> Settings:
 
 
 @contextmanager
-def durable_runner(settings: Settings) -> Iterator[JobRunner]:
-    runner = JobRunner(ReportStore(settings.data_dir), durable=settings)
+def durable_runner(settings: Settings) -> Iterator[JobService]:
+    runner = JobService(settings, ReportStore(settings.data_dir))
     try:
         yield runner
     finally:
         runner.close()
-
-
-def queued(data_dir: Path, workflow_id: str) -> bool:
-    with closing(sqlite3.connect(data_dir / DB_FILENAME, timeout=10)) as conn:
-        row = conn.execute("SELECT status FROM workflow_status WHERE workflow_uuid = ?", (workflow_id,)).fetchone()
-    return row is not None and row[0] == "ENQUEUED"
 
 
 def test_a_new_job_takes_its_turn_before_a_long_batch_has_finished(tmp_path: Path) -> None:
@@ -55,12 +48,15 @@ def test_a_new_job_takes_its_turn_before_a_long_batch_has_finished(tmp_path: Pat
             batch = runner.submit(CompanyRequest.parse(["Acme", "Globex", "Initech", "Umbrella"], 4), settings)
             wait_until(lambda: stub.server.in_flight == 1, "the first company in flight")
             companies = ("Acme", "Globex", "Initech", "Umbrella")
-            wait_until(lambda: sum(queued(data_dir, f"{batch}:company:{name}") for name in companies) == 3,
-                       "the three other companies queued")
+
+            def waiting(job: str, keys: list[str]) -> int:
+                messages = {s.key: s.message for s in runner.snapshot(job).steps}
+                return sum(messages[key] == "queued (provider limit)" for key in keys)
+
+            wait_until(lambda: waiting(batch, [f"company:{name}" for name in companies]) == 3,
+                       "three companies' cards saying they wait for the provider limit")
             market = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
-            wait_until(lambda: queued(data_dir, f"{market}:agent:market"), "the market agent queued")
-            wait_until(lambda: {s.key: s.message for s in runner.snapshot(market).steps}["agent:market"]
-                       == "queued (provider limit)", "the market card saying why it waits")
+            wait_until(lambda: waiting(market, ["agent:market"]) == 1, "the market card saying why it waits")
             stub.release()
             assert runner.wait(batch, WAIT) and runner.wait(market, WAIT)
             assert runner.snapshot(batch).status is JobStatus.COMPLETE

@@ -17,6 +17,7 @@ from research.agents.common import FigureStatus
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
+from research.inputs import MarketRequest
 from research.providers.demo_content import demo_competitors, demo_market
 from research.providers.demo_evidence import demo_evidence
 from research.reports.market import competitor_table, market_tables
@@ -131,7 +132,7 @@ def test_the_demo_never_says_verified() -> None:
 async def test_a_saved_report_is_checked_again_by_todays_rules(tmp_path) -> None:
     """A report saved when "verified" meant less (or a demo report) is shown with today's statuses."""
     from research.config import Settings
-    from research.job_state import snapshot_from_store
+    from research.jobs.snapshots import snapshot_from_store
     from research.store import ReportStore, new_job_id
     from research.workflows.market import run_market_research
 
@@ -147,7 +148,7 @@ async def test_a_saved_report_is_checked_again_by_todays_rules(tmp_path) -> None
         for figure in result.market.result.figures:  # as an earlier release saved them
             figure.status = FigureStatus.VERIFIED
         job_id = new_job_id()
-        store.record_started(job_id, kind="market", topic="widgets", provider="p", model="m", demo=result.demo,
+        store.record_started(job_id, request=MarketRequest(topic="widgets"), provider="p", model="m", demo=result.demo,
                              created_at=1.0)
         store.record_finished(job_id, status="complete", finished_at=2.0, result_json=result.model_dump_json())
         shown[name] = snapshot_from_store(store, job_id).result.market.result

@@ -17,6 +17,7 @@ from research.core.runs import JobStatus
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.reports.exports import EXPORTS
 from research.store import DB_FILENAME, ReportStore, new_job_id
+from tests.support.requests import request_for
 from ui import runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -44,8 +45,8 @@ def history() -> AppTest:
 
 def finished(request: MarketRequest | CompanyRequest) -> str:
     """Run ``request`` to the end on the app's job runner; its job id."""
-    job_id = runtime.runner().submit(request, load_settings())
-    assert runtime.runner().wait(job_id, 30)
+    job_id = runtime.jobs().submit(request, load_settings())
+    assert runtime.jobs().wait(job_id, 30)
     return job_id
 
 
@@ -53,7 +54,7 @@ def saved(store: ReportStore, topic: str, *, kind: str = "market", status: str =
           finished_at: float | None = 1010.0, elapsed: float | None = None) -> str:
     """A job row written directly (no result), as an older release or another process would leave it."""
     job_id = new_job_id()
-    store.record_started(job_id, kind=kind, topic=topic, provider="p", model="m", demo=False, created_at=created_at)
+    store.record_started(job_id, request=request_for(kind, topic), provider="p", model="m", demo=False, created_at=created_at)
     if finished_at is not None:
         store.record_finished(job_id, status=status, finished_at=finished_at, result_json="", elapsed=elapsed)
     return job_id
@@ -125,7 +126,7 @@ def test_status_and_workflow_filters(server) -> None:
 
 def test_the_duration_is_the_reports_elapsed_time(server) -> None:
     job_id = finished(MarketRequest.parse("plant-based dairy"))
-    elapsed = runtime.runner().snapshot(job_id).result.elapsed
+    elapsed = runtime.jobs().snapshot(job_id).result.elapsed
     shown = f"{elapsed:.1f} s"
 
     page = AppTest.from_file(APP, default_timeout=30)
@@ -203,12 +204,12 @@ def run_again(job_id: str) -> tuple[AppTest, str]:
 def test_run_again_starts_the_same_research_and_opens_it(server) -> None:
     first = finished(MarketRequest.parse("vertical farming"))
     at, new_id = run_again(first)
-    snapshot = runtime.runner().snapshot(new_id)
+    snapshot = runtime.jobs().snapshot(new_id)
     assert snapshot is not None and snapshot.title == "vertical farming"
     assert snapshot.status in (JobStatus.RUNNING, JobStatus.COMPLETE)
     assert any(t.value == "Market research studio" for t in at.title), "the research page shows the new job"
 
-    assert runtime.runner().wait(new_id, 30)
+    assert runtime.jobs().wait(new_id, 30)
     assert runtime.store().get(new_id).status == JobStatus.COMPLETE
     assert [j.id for j in runtime.store().list(search="vertical farming")] == [new_id, first]
 
@@ -216,9 +217,9 @@ def test_run_again_starts_the_same_research_and_opens_it(server) -> None:
 def test_run_again_of_a_company_batch_opens_the_companies_page(server) -> None:
     first = finished(CompanyRequest.parse(["Stripe", "Datadog"], 2))
     at, new_id = run_again(first)
-    assert runtime.runner().snapshot(new_id).request.names == ("Stripe", "Datadog")
+    assert runtime.jobs().snapshot(new_id).request.names == ("Stripe", "Datadog")
     assert any(t.value == "Company research" for t in at.title)
-    assert runtime.runner().wait(new_id, 30)
+    assert runtime.jobs().wait(new_id, 30)
 
 
 # The store under the page.

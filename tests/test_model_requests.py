@@ -15,7 +15,8 @@ from research.config import ConfigError, Settings, load_settings
 from research.core.limits import Limits
 from research.core.steps import StatusEvent, StepState
 from research.inputs import CompanyRequest
-from research.jobs import JobRunner, StepView
+from research.jobs.service import JobService
+from research.jobs.snapshots import StepView
 from research.progress import ProgressDisplay
 from research.reports.companies import render_batch_csv, render_batch_markdown
 from research.reports.market import render_markdown
@@ -180,7 +181,7 @@ async def test_companies_keep_the_names_the_user_asked_for() -> None:
 
 def test_the_job_runner_shows_a_company_called_comparison_as_its_own_row(tmp_path) -> None:
     with serve() as server:
-        runner = JobRunner()
+        runner = JobService(settings_for(server), durable=False)
         job = runner.submit(CompanyRequest.parse(["comparison", "Stripe"]), settings_for(server))
         assert runner.wait(job, 30)
         snapshot = runner.snapshot(job)

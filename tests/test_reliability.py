@@ -18,7 +18,7 @@ from stub import Plan, serve
 from research.config import Settings
 from research.core.runs import JobStatus
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
-from research.jobs import JobRunner
+from research.jobs.service import JobService
 from research.providers.demo_content import demo_market
 from research.providers.demo_model import DemoModel
 from research.providers.source import ModelSource
@@ -33,10 +33,10 @@ CHILD = """
 import sys
 from research.config import Settings
 from research.inputs import MarketRequest
-from research.jobs import JobRunner
+from research.jobs.service import JobService
 from research.store import ReportStore
-runner = JobRunner(ReportStore(sys.argv[1]))
 settings = Settings(api_key="k", base_url=sys.argv[2], api="chat_completions", model="m")
+runner = JobService(settings, ReportStore(sys.argv[1]), durable=False)
 job = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
 print(job, flush=True)
 runner.wait(job)
@@ -61,7 +61,7 @@ def test_a_job_running_when_the_server_dies_shows_as_interrupted_after_restart(t
         child.wait(10)
 
     assert ReportStore(data).get(job_id).status == "running"  # what the dead process left behind
-    restarted = JobRunner(ReportStore(data))
+    restarted = JobService(Settings(), ReportStore(data), durable=False)
     snapshot = restarted.snapshot(job_id)
     restarted.close()
     assert snapshot.status == "interrupted" and snapshot.finished
@@ -109,8 +109,8 @@ def test_twenty_concurrent_jobs_all_finish_and_none_is_mixed_up(tmp_path) -> Non
     topics = [f"market number {i} for {word}" for i, word in enumerate(["tea", "bikes", "solar", "cloud", "pets"] * 4)]
     plan = Plan(latency={"market": 0.3, "competitor": 0.5, "customer": 0.4, "section": 0.2, "summary": 0.3})
     with serve(plan) as server:
-        runner = JobRunner(ReportStore(tmp_path / "data"))
         settings = Settings(api_key="k", base_url=server.base_url, api="chat_completions", model="stub-model")
+        runner = JobService(settings, ReportStore(tmp_path / "data"), durable=False)
         jobs = {runner.submit(MarketRequest.parse(topic), settings): topic for topic in topics}
         assert all(runner.wait(job_id, 60) for job_id in jobs)
         peak = server.max_in_flight

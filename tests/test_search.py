@@ -10,9 +10,9 @@ import openai
 import pytest
 
 from research.config import ConfigError, SearchChoice, load_settings
-from research.retrieval.search import NO_SEARCH, SearchBackend, SearchError, chosen_search, search_backend, search_status
+from research.retrieval.search import NO_SEARCH, SearchBackend, chosen_search, search_backend, search_status
 from research.retrieval.search_backends import DuckDuckGoSearch, OpenAIWebSearch, SearxngSearch, TavilySearch
-from research.retrieval.types import SearchHit
+from research.retrieval.types import SearchError, SearchHit
 from tests.support.openai_server import Reply, StubOpenAIServer
 from tests.support.search_server import SearchServer, result
 

@@ -14,7 +14,7 @@ from stub import Plan, serve
 
 from research.config import Settings
 from research.inputs import MarketRequest
-from research.jobs import JobRunner
+from research.jobs.service import JobService
 from research.reports.market import render_json, render_markdown
 from research.store import ReportStore
 from tests.support.openai_server import Reply
@@ -32,8 +32,8 @@ def _files_text(folder: Path) -> str:
 def test_key_stays_out_of_logs_history_exports_and_snapshots(tmp_path, caplog) -> None:
     caplog.set_level(logging.INFO)
     with serve(Plan(always={"customer": lambda r: ECHO})) as server:
-        runner = JobRunner(ReportStore(tmp_path / "data"))
         settings = Settings(api_key=KEY, base_url=server.base_url, api="chat_completions", model="stub-model", max_retries=0)
+        runner = JobService(settings, ReportStore(tmp_path / "data"), durable=False)
         job_id = runner.submit(MarketRequest.parse("plant-based dairy"), settings)
         assert runner.wait(job_id, 30)
         snapshot = runner.snapshot(job_id)
@@ -71,7 +71,7 @@ def test_a_key_pasted_in_the_ui_is_used_but_never_shown_or_saved(monkeypatch, tm
         next(b for b in at.button if b.label == "Generate report").click().run()
         job_id = at.query_params["job"]
         job_id = job_id[0] if isinstance(job_id, list) else job_id
-        assert runtime.runner().wait(job_id, 30)
+        assert runtime.jobs().wait(job_id, 30)
         at.run()
         authorizations = {r.authorization for r in server.requests}
         other_session = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()

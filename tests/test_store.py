@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from research.config import Settings
 from research.core.runs import JobStatus
 from research.core.steps import StepState
-from research.jobs import JobRunner
+from research.inputs import CompanyRequest, MarketRequest
+from research.jobs.service import JobService
 from research.providers.demo_model import DemoModel
 from research.providers.source import ModelSource
 from research.reports.companies import render_batch_csv, render_batch_markdown
@@ -28,6 +29,7 @@ from research.reports.market import render_markdown
 from research.store import DB_FILENAME, ReportStore, StoredJob, database_url_for, is_valid_job_id, new_job_id
 from research.workflows.companies import CompanyBatchResult
 from research.workflows.market import MarketResearchResult, run_market_research
+from tests.support.requests import request_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD_IDS = ["../../etc", "<script>", "", "ABCDEF123456", "abcdef12345", "abcdef1234567", "abcdef12345g", "abcdef123456\n"]
@@ -55,7 +57,7 @@ def open_store(database_url: str | None, tmp_path: Path) -> Iterator[Callable[..
 
 
 def start(store: ReportStore, job_id: str, created_at: float, topic: str = "topic", worker: str = "local") -> None:
-    store.record_started(job_id, kind="market", topic=topic, provider="p", model="m", demo=True, created_at=created_at,
+    store.record_started(job_id, request=MarketRequest(topic=topic), provider="p", model="m", demo=True, created_at=created_at,
                          worker=worker)
 
 
@@ -87,7 +89,7 @@ def test_round_trip_of_a_demo_result(open_store, database_url, tmp_path: Path, d
         assert store.path is None and not (tmp_path / "data" / DB_FILENAME).exists()
     job_id = new_job_id()
     store.record_started(
-        job_id, kind="market", topic=demo_result.topic, provider=demo_result.provider,
+        job_id, request=MarketRequest(topic=demo_result.topic), provider=demo_result.provider,
         model=demo_result.model, demo=demo_result.demo, created_at=demo_result.started_at,
     )
     running = store.get(job_id)
@@ -163,12 +165,9 @@ def test_invalid_ids_are_refused(open_store) -> None:
     assert store.get(new_job_id()) is None  # valid but unknown
 
 
-def test_bad_kind_and_status_are_refused(open_store) -> None:
+def test_bad_status_is_refused(open_store) -> None:
     store = open_store()
     job_id = new_job_id()
-    with pytest.raises(ValueError):
-        store.record_started(job_id, kind="stocks", topic="t", provider="p", model="m",  # type: ignore[arg-type]
-                             demo=False, created_at=1.0)
     start(store, job_id, created_at=1.0)
     for status in ("running", "done", ""):
         with pytest.raises(ValueError):
@@ -182,7 +181,7 @@ def test_topic_provider_and_model_are_stored_as_given(open_store) -> None:
     store = open_store()
     job_id = new_job_id()
     topic = "Robert'); DROP TABLE jobs;-- <b>café</b>"
-    store.record_started(job_id, kind="companies", topic=topic, provider="OpenAI · x (y)", model="m'1",
+    store.record_started(job_id, request=CompanyRequest(names=(topic,)), provider="OpenAI · x (y)", model="m'1",
                          demo=False, created_at=5.0)
     job = store.get(job_id)
     assert job is not None
@@ -274,13 +273,14 @@ def test_stores_opening_a_new_database_at_the_same_moment_all_work(open_store) -
 CHILD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
+    from research.inputs import MarketRequest
     from research.store import ReportStore, new_job_id
 
     store = ReportStore(Path(sys.argv[1]), sys.argv[2] or None)
     payload = '{"text": "' + "x" * 50_000 + '"}'
     while True:
         job_id = new_job_id()
-        store.record_started(job_id, kind="market", topic="crash test", provider="p", model="m",
+        store.record_started(job_id, request=MarketRequest(topic="crash test"), provider="p", model="m",
                              demo=True, created_at=time.time())
         print("started", job_id, flush=True)
         store.record_finished(job_id, status="complete", finished_at=time.time(), result_json=payload)
@@ -406,11 +406,11 @@ def test_reports_saved_by_the_previous_release_still_open_in_full(open_store, tm
     for job_id, kind, title, raw in ((market_id, "market", "oat milk in the Nordics", PREVIOUS_RELEASE_MARKET),
                                      (batch_id, "companies", "Stripe, Adyen, Klarna", PREVIOUS_RELEASE_BATCH)):
         data = json.loads(raw)
-        store.record_started(job_id, kind=kind, topic=title, provider=data["provider"], model=data["model"],
+        store.record_started(job_id, request=request_for(kind, title), provider=data["provider"], model=data["model"],
                              demo=False, created_at=data["started_at"])
         store.record_finished(job_id, status=data["status"], finished_at=data["finished_at"], result_json=raw)
 
-    runner = JobRunner(store)
+    runner = JobService(Settings(), store, durable=False)
     try:
         market, batch = runner.snapshot(market_id), runner.snapshot(batch_id)
     finally:

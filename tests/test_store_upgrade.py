@@ -19,7 +19,8 @@ import sqlalchemy as sa
 
 from research.agents.common import FigureStatus
 from research.core.runs import JobStatus
-from research.jobs import snapshot_from_store
+from research.inputs import MarketRequest
+from research.jobs.snapshots import snapshot_from_store
 from research.store import DB_FILENAME, LEGACY_FILENAME, ReportStore, StoredJob, new_job_id
 from research.workflows import workflow_for
 from research.workflows.legacy import recheck_figures, upgrade_result
@@ -116,7 +117,7 @@ def test_rows_already_present_are_left_alone_and_a_later_file_is_imported(databa
     expected = release_rows(release_db)
     store = ReportStore(folder, database_url)  # no old history yet
     taken = expected[0]["id"]
-    store.record_started(taken, kind="market", topic="already here", provider="p", model="m", demo=False,
+    store.record_started(taken, request=MarketRequest(topic="already here"), provider="p", model="m", demo=False,
                          created_at=1.0, worker="w1")
     store.close()
     shutil.copyfile(release_db, folder / LEGACY_FILENAME)  # e.g. restored from a backup
@@ -142,7 +143,7 @@ def test_a_first_release_history_without_elapsed_is_imported(database_url: str |
                                                       created_at=1.5, finished_at=4.0, provider="p", model="m", demo=True)
         assert store.get("0123456789ab").duration == 2.5  # type: ignore[union-attr]
         job_id = new_job_id()
-        store.record_started(job_id, kind="market", topic="new", provider="p", model="m", demo=False, created_at=9.0)
+        store.record_started(job_id, request=MarketRequest(topic="new"), provider="p", model="m", demo=False, created_at=9.0)
         assert [job.id for job in store.list()] == [job_id, "0123456789ab"]
     finally:
         store.close()

@@ -31,7 +31,8 @@ def page() -> None:
             try:
                 request = CompanyRequest.parse(names.splitlines(), int(concurrency))
                 job_id = intents.start(request, session_settings(settings))
-                st.query_params["job"] = job_id
+                if job_id is not None:
+                    st.query_params["job"] = job_id
             except InputError as exc:
                 st.session_state["companies_error"] = str(exc)
                 st.rerun()

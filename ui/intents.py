@@ -1,35 +1,28 @@
-"""One job per intent: a request this session already has running is reattached, never started twice."""
+"""One job per intent: the job service gives back the running job of a request asked for twice."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from research.config import Settings
+from research.config import ConfigError, Settings
 from research.inputs import CompanyRequest, MarketRequest
 from ui import nav, runtime
 
-_RUNNING = "running_jobs"
 
+def start(request: MarketRequest | CompanyRequest, settings: Settings) -> str | None:
+    """The job for ``request``: the running one of the same request (a double click, another tab), else a new one.
 
-def _intent(request: MarketRequest | CompanyRequest) -> str:
-    return f"{request.kind}:{request.title.casefold()}:{getattr(request, 'names', '')}"
-
-
-def start(request: MarketRequest | CompanyRequest, settings: Settings) -> str:
-    """The job for ``request``: this session's identical one while it still runs, else a new one."""
-    running: dict[str, str] = st.session_state.setdefault(_RUNNING, {})
-    job_id = running.get(_intent(request))
-    if job_id is not None:
-        snapshot = runtime.runner().snapshot(job_id)
-        if snapshot is not None and not snapshot.finished:
-            return job_id
-    job_id = runtime.runner().submit(request, settings)
-    running[_intent(request)] = job_id
-    return job_id
+    None, with the reason on the page, when no model can be selected.
+    """
+    try:
+        return runtime.jobs().submit(request, settings)
+    except ConfigError as exc:
+        st.error(f"Configuration problem: {exc}", icon=":material/settings:")
+        return None
 
 
 def show_on_own_page(job_id: str, here: str) -> None:
     """Switch to the page of the job's own workflow when a link opened it on another page."""
-    snapshot = runtime.runner().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id)
     if snapshot is not None and snapshot.kind != here:
         st.switch_page(nav.page_for(snapshot.kind), query_params={"job": job_id})

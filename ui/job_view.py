@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
+from research.config import ConfigError
 from research.core.runs import JobStatus
 from research.core.steps import StepState, duration_label
 from research.inputs import WorkflowKind
-from research.jobs import JobSnapshot
+from research.jobs.snapshots import JobSnapshot
 from research.reports import markdown as md
 from research.reports.exports import EXPORTS, download_name
 from research.reports.market import report_head, run_details
@@ -41,7 +44,7 @@ def _progress(snapshot: JobSnapshot) -> None:
 @st.fragment(run_every=POLL_SECONDS)
 def live(job_id: str) -> None:
     """Redraw the running job twice a second, with each section as soon as it is written; rerun at the end."""
-    snapshot = runtime.runner().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id)
     if snapshot is None or snapshot.finished:
         st.rerun()
     box = st.status(f"Researching “{md.inline(snapshot.title)}”…", state="running", expanded=True)
@@ -50,7 +53,7 @@ def live(job_id: str) -> None:
             st.info(RESUMED_NOTE, icon=":material/restart_alt:")
         _progress(snapshot)
         if st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
-            runtime.runner().cancel(job_id)
+            runtime.jobs().cancel(job_id)
     if snapshot.kind is WorkflowKind.MARKET:
         report_view.sections(market_sections(snapshot.partial, snapshot.problems), f"live-{job_id}", only_ready=True)
 
@@ -66,22 +69,35 @@ def downloads(snapshot: JobSnapshot) -> None:
                             type="primary" if number == 0 else "secondary")
 
 
-def _open(job_id: str | None) -> None:
+OLDER_RELEASE = ("Saved by an earlier release, which kept only this job's title, not its company list: "
+                 "start it again from the form.")
+
+
+def _open(start: Callable[[], str | None]) -> None:
+    """Open the job ``start`` begins (a button's callback), or say why none began."""
+    try:
+        job_id = start()
+    except ConfigError as exc:
+        st.toast(f"Configuration problem: {exc}", icon=":material/settings:")
+        return
     if job_id is not None:
         st.query_params["job"] = job_id
 
 
 def run_again_buttons(snapshot: JobSnapshot) -> None:
     """Run the job again with this session's settings, or retry only what failed (keeping what succeeded)."""
+    if snapshot.request is None:
+        st.caption(OLDER_RELEASE)
+        return
     settings = runtime.session_settings(runtime.settings_or_stop())
     failed = [s for s in snapshot.steps if s.state.finished and s.state is not StepState.DONE]
     row = st.container(horizontal=True)
     row.button("Run again", key=f"again-{snapshot.id}", icon=":material/replay:", type="tertiary",
-               on_click=lambda: _open(runtime.runner().submit(snapshot.request, settings)))
+               on_click=_open, args=(lambda: runtime.jobs().run_again(snapshot.id, settings),))
     if snapshot.result is not None and failed and snapshot.status is not JobStatus.COMPLETE:
         row.button(f"Retry failed parts ({len(failed)})", key=f"retry-{snapshot.id}", icon=":material/build:",
                    type="tertiary", help="Runs only the steps that failed or did not finish; keeps the rest",
-                   on_click=lambda: _open(runtime.runner().retry_failed(snapshot.id, settings)))
+                   on_click=_open, args=(lambda: runtime.jobs().retry_failed(snapshot.id, settings),))
 
 
 def finished(snapshot: JobSnapshot) -> None:
@@ -117,7 +133,7 @@ def finished(snapshot: JobSnapshot) -> None:
 
 def show(job_id: str) -> None:
     """Show the job named in the URL, running or finished."""
-    snapshot = runtime.runner().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id)
     if snapshot is None:
         st.error("There is no report at this link. It may have been deleted — see History.")
         return

@@ -20,9 +20,12 @@ def _use_example(topic: str) -> None:
 def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
     options = session_settings(settings).with_changes(model=model.strip() or settings.model, agent_timeout=float(timeout))
     try:
-        st.query_params["job"] = intents.start(MarketRequest.parse(topic), options)
+        job_id = intents.start(MarketRequest.parse(topic), options)
     except InputError as exc:
         st.session_state["topic_error"] = str(exc)
+        return
+    if job_id is not None:
+        st.query_params["job"] = job_id
 
 
 def topic_form(settings: Settings) -> None:
@@ -62,7 +65,7 @@ def _topic_of_linked_job(job_id: str) -> None:
     """After a reload or a shared link, the form shows the linked job's topic (once per job)."""
     if st.session_state.get("topic_of_job") == job_id:
         return
-    snapshot = runtime.runner().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id)
     if snapshot is not None and snapshot.kind is WorkflowKind.MARKET:
         st.session_state["topic"] = snapshot.title
     st.session_state["topic_of_job"] = job_id

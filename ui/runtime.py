@@ -1,11 +1,11 @@
-"""Process-wide objects shared by every session: settings, the job runner, the store."""
+"""Process-wide objects shared by every session: settings, the job service, the store."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from research.config import ConfigError, Settings, load_settings
-from research.jobs import JobRunner
+from research.jobs.service import JobService
 from research.logs import route_library_logs
 from research.store import ReportStore
 
@@ -36,12 +36,12 @@ def store() -> ReportStore:
     return ReportStore(settings.data_dir, settings.database_url)
 
 
-@st.cache_resource(show_spinner=False, on_release=JobRunner.close)
-def runner() -> JobRunner:
-    """The one background job runner (and event-loop thread) of this server process.
+@st.cache_resource(show_spinner=False, on_release=JobService.close)
+def jobs() -> JobService:
+    """The one job service (and event-loop thread) of this server process.
 
     Its jobs are durable: starting the server resumes the jobs it was running when it stopped.
     """
     settings = settings_or_stop()
     route_library_logs(settings.data_dir)
-    return JobRunner(store(), durable=settings)
+    return JobService(settings, store())

@@ -6,12 +6,11 @@ import pydantic_core
 import streamlit as st
 
 from research.core.steps import StepState
-from research.jobs import JobSnapshot, StepView
+from research.jobs.snapshots import JobSnapshot, StepView
 from research.reports import markdown as md
 from research.retrieval.types import Evidence
-from research.workflows.market import RESEARCH_SPECS, SUMMARY_KEY, agent_key, evidence_key, section_key
+from research.workflows.keys import RESEARCH_AGENTS, StepKey
 
-CARD_TITLES = {"market": "Market", "competitor": "Competitors", "customer": "Customers"}
 ICONS = {  # Material icons ship with Streamlit, so they render without emoji fonts
     StepState.QUEUED: ":gray[:material/schedule:]",
     StepState.RUNNING: ":blue[:material/progress_activity:]",
@@ -73,22 +72,20 @@ def _evidence_line(step: StepView | None, evidence: Evidence | None) -> str:
 def agent_cards(snapshot: JobSnapshot) -> None:
     """One bordered card per research agent (with its section's state) and one for the summary."""
     steps = {step.key: step for step in snapshot.steps}
-    agents = [spec.key for spec in RESEARCH_SPECS]
-    columns = st.columns(len(agents) + 1)
-    for column, agent in zip(columns, agents):
-        step = steps[agent_key(agent)]
-        with column.container(border=True, key=f"agent-{agent}"):
-            st.markdown(f"**{CARD_TITLES[agent]}**")
-            evidence = steps.get(evidence_key(agent))
-            lines = [_evidence_line(evidence, snapshot.partial.get(evidence_key(agent))),  # type: ignore[arg-type]
-                     *describe(step), _section_line(steps.get(section_key(agent)))]
+    columns = st.columns(len(RESEARCH_AGENTS) + 1)
+    for column, agent in zip(columns, RESEARCH_AGENTS):
+        step, evidence = steps[StepKey.agent(agent.key)], StepKey.evidence(agent.key)
+        with column.container(border=True, key=f"agent-{agent.key}"):
+            st.markdown(f"**{agent.card_title}**")
+            lines = [_evidence_line(steps.get(evidence), snapshot.partial.get(evidence)),  # type: ignore[arg-type]
+                     *describe(step), _section_line(steps.get(StepKey.section(agent.key)))]
             st.markdown("  \n".join(line for line in lines if line))
             data = snapshot.partial.get(step.key)
             if data is not None and not snapshot.finished:
                 st.caption(md.inline(data.headline()))
     with columns[-1].container(border=True, key="agent-summary"):
-        st.markdown("**Executive summary**")
-        st.markdown("  \n".join(describe(steps[SUMMARY_KEY])))
+        st.markdown(f"**{StepKey.SUMMARY.label}**")
+        st.markdown("  \n".join(describe(steps[StepKey.SUMMARY])))
 
 
 def writing_preview(text: str, field: str) -> None:

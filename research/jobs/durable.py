@@ -1,20 +1,24 @@
-"""The two durable workflows, a job and a step, and the executor that runs graph steps as steps.
+"""The two durable workflows, a job and a step, and the executor that runs graph steps as step workflows.
 
 A job (:func:`research_job`, workflow id = job id) runs its workflow's graph
 as usual, but :class:`DurableSteps` carries out each step as its own
 workflow (:func:`research_step`) with the id ``<job id>:<step key>``. DBOS
 keeps each step's outcome under that id, so when a restarted process runs
-the job again every finished step returns its recorded outcome at once,
-whatever order the steps finished in the first time, and a step that was
-running when the process died runs again (at least once) and says so.
+the job again, starting a finished step returns its recorded outcome at once
+(DBOS's idempotency on workflow ids), whatever order the steps finished in
+the first time; a step that was running when the process died runs again (at
+least once) and says so.
 
-Steps that send requests to the model server wait in the provider queue
-(:data:`~research.durable.engine.PROVIDER_QUEUE`), whose concurrency cap and
-rate limit hold across every process sharing the database; any of those
-processes may run them. The graph code itself never runs inside a DBOS step:
-DBOS calls made while waiting for steps run outside the job's workflow
-context (:func:`_detached`), so the job replays the same way however its
-steps interleave.
+Steps are started outside the job's own operation log: DBOS numbers a
+workflow's operations in the order they are called, and a graph starts its
+steps in the order their inputs finish, which differs from run to run. Their
+ids, not their position in the job's log, tie them to the job.
+
+Everything a job or step hands to DBOS is plain JSON (:mod:`research.jobs.orders`).
+Model-calling steps wait for a slot: the process's own
+(:class:`~research.jobs.slots.ProviderSlots`) or, when the limit is
+deployment-wide, the provider queue (:data:`~research.jobs.engine.PROVIDER_QUEUE`),
+where any process of the deployment may run them.
 """
 
 from __future__ import annotations
@@ -23,56 +27,106 @@ import asyncio
 import contextvars
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
-from dbos._error import DBOSAwaitedWorkflowCancelledError
+from dbos import error as dbos_error
+from pydantic import BaseModel
 
+from research.config import Settings
 from research.core.errors import RecordedFailure, describe_error
 from research.core.graph import Step, StepInputs
 from research.core.steps import EventSink, StepContext, StepOutcome, StepState
-from research.durable.engine import BOOT_ID, provider_queue
-from research.durable.host import Attachment, DurableJob, current_host
-from research.inputs import CompanyRequest, MarketRequest
-from research.workflows import workflow_for
+from research.jobs.engine import BOOT_ID, RESULT_POLL_SECONDS, RunState, deployment_wide
+from research.jobs.orders import JobOrder, dump_outcome, load_outcome
+from research.jobs.slots import ProviderSlots
+from research.workflows import JobResult, workflow_for
 from research.workflows.base import RunTools, run_tools, run_workflow
 
 T = TypeVar("T")
 RERUN_NOTE = "ran again after a restart"
 RECORDED_NOTE = "recorded before the restart"
 QUEUED_NOTE = "queued (provider limit)"
-_WAITING = ("ENQUEUED", "DELAYED")
-_ENDED = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
-_STATUS_POLL_SECONDS = 0.5
+_SHOW_QUEUED_AFTER = 0.05
+"""Seconds a queued step may take to start before its card says it waits for the provider limit."""
 
 
-@dataclass(frozen=True)
-class StepCall:
-    """What a step workflow is started with: the job's request and settings (no secrets), the step and its inputs."""
+class StepCall(BaseModel):
+    """What a step workflow is started with: its job, its key, its inputs' outcomes (JSON) and where it waits."""
 
-    job_id: str
-    request: MarketRequest | CompanyRequest
-    settings: Any
+    order: JobOrder
     key: str
-    inputs: dict[str, StepOutcome[Any]]
+    inputs: dict[str, str]
+    """The outcome of each input step, as :func:`~research.jobs.orders.dump_outcome` JSON."""
     deadline: float | None = None
-    """When the job's time is up (seconds since the epoch): a step dequeued later does not run."""
+    """When the job's time is up (seconds since the epoch): a step that starts later does not run."""
+    rank: int = 1
+    """The step's place among its job's model requests (lower ranks get a slot first)."""
+    queued: bool = False
+    """True: it waits in the provider queue; False: for one of this process's slots (or for none)."""
+    calls_model: bool = True
 
 
 @dataclass
-class _LocalJob:
+class LocalJob:
     """A job running in this process: its steps use its tools, report to its page and see its cancel flag."""
 
     tools: RunTools
     publish: EventSink
     cancel: asyncio.Event
+    started: dict[str, asyncio.Event] = field(default_factory=dict)
+    """By step key: set when the step's workflow begins here."""
+    outcomes: dict[str, asyncio.Future[StepOutcome[Any]]] = field(default_factory=dict)
+    """By step key: the outcome of a step that ran here, handed over without a database read."""
 
 
-_local_jobs: dict[str, _LocalJob] = {}
-_step_ended: dict[str, asyncio.Event] = {}
-_step_tasks: dict[str, asyncio.Task[Any]] = {}
-_background: set[asyncio.Task[Any]] = set()
+class Attachment(Protocol):
+    """A durable job's link to the process that runs it (see :meth:`JobHost.attach`)."""
+
+    publish: EventSink
+    cancel: asyncio.Event
+    models: Any
+    settings: Settings
+    reuse: dict[str, StepOutcome[Any]] | None
+
+
+class JobHost(Protocol):
+    """The process's job service, as the workflows see it (:class:`research.jobs.service.JobService`)."""
+
+    local_jobs: dict[str, LocalJob]
+    slots: ProviderSlots
+
+    def with_secrets(self, settings: Settings) -> Settings:
+        """``settings`` with this process's API keys."""
+        ...
+
+    def provider_queue(self) -> Any:
+        """The provider queue of the started engine."""
+        ...
+
+    async def attach(self, order: JobOrder, resumed: bool) -> Attachment:
+        """Show the job, submitted here or resumed after a restart; its events, cancel flag, models, settings."""
+        ...
+
+    async def finished(self, job_id: str, result: JobResult) -> None:
+        """Write the job's result to the history and show it."""
+        ...
+
+
+_host: JobHost | None = None
+
+
+def serve_for(host: JobHost | None) -> None:
+    """Make ``host`` the service the workflows of this process report to (None: no longer any)."""
+    global _host
+    _host = host
+
+
+def _service() -> JobHost:
+    if _host is None:
+        raise RuntimeError("no job service is running in this process")
+    return _host
 
 
 def step_workflow_id(job_id: str, key: str) -> str:
@@ -88,201 +142,159 @@ def _began() -> tuple[str, float]:
     return BOOT_ID, time.time()
 
 
-async def _detached(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` outside any workflow context, so DBOS does not record it as an operation of the job."""
+async def _outside_the_job(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` with no workflow context, so DBOS does not number it among the job's operations."""
     return await asyncio.create_task(coro, context=contextvars.Context())
 
 
 @DBOS.workflow(name="research.job")
-async def research_job(job: DurableJob) -> str:
-    """Run one research job durably; its result goes to the host, and is returned as JSON.
+async def research_job(order_json: str) -> str:
+    """Run one research job durably and write its history row; returns its status.
 
-    Resumed after a restart, it keeps the outcomes its steps recorded and runs
-    the rest; its deadline counts from when it first began, across restarts.
+    Resumed after a restart, its steps that had finished return their recorded
+    outcomes and the rest run; its deadline counts from when it first began.
     """
+    order = JobOrder.model_validate_json(order_json)
     boot, began = await DBOS.run_step_async({"name": "began"}, _began)
     resumed = boot != BOOT_ID
-    host = current_host()
-    attachment = await host.attach(job, resumed=resumed)
-    settings = host.with_secrets(job.settings)
+    service = _service()
+    attachment = await service.attach(order, resumed=resumed)
+    settings = attachment.settings
     deadline = began + settings.run_timeout
-    reuse = dict(job.reuse or {})
-    if resumed:
-        reuse.update(await _detached(recorded_outcomes(job.id)))
     try:
-        result = await run_workflow(workflow_for(job.request.kind), job.request,
-                                    settings,  # its run_timeout counts from ``began``, the job's first start
+        result = await run_workflow(workflow_for(order.request.kind), order.request, settings,
                                     on_event=attachment.publish, cancel=attachment.cancel, models=attachment.models,
-                                    reuse=reuse,  # type: ignore[arg-type]
-                                    executor=lambda tools: DurableSteps(job, tools, attachment, deadline),
-                                    started_at=began)
+                                    reuse=attachment.reuse,
+                                    executor=lambda tools: DurableSteps(order, tools, attachment, deadline, service),
+                                    started_at=began, executor_keeps_time=True)
     finally:
-        _local_jobs.pop(job.id, None)
-    await host.finished(job, result)
-    return result.model_dump_json()  # JSON: the typed results are generic models, which pickle cannot store
-
-
-async def recorded_outcomes(job_id: str) -> dict[str, StepOutcome[Any]]:
-    """The outcomes of the job's steps that finished with a result before a restart, by step key."""
-    statuses = await DBOS.list_workflows_async(workflow_id_prefix=f"{job_id}:", status="SUCCESS", load_input=False)
-    outcomes = (status.output for status in statuses)
-    return {o.key: o.model_copy(update={"note": o.note or RECORDED_NOTE}) for o in outcomes
-            if isinstance(o, StepOutcome) and o.ok}
-
-
-async def run_job(job: DurableJob) -> str | None:
-    """Start ``job`` as a durable workflow (id: the job's id) and wait for its result's JSON.
-
-    A cancelled job returns None: its partial result was handed to the host already.
-    """
-    with SetWorkflowID(job.id):
-        handle = await DBOS.start_workflow_async(research_job, job)
-    try:
-        return await handle.get_result()
-    except DBOSAwaitedWorkflowCancelledError:
-        return None
-
-
-def cancel_job(job_id: str) -> None:
-    """Record that ``job_id`` is cancelled, so no restart resumes it (call on the jobs' loop)."""
-    task = asyncio.get_running_loop().create_task(_detached(DBOS.cancel_workflow_async(job_id)))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
-async def unfinished_jobs(worker: str | None = None) -> list[str]:
-    """The ids of the jobs DBOS has yet to finish (of one ``worker``, or of all), oldest first."""
-    statuses = await DBOS.list_workflows_async(name="research.job", status=["PENDING", "ENQUEUED"], load_input=False,
-                                               load_output=False, executor_id=worker)
-    return [status.workflow_id for status in statuses]
+        service.local_jobs.pop(order.id, None)
+    await service.finished(order.id, result)
+    return result.status.value
 
 
 class DurableSteps:
     """The graph executor of a durable job: each step runs as the workflow ``<job id>:<step key>``."""
 
-    def __init__(self, job: DurableJob, tools: RunTools, attachment: Attachment, deadline: float | None = None) -> None:
-        self.job, self.deadline = job, deadline
-        _local_jobs[job.id] = _LocalJob(tools, attachment.publish, attachment.cancel)
-        calls = [step.key for step in workflow_for(job.request.kind).steps(job.request, None) if step.calls_model]
+    def __init__(self, order: JobOrder, tools: RunTools, attachment: Any, deadline: float | None,
+                 service: JobHost) -> None:
+        self.order, self.deadline, self.service = order, deadline, service
+        self.local = service.local_jobs[order.id] = LocalJob(tools, attachment.publish, attachment.cancel)
+        self.queued = deployment_wide(order.settings)
+        calls = [step.key for step in workflow_for(order.request.kind).steps(order.request, None) if step.calls_model]
         self._ranks = {key: rank for rank, key in enumerate(calls, 1)}
 
-    def _rank(self, key: str) -> int:
-        """The step's place among its job's model requests: the queue starts lower ranks first (equal
-        ranks in arrival order), so jobs take turns and a new job's first request does not wait
-        behind the hundredth company of an earlier batch."""
-        return self._ranks.get(key, len(self._ranks) + 1)
-
     async def __call__(self, step: Step, inputs: StepInputs, ctx: StepContext) -> Any:
-        call = StepCall(self.job.id, self.job.request, self.job.settings, step.key, dict(inputs.outcomes),
-                        self.deadline)
-        outcome = await _detached(self._run(step, call, ctx))
+        call = StepCall(order=self.order, key=step.key, deadline=self.deadline,
+                        inputs={key: dump_outcome(o) for key, o in inputs.outcomes.items()},
+                        rank=self._ranks.get(step.key, len(self._ranks) + 1),
+                        queued=self.queued and step.calls_model, calls_model=step.calls_model)
+        left = None if self.deadline is None else self.deadline - time.time()
+        try:  # after the deadline, recorded steps still come back, and the rest end at once as out of time
+            outcome = await asyncio.wait_for(_outside_the_job(self._run(call, ctx)), left if left and left > 0 else None)
+        except TimeoutError:
+            limit = round(self.order.settings.run_timeout, 1)
+            raise RecordedFailure(f"stopped: the run's time limit of {limit:g} s was reached", timed_out=True) from None
         ctx.outcome.attempts, ctx.outcome.usage, ctx.outcome.note = outcome.attempts, outcome.usage, outcome.note
         if outcome.ok:
             return outcome.result
         raise RecordedFailure(outcome.error or outcome.state.value, timed_out=outcome.state is StepState.TIMED_OUT)
 
-    async def _run(self, step: Step, call: StepCall, ctx: StepContext) -> StepOutcome[Any]:
-        workflow_id = step_workflow_id(call.job_id, call.key)
-        ended = _step_ended.setdefault(workflow_id, asyncio.Event())
+    async def _run(self, call: StepCall, ctx: StepContext) -> StepOutcome[Any]:
+        workflow_id = step_workflow_id(self.order.id, call.key)
+        started = self.local.started.setdefault(call.key, asyncio.Event())
+        here = self.local.outcomes.setdefault(call.key, asyncio.get_running_loop().create_future())
         try:
             with SetWorkflowID(workflow_id):
-                if step.calls_model:
-                    with SetEnqueueOptions(priority=self._rank(step.key)):
-                        handle = await provider_queue().enqueue_async(research_step, call)
+                if call.queued:
+                    with SetEnqueueOptions(priority=call.rank):
+                        handle = await self.service.provider_queue().enqueue_async(research_step,
+                                                                                   call.model_dump_json())
                 else:
-                    handle = await DBOS.start_workflow_async(research_step, call)
-            await _until_ended(workflow_id, ended, ctx, self.job.settings.worker_id)
-            return await handle.get_result()
+                    handle = await DBOS.start_workflow_async(research_step, call.model_dump_json())
+            recorded = asyncio.ensure_future(handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
+            if call.queued:
+                await _say_when_held_back(started, recorded, ctx)
+            done, _ = await asyncio.wait({recorded, here}, return_when=asyncio.FIRST_COMPLETED)
+            if here in done:
+                recorded.cancel()
+                return here.result()
+            outcome, extra = load_outcome(recorded.result())
+            if extra.get("boot") != BOOT_ID and not outcome.note:
+                outcome.note = RECORDED_NOTE  # finished before this process started
+            return outcome
         except asyncio.CancelledError:
-            await asyncio.shield(_cancel_step(workflow_id))
+            await asyncio.shield(DBOS.cancel_workflow_async(workflow_id))  # never resumed, nor run elsewhere
             raise
         finally:
-            _step_ended.pop(workflow_id, None)
+            self.local.outcomes.pop(call.key, None)
 
 
-async def _until_ended(workflow_id: str, ended: asyncio.Event, ctx: StepContext, worker: str) -> None:
-    """Wait until the step's outcome is recorded: woken at once when it ran here, else by polling.
-
-    Meanwhile the step's card says why it waits: "queued (provider limit)"
-    while no slot is free, or which worker runs it when another process does.
-    """
-    shown = ""
-    while True:
-        try:
-            await asyncio.wait_for(ended.wait(), _STATUS_POLL_SECONDS)
-            return  # it ran here and its task has ended: DBOS has recorded the outcome
-        except TimeoutError:
-            pass
-        status = await DBOS.get_workflow_status_async(workflow_id)
-        state = status.status if status else "ENQUEUED"
-        if state in _ENDED:
-            return
-        if workflow_id in _step_tasks:
-            continue  # it runs here: its own events tell the page
-        if state in _WAITING and shown != QUEUED_NOTE:
-            shown = QUEUED_NOTE
-            ctx._emit(StepState.QUEUED, QUEUED_NOTE)
-        elif state == "PENDING" and status and status.executor_id != worker and not shown.startswith("running"):
-            shown = f"running on worker {status.executor_id}"
-            ctx._emit(StepState.RUNNING, shown)
-
-
-async def _cancel_step(workflow_id: str) -> None:
-    """Stop a step for good: cancelled in the database (it is not recovered) and here, if it runs here."""
-    task = _step_tasks.get(workflow_id)
-    if task is not None:
-        task.cancel()
-    await _detached(DBOS.cancel_workflow_async(workflow_id))
+async def _say_when_held_back(started: asyncio.Event, recorded: asyncio.Future[Any], ctx: StepContext) -> None:
+    """Tell the step's card it waits for the provider limit, unless it starts (or ends) at once."""
+    waiter = asyncio.ensure_future(started.wait())
+    done, _ = await asyncio.wait({waiter, recorded}, timeout=_SHOW_QUEUED_AFTER, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if not done:
+        ctx._emit(StepState.QUEUED, QUEUED_NOTE)
 
 
 @DBOS.workflow(name="research.step")
-async def research_step(call: StepCall) -> StepOutcome[Any]:
-    """Run one step of a job and return its outcome (a failure is an outcome too, so it is recorded)."""
+async def research_step(call_json: str) -> str:
+    """Run one step of a job; returns its outcome as JSON (a failure is an outcome too, so it is recorded)."""
+    call = StepCall.model_validate_json(call_json)
     boot = await DBOS.run_step_async({"name": "began"}, _boot)
-    workflow_id = step_workflow_id(call.job_id, call.key)
-    task = asyncio.current_task()
-    if task is not None:  # wakes the waiting job once DBOS has recorded the outcome
-        _step_tasks[workflow_id] = task
-        task.add_done_callback(lambda _t: _step_finished(workflow_id))
-    local = _local_jobs.get(call.job_id)
+    service = _service()
+    local = service.local_jobs.get(call.order.id)
     if local is not None:
-        return await _run_step(call, local.tools, local.publish, rerun=boot != BOOT_ID, local=local)
-    async with run_tools(current_host().with_secrets(call.settings)) as tools:
-        return await _run_step(call, tools, lambda _event: None, rerun=boot != BOOT_ID)
+        local.started.setdefault(call.key, asyncio.Event()).set()
+        outcome = await _run_step(call, local.tools, local.publish, boot != BOOT_ID, local, service)
+        waiting, task = local.outcomes.get(call.key), asyncio.current_task()
+        if waiting is not None and task is not None:  # handed over once DBOS has recorded it (the task's end)
+            task.add_done_callback(lambda _task: waiting.done() or waiting.set_result(outcome))
+    else:
+        async with run_tools(service.with_secrets(call.order.settings)) as tools:
+            outcome = await _run_step(call, tools, lambda _event: None, boot != BOOT_ID, None, service)
+    return dump_outcome(outcome, boot=BOOT_ID)
 
 
-def _step_finished(workflow_id: str) -> None:
-    _step_tasks.pop(workflow_id, None)
-    ended = _step_ended.get(workflow_id)
-    if ended is not None:
-        ended.set()
-
-
-async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: bool,
-                    local: _LocalJob | None = None) -> StepOutcome[Any]:
-    workflow = workflow_for(call.request.kind)
-    limits = workflow.limits(call.request, call.settings)  # type: ignore[arg-type]
+async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: bool, local: LocalJob | None,
+                    service: JobHost) -> StepOutcome[Any]:
+    request = call.order.request
+    workflow = workflow_for(request.kind)
+    limits = workflow.limits(request, call.order.settings)
     outcome = StepOutcome(key=call.key, state=StepState.RUNNING, attempts=1, started_at=time.time(),
                           note=RERUN_NOTE if rerun else None)
-    stopped = await _job_stopped(call, local)
-    if stopped is not None:  # the job ended while this step waited (or while the process was down)
-        outcome.state, outcome.error, outcome.attempts = stopped
-        outcome.finished_at = time.time()
-        return outcome
-    step = next(s for s in workflow.steps(call.request, tools) if s.key == call.key)  # type: ignore[arg-type]
+    step = next(s for s in workflow.steps(request, tools) if s.key == call.key)
     ctx = StepContext(call.key, limits, outcome, publish)
-    ctx._emit(StepState.RUNNING, "running again after a restart" if rerun else "")
-    try:
-        outcome.result = await step.work(StepInputs(call.inputs), ctx)
-        outcome.state = StepState.DONE
-    except Exception as exc:  # noqa: BLE001 - a failure is recorded like a result
-        timed_out, outcome.error = describe_error(exc, limits.attempt_timeout)
-        outcome.state = StepState.TIMED_OUT if timed_out else StepState.FAILED
+
+    def held_back() -> None:
+        ctx._emit(StepState.QUEUED, QUEUED_NOTE)
+
+    async def work() -> None:
+        stopped = await _job_stopped(call, local)
+        if stopped is not None:  # the job ended while this step waited (or while the process was down)
+            outcome.state, outcome.error, outcome.attempts = stopped
+            return
+        ctx._emit(StepState.RUNNING, "running again after a restart" if rerun else "")
+        inputs = StepInputs({key: load_outcome(text)[0] for key, text in call.inputs.items()})
+        try:
+            outcome.result = await step.work(inputs, ctx)
+            outcome.state = StepState.DONE
+        except Exception as exc:  # noqa: BLE001 - a failure is recorded like a result
+            timed_out, outcome.error = describe_error(exc, limits.attempt_timeout)
+            outcome.state = StepState.TIMED_OUT if timed_out else StepState.FAILED
+
+    if call.calls_model and not call.queued:
+        async with service.slots.take(call.rank, on_wait=held_back):
+            await work()
+    else:
+        await work()
     outcome.finished_at = time.time()
     return outcome
 
 
-async def _job_stopped(call: StepCall, local: _LocalJob | None) -> tuple[StepState, str, int] | None:
+async def _job_stopped(call: StepCall, local: LocalJob | None) -> tuple[StepState, str, int] | None:
     """Why the step must not run, if its job was cancelled or its time is up.
 
     A job running in this process is asked directly; of another one, the database is.
@@ -292,6 +304,37 @@ async def _job_stopped(call: StepCall, local: _LocalJob | None) -> tuple[StepSta
     if local is not None:
         cancelled = local.cancel.is_set()
     else:
-        job = await _detached(DBOS.get_workflow_status_async(call.job_id))  # live, not a recorded operation
-        cancelled = job is not None and job.status == "CANCELLED"
+        status = await DBOS.get_workflow_status_async(call.order.id)
+        cancelled = status is not None and RunState(status.status) is RunState.CANCELLED
     return (StepState.CANCELLED, "cancelled", 0) if cancelled else None
+
+
+async def start_job(order: JobOrder) -> str | None:
+    """Start ``order`` as a durable workflow (id: the job's id) and wait for it; its status, or None if cancelled.
+
+    Its result reaches the service through :meth:`~research.jobs.service.JobService.finished`.
+    """
+    with SetWorkflowID(order.id):
+        handle = await DBOS.start_workflow_async(research_job, order.model_dump_json())
+    try:
+        return await handle.get_result()
+    except dbos_error.DBOSAwaitedWorkflowCancelledError:
+        return None
+
+
+async def cancel_job(job_id: str) -> None:
+    """Record that ``job_id`` is cancelled, so no restart resumes it."""
+    await DBOS.cancel_workflow_async(job_id)
+
+
+async def unfinished_jobs(worker: str | None = None) -> list[str]:
+    """The ids of the jobs DBOS has yet to finish (of one ``worker``, or of all), oldest first."""
+    statuses = await DBOS.list_workflows_async(name="research.job", status=[RunState.PENDING, RunState.ENQUEUED],
+                                               load_input=False, load_output=False, executor_id=worker)
+    return [status.workflow_id for status in statuses]
+
+
+async def job_state(job_id: str) -> RunState | None:
+    """How DBOS has the job: unfinished, or how it ended; None when it never ran durably."""
+    status = await DBOS.get_workflow_status_async(job_id)
+    return RunState(status.status) if status is not None else None

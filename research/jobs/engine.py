@@ -8,31 +8,54 @@ id, DBOS hands it back the jobs it was running. The application version is
 pinned (:data:`APP_VERSION`), so a code change does not strand pending jobs;
 bump it only when the job or step workflows change in a way an older
 recorded run cannot replay.
+
+Model requests wait in the provider queue (:data:`PROVIDER_QUEUE`) when the
+limit must hold across processes: a shared database, or a rate limit. A
+single process on its own database limits them in memory instead
+(:class:`~research.jobs.slots.ProviderSlots`), so a freed slot goes to the
+next step at once rather than at the queue's next poll.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import time
 import uuid
+from enum import StrEnum
 
 from dbos import DBOS, DBOSConfig, Queue
 
 from research.config import Settings
-from research.durable.host import JobHost, set_host
 from research.logs import route_library_logs
 from research.store import database_url_for
 
 APP_NAME = "market-research"
-APP_VERSION = "research-jobs-1"
+APP_VERSION = "research-jobs-2"
+"""2: jobs and steps take and return plain JSON (1 pickled them)."""
 PROVIDER_QUEUE = "research-provider"
-"""The queue every model-calling step waits in: one concurrency cap and rate limit for the whole deployment."""
+"""The queue every model-calling step waits in when the limit is deployment-wide."""
 QUEUE_POLL_SECONDS = 0.01
 """How often each process looks for queued steps it may start (a small read; it bounds a step's start delay)."""
+RESULT_POLL_SECONDS = 0.1
+"""How often a job looks for the outcome of a step another process runs."""
 BOOT_ID = uuid.uuid4().hex
 """This process's run: a step or job that recorded another boot id was running before a restart."""
+
+
+class RunState(StrEnum):
+    """A job's or step's state as DBOS records it (the values are DBOS's own status strings)."""
+
+    PENDING = "PENDING"
+    ENQUEUED = "ENQUEUED"
+    DELAYED = "DELAYED"
+    SUCCESS = "SUCCESS"
+    ERROR = "ERROR"
+    CANCELLED = "CANCELLED"
+    MAX_RECOVERY_ATTEMPTS_EXCEEDED = "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
+
+    @property
+    def unfinished(self) -> bool:
+        """True while DBOS will still run it (now, later, or after a restart)."""
+        return self in (RunState.PENDING, RunState.ENQUEUED, RunState.DELAYED)
 
 
 def dbos_config(settings: Settings) -> DBOSConfig:
@@ -41,24 +64,31 @@ def dbos_config(settings: Settings) -> DBOSConfig:
                       application_version=APP_VERSION, executor_id=settings.worker_id, log_level="WARNING")
 
 
+def deployment_wide(settings: Settings) -> bool:
+    """True when model requests must wait in the provider queue: the limit holds across processes.
+
+    A shared database (several replicas) needs one cap for all of them; a rate
+    limit is counted by the queue. Otherwise the process's own slots suffice.
+    """
+    return bool(settings.database_url or settings.rate_limit)
+
+
 class DurableEngine:
     """DBOS for one process. :meth:`start` on the jobs' loop; :meth:`close` when the process ends."""
 
-    def __init__(self, settings: Settings, host: JobHost) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.host = host
         self.started = False
         self.queue: Queue | None = None
 
     async def start(self) -> None:
         """Launch DBOS on the running loop: it recovers this worker's unfinished jobs and serves the queue.
 
+        The workflows must be registered first (importing :mod:`research.jobs.durable` does it).
+
         The loop it is started on runs every job and step workflow, recovered or
         dequeued, so steps share the loop's HTTP clients.
         """
-        import research.durable.workflows  # noqa: F401 - registers the workflows, once per process
-
-        set_host(self.host)
         DBOS(config=dbos_config(self.settings))
         route_library_logs(self.settings.data_dir)  # DBOS's own console handler is replaced by the log file
         _drop_console_handlers()
@@ -69,54 +99,16 @@ class DurableEngine:
             PROVIDER_QUEUE, global_concurrency=self.settings.max_concurrency,
             worker_concurrency=self.settings.worker_concurrency, limiter=limiter,  # type: ignore[arg-type]
             polling_interval_sec=QUEUE_POLL_SECONDS, on_conflict="always_update")
-        await _until_serving(PROVIDER_QUEUE)
         self.started = True
-        global _engine
-        _engine = self
 
     def close(self) -> None:
         """Stop DBOS (unfinished jobs stay recorded, to be recovered by the next start)."""
-        global _engine
         if self.started:
             DBOS.destroy(destroy_registry=False)
             self.started = False
-        _engine = None
-        set_host(None)
-
-
-_engine: DurableEngine | None = None
-
-
-def provider_queue() -> Queue:
-    """The provider queue of the started engine."""
-    if _engine is None or _engine.queue is None:
-        raise RuntimeError("the durable engine is not started")
-    return _engine.queue
-
-
-def close_engine() -> None:
-    """Close the started engine, if any (call it off the loop it was started on, once that loop is done)."""
-    if _engine is not None:
-        _engine.close()
-
-
-async def _until_serving(queue: str, seconds: float = 3.0) -> None:
-    """Wait (bounded) until DBOS's thread for ``queue`` runs: a new queue is picked up within a second."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if any(thread.name == f"queue-worker-{queue}" for thread in threading.enumerate()):
-            return
-        await asyncio.sleep(0.02)
 
 
 def _drop_console_handlers() -> None:
     logger = logging.getLogger("dbos")
     for handler in [h for h in logger.handlers if not getattr(h, "_research", False)]:
         logger.removeHandler(handler)
-
-
-async def start_engine(settings: Settings, host: JobHost) -> DurableEngine:
-    """Create and start the engine on the running loop."""
-    engine = DurableEngine(settings, host)
-    await engine.start()
-    return engine

@@ -1,18 +1,19 @@
-"""Background research jobs for a long-lived process such as the web app.
+"""The job service: the one way the command line and the web app start, follow, cancel and resume jobs.
 
-One :class:`JobRunner` per process owns one asyncio event loop in a daemon
-thread; every session's jobs run there side by side. Front ends never touch
-the loop: they :meth:`JobRunner.submit` a checked request, poll
-:meth:`JobRunner.snapshot` (an immutable copy, safe to read from any thread)
-and may :meth:`cancel`. Finished jobs are saved to the
-:class:`~research.store.ReportStore`, so a job id keeps working after the
-process restarts.
+One :class:`JobService` per process owns one asyncio event loop in a daemon
+thread; every job of the process runs there. Front ends never touch the loop:
+they :meth:`~JobService.submit` a checked request, read
+:meth:`~JobService.snapshot` (an immutable copy, safe from any thread),
+:meth:`~JobService.watch` its events, :meth:`~JobService.cancel` it,
+:meth:`~JobService.retry_failed` or :meth:`~JobService.run_again` it.
 
-With ``durable`` settings every job runs as a DBOS workflow
-(:mod:`research.durable`): a restarted process resumes its unfinished jobs
-where they were, and the runner is the host that shows them again. A job
-run with a key pasted into one browser session is the exception: the key
-is never stored, so such a job cannot be resumed and runs in memory only.
+Jobs run durably (:mod:`research.jobs.durable`): each is a DBOS workflow that
+stores its request and writes its history row, so a restarted process resumes
+its unfinished jobs where they were, and *Run again* always has the full
+request. A job run with a key pasted into one browser session is the
+exception: the key is never stored, so such a job cannot be resumed and runs
+in memory only. A request already running (asked twice by a double click, or
+from two tabs) gives back the running job instead of a second one.
 """
 
 from __future__ import annotations
@@ -21,94 +22,151 @@ import asyncio
 import contextlib
 import threading
 import time
-from typing import Any
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from research.config import ConfigError, Settings
+from research.config import Settings
 from research.core.runs import JobStatus
-from research.core.steps import TokenUsage
-from research.durable.host import Attachment, DurableJob, without_secrets
+from research.core.steps import EventSink, StepOutcome, TokenUsage
 from research.inputs import CompanyRequest, MarketRequest
-from research.job_state import JobSnapshot, JobState, StepView, snapshot_from_store
+from research.jobs import durable as durable_workflows
+from research.jobs.engine import DurableEngine
+from research.jobs.orders import JobOrder
+from research.jobs.slots import ProviderSlots
+from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
 from research.providers.source import ModelSource, open_models
-from research.store import ReportStore, is_valid_job_id
-from research.workflows import JobResult, run_workflow
+from research.store import DuplicateJob, ReportStore, is_valid_job_id, new_job_id
+from research.workflows import JobResult, run_workflow, workflow_for
+from research.workflows.legacy import upgrade_result
 
-__all__ = ["JobRunner", "JobSnapshot", "StepView", "snapshot_from_store"]
+__all__ = ["JobService", "JobSnapshot", "StepView"]
+
+Request = MarketRequest | CompanyRequest
+T = TypeVar("T")
+JobWatcher = Callable[[JobSnapshot], EventSink | None]
+"""Told of every job this process starts or resumes; may return a sink for the job's events."""
 
 
-class JobRunner:
-    """Runs research jobs on one background event loop and keeps their state."""
+@dataclass
+class Attachment:
+    """A durable job's link to this process: where its events go, its cancel flag, models, settings and kept steps."""
 
-    def __init__(self, store: ReportStore | None = None, *, keep_in_memory: int = 100,
-                 durable: Settings | None = None) -> None:
-        """``durable``: the process's settings (and its keys) to run every job durably with; None: in memory."""
-        self._store = store
-        self._keep = keep_in_memory
+    publish: EventSink
+    cancel: asyncio.Event
+    models: ModelSource | None
+    """Models opened when the job was submitted here (the service closes them); None: the run opens its own."""
+    settings: Settings
+    """The job's settings with this process's keys."""
+    reuse: dict[str, StepOutcome[Any]] | None
+
+
+_running: JobService | None = None
+"""The durable service of this process (DBOS runs one set of workflows per process)."""
+
+
+class JobService:
+    """Runs research jobs on one background event loop, durably, and keeps their state."""
+
+    def __init__(self, settings: Settings, store: ReportStore | None = None, *, durable: bool = True,
+                 keep_in_memory: int = 100, demo_speed: float = 1.0, on_job: JobWatcher | None = None) -> None:
+        """``settings``: the process's own (with its keys). ``durable`` False runs every job in memory.
+
+        ``demo_speed`` divides the demo model's latencies; ``on_job`` is told of
+        each job as it starts here (also one resumed after a restart).
+        """
+        global _running
+        self.settings, self.store = settings, store
+        self.local_jobs: dict[str, durable_workflows.LocalJob] = {}
+        """The durable jobs running on this loop, by id (their steps find their tools and page here)."""
+        self.slots = ProviderSlots(settings.worker_concurrency or settings.max_concurrency)
+        self._keep, self._demo_speed, self._on_job = keep_in_memory, demo_speed, on_job
         self._jobs: dict[str, JobState] = {}
-        self._jobs_lock = threading.Lock()
-        self._base = durable
+        self._lock = threading.Lock()
+        self._added = threading.Condition(self._lock)
+        """Notified when a job is added (a resumed job appears once DBOS recovery has started it)."""
+        self._resuming: set[str] = set()
         self._models: dict[str, ModelSource] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="research-jobs", daemon=True)
         self._thread.start()
-        self._engine: Any = None
-        if durable is not None:
-            from research.durable.engine import start_engine
-
-            self._engine = asyncio.run_coroutine_threadsafe(start_engine(durable, self), self._loop).result()
+        self._engine: DurableEngine | None = None
+        if durable:
+            if _running is not None:
+                raise RuntimeError("one durable job service per process")
+            _running = self
+            durable_workflows.serve_for(self)
+            self._engine = DurableEngine(settings)
+            try:
+                self._call(self._engine.start())  # DBOS recovers this worker's unfinished jobs now
+            except BaseException:
+                _running = None
+                durable_workflows.serve_for(None)
+                self._stop_loop()
+                raise
+        self._resuming = set(self.unfinished())
         if store is not None:
-            store.mark_interrupted(durable.worker_id if durable else "local", keep=self._resumable())
+            store.mark_interrupted(settings.worker_id, keep=self._resuming)
 
-    def submit(self, request: MarketRequest | CompanyRequest, settings: Settings,
-               reuse: dict[str, Any] | None = None) -> str:
+    # What front ends call (from any thread).
+
+    def submit(self, request: Request, settings: Settings | None = None, *, again: bool = False,
+               retry_of: str | None = None) -> str:
         """Start researching a checked ``request``; returns the job id at once.
 
-        ``reuse`` holds an earlier run's step outcomes by key; what succeeded
-        there is kept and only the rest runs (see :meth:`retry_failed`).
+        While a job of the same request is running (in this process or another
+        of the deployment) its id is returned and nothing starts, unless
+        ``again``: a deliberate second run. ``retry_of`` keeps what succeeded in
+        that earlier job and runs the rest. Raises
+        :class:`research.config.ConfigError` when no model can be selected
+        (nothing is recorded then).
         """
-        job = JobState(request, settings, reuse)
-        with self._jobs_lock:
-            self._jobs[job.id] = job
-            self._evict_finished()
-        asyncio.run_coroutine_threadsafe(self._run(job), self._loop)
-        return job.id
+        return self._call(self._submit(request, settings or self.settings, again or retry_of is not None, retry_of))
 
-    def retry_failed(self, job_id: str, settings: Settings) -> str | None:
+    def run_again(self, job_id: str, settings: Settings | None = None) -> str | None:
+        """Start the job's request again as a new job; None when the request is unknown (an older release's row)."""
+        snapshot = self.snapshot(job_id)
+        if snapshot is None or snapshot.request is None:
+            return None
+        return self.submit(snapshot.request, settings, again=True)
+
+    def retry_failed(self, job_id: str, settings: Settings | None = None) -> str | None:
         """Run again only what failed or did not finish in job ``job_id``, keeping what succeeded.
 
-        Returns the new job's id, or None when the job is unknown or still running.
+        Returns the new job's id, or None when the job is unknown, still running or has no result.
         """
         snapshot = self.snapshot(job_id)
-        if snapshot is None or not snapshot.finished:
+        if snapshot is None or not snapshot.finished or snapshot.request is None or snapshot.result is None:
             return None
-        # What is kept cost nothing this time: its tokens were counted by the earlier job.
-        reuse = {o.key: o.model_copy(update={"usage": TokenUsage()}) for o in snapshot.result.all_outcomes} \
-            if snapshot.result else None
-        return self.submit(snapshot.request, settings, reuse)
+        if self.store is None and job_id not in self._jobs:
+            return None
+        return self.submit(snapshot.request, settings, retry_of=job_id)
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         """The job's current state, from memory or from the saved history."""
         if not is_valid_job_id(job_id):
             return None
-        with self._jobs_lock:
+        with self._lock:
             job = self._jobs.get(job_id)
         if job is not None:
             return job.snapshot()
-        if self._store is None:
+        if self.store is None:
             return None
-        return snapshot_from_store(self._store, job_id, self._running_elsewhere if self._engine else None)
+        return snapshot_from_store(self.store, job_id, self._running_elsewhere if self._engine else None)
 
-    @staticmethod
-    def _running_elsewhere(job_id: str) -> bool:
-        """True when DBOS has the job unfinished: another process of the deployment runs it."""
-        from dbos import DBOS
-
-        status = DBOS.get_workflow_status(job_id)
-        return status is not None and status.status in ("PENDING", "ENQUEUED")
+    def watch(self, job_id: str, sink: EventSink) -> bool:
+        """Pass the job's further events to ``sink`` (called on the jobs' thread); False for a job not running here."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or job.done.is_set():
+            return False
+        job.sinks.append(sink)
+        return True
 
     def cancel(self, job_id: str) -> bool:
         """Ask a running job to stop; it ends as cancelled with what finished."""
-        with self._jobs_lock:
+        with self._lock:
             job = self._jobs.get(job_id)
         if job is None or job.done.is_set():
             return False
@@ -116,118 +174,205 @@ class JobRunner:
         return True
 
     def wait(self, job_id: str, timeout: float | None = None) -> bool:
-        """Block until the job has finished; False on timeout or unknown id."""
-        with self._jobs_lock:
+        """Block until the job has finished (True) or ``timeout`` seconds have passed (False).
+
+        A job this process resumes is waited for from before DBOS recovery has started it; a job this process
+        neither runs nor resumes has nothing to wait for (True).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while job_id not in self._jobs and job_id in self._resuming:
+                left = None if deadline is None else deadline - time.monotonic()
+                if (left is not None and left <= 0) or not self._added.wait(left):
+                    return False
             job = self._jobs.get(job_id)
-        return job.done.wait(timeout) if job is not None else False
+        if job is None:
+            return True
+        return job.done.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def unfinished(self) -> list[str]:
+        """The ids of this worker's jobs DBOS has yet to finish (being resumed by this process), oldest first."""
+        if self._engine is None:
+            return []
+        return self._call(durable_workflows.unfinished_jobs(self.settings.worker_id))
 
     def close(self) -> None:
         """Stop the loop thread (running jobs stop with it: durable ones resume at the next start)."""
+        global _running
         if self._engine is not None:
             self._engine.close()
+            if _running is self:
+                _running = None
+                durable_workflows.serve_for(None)
+        self._stop_loop()
+
+    # Called by the durable workflows, on the jobs' loop.
+
+    def with_secrets(self, settings: Settings) -> Settings:
+        """``settings`` with this process's API keys."""
+        return settings.with_changes(api_key=self.settings.api_key, tavily_key=self.settings.tavily_key)
+
+    def provider_queue(self) -> Any:
+        """The provider queue of the started engine."""
+        if self._engine is None or self._engine.queue is None:
+            raise RuntimeError("the durable engine is not started")
+        return self._engine.queue
+
+    async def attach(self, order: JobOrder, resumed: bool) -> Attachment:
+        """Show a durable job: one submitted here, or one this process resumed after a restart."""
+        with self._lock:
+            state = self._jobs.get(order.id)
+            recovered = state is None
+            if state is None:
+                state = JobState(order.id, order.request, self.with_secrets(order.settings), retry_of=order.retry_of,
+                                 created_at=order.created_at, resumed=True)
+                self._jobs[order.id] = state
+                self._resuming.discard(order.id)
+                self._added.notify_all()
+        if recovered:
+            self._told(state)
+        state.resumed = state.resumed or resumed
+        if state.cancel_event is None:
+            state.cancel_event = asyncio.Event()
+        reuse = await self._reuse(order.retry_of)
+        return Attachment(state.on_event, state.cancel_event, self._models.get(order.id), state.settings, reuse)
+
+    async def finished(self, job_id: str, result: JobResult) -> None:
+        """Write a job's result to the history and show it on its page."""
+        if self.store is not None:
+            await asyncio.to_thread(self.store.record_finished, job_id, status=result.status,
+                                    finished_at=result.finished_at, result_json=result.model_dump_json(),
+                                    elapsed=result.elapsed)
+        with self._lock:
+            state = self._jobs.get(job_id)
+        if state is not None:
+            with state.lock:
+                state.result = result
+            state.done.set()
+
+    # Inside.
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the jobs' loop and wait for its value."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
-    def _request_cancel(self, job: JobState) -> None:
-        job.cancel_requested = True
-        if self._is_durable(job):  # recorded first: a cancelled job is never resumed
-            from research.durable.workflows import cancel_job
+    def _told(self, state: JobState) -> None:
+        if self._on_job is not None:
+            sink = self._on_job(state.snapshot())
+            if sink is not None:
+                state.sinks.append(sink)
 
-            cancel_job(job.id)
-        if job.cancel_event is not None:
-            job.cancel_event.set()
-
-    def _is_durable(self, job: JobState) -> bool:
+    def _durable(self, settings: Settings) -> bool:
         """Durable unless the job's key is not the process's own (a key pasted into one session)."""
-        return self._base is not None and job.settings.key == self._base.key
+        return self._engine is not None and settings.key == self.settings.key
 
-    def _resumable(self) -> set[str]:
-        """The ids of this worker's jobs that DBOS will resume (their history rows stay "running")."""
-        if self._engine is None:
-            return set()
-        from research.durable.workflows import unfinished_jobs
+    def _running_with(self, intent: str) -> str | None:
+        with self._lock:
+            return next((job.id for job in self._jobs.values()
+                         if not job.done.is_set() and job.request.intent == intent), None)
 
-        return set(asyncio.run_coroutine_threadsafe(unfinished_jobs(), self._loop).result())
-
-    def _evict_finished(self) -> None:
-        finished = [j for j in self._jobs.values() if j.done.is_set()]
-        for job in finished[: max(0, len(self._jobs) - self._keep)]:
-            del self._jobs[job.id]
-
-    async def _run(self, job: JobState) -> None:
+    async def _submit(self, request: Request, settings: Settings, again: bool, retry_of: str | None) -> str:
+        intent = None if again else request.intent
+        running = self._running_with(intent) if intent else None
+        if running is not None:
+            return running
+        job = JobState(new_job_id(), request, settings, retry_of=retry_of)
         job.cancel_event = asyncio.Event()
-        if job.cancel_requested:
-            job.cancel_event.set()
+        with self._lock:  # claimed before the first await: a second submit on this loop finds it
+            self._jobs[job.id] = job
         try:
-            source = await open_models(job.settings)
-        except ConfigError as exc:
-            with job.lock:
-                job.error = str(exc)
-            job.done.set()
-            return
+            source = await open_models(settings, demo_speed=self._demo_speed)  # ConfigError: nothing recorded
+        except BaseException:
+            self._forget(job.id)
+            raise
         try:
-            if self._store is not None:  # SQLite waits on the disk: keep it off the loop
-                await asyncio.to_thread(self._store.record_started, job.id, kind=job.request.kind,
-                                        topic=job.request.title, provider=source.label, model=source.model_name,
-                                        demo=source.is_demo, created_at=job.created_at,
-                                        worker=self._base.worker_id if self._base else "local")
-            if self._is_durable(job):
-                from research.durable.workflows import run_job
+            if self.store is not None:  # the database decides across processes: one running job per intent
+                await asyncio.to_thread(self.store.record_started, job.id, request=request, provider=source.label,
+                                        model=source.model_name, demo=source.is_demo, created_at=job.created_at,
+                                        worker=self.settings.worker_id, intent=intent)
+        except BaseException as exc:
+            self._forget(job.id)
+            await source.aclose()
+            if isinstance(exc, DuplicateJob):
+                return exc.job_id
+            raise
+        with self._lock:
+            self._evict_finished()
+        self._told(job)
+        task = asyncio.get_running_loop().create_task(self._run(job, source))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job.id
 
+    def _forget(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    async def _run(self, job: JobState, source: ModelSource) -> None:
+        try:
+            if self._durable(job.settings):
                 self._models[job.id] = source  # :meth:`attach` hands them to the job
-                await run_job(DurableJob(job.id, job.request, without_secrets(job.settings), job.reuse))
-                return  # :meth:`finished` has kept the result
+                order = JobOrder.of(job.id, job.request, job.settings, job.retry_of, job.created_at)
+                if await durable_workflows.start_job(order) is None and not job.done.is_set():  # cancelled early
+                    await self._fail(job, "the job was cancelled before it began", JobStatus.CANCELLED)
+                return
             result = await run_workflow(job.workflow, job.request, job.settings, on_event=job.on_event,
-                                        cancel=job.cancel_event, models=source, reuse=job.reuse)
-            await self._keep_result(job, result)
+                                        cancel=job.cancel_event, models=source, reuse=await self._reuse(job.retry_of))
+            await self.finished(job.id, result)
         except Exception as exc:  # noqa: BLE001 - the page must learn of any failure
-            await self._record_failure(job, exc)
+            await self._fail(job, f"the job stopped unexpectedly ({type(exc).__name__})")
         finally:
             self._models.pop(job.id, None)
             await source.aclose()
             job.settings = job.settings.with_changes(api_key=None)  # a session's key lives no longer than its job
             job.done.set()
 
-    async def _keep_result(self, job: JobState, result: JobResult) -> None:
-        if self._store is not None:
-            await asyncio.to_thread(self._store.record_finished, job.id, status=result.status,
-                                    finished_at=result.finished_at, result_json=result.model_dump_json(),
-                                    elapsed=result.elapsed)
+    async def _fail(self, job: JobState, error: str, status: JobStatus = JobStatus.FAILED) -> None:
         with job.lock:
-            job.result = result
-
-    async def _record_failure(self, job: JobState, exc: Exception) -> None:
-        with job.lock:
-            job.error = f"the job stopped unexpectedly ({type(exc).__name__})"
-        if self._store is not None:
+            job.error = error
+        if self.store is not None:
             with contextlib.suppress(Exception):  # the store itself may be what failed
-                await asyncio.to_thread(self._store.record_finished, job.id, status=JobStatus.FAILED,
-                                        finished_at=time.time(), result_json="")
+                await asyncio.to_thread(self.store.record_finished, job.id, status=status, finished_at=time.time(),
+                                        result_json="")
 
-    # The host of durable jobs (research.durable.host.JobHost), called on the loop thread.
+    async def _reuse(self, job_id: str | None) -> dict[str, StepOutcome[Any]] | None:
+        """The step outcomes of the earlier job ``job_id`` (what a retry keeps); its tokens were counted there."""
+        if job_id is None:
+            return None
+        result: Any
+        with self._lock:
+            kept = self._jobs.get(job_id)
+        if kept is not None and kept.result is not None:
+            result = kept.result
+        elif self.store is not None:
+            row, raw = await asyncio.to_thread(lambda: (self.store.get(job_id), self.store.result_json(job_id)))
+            if row is None or not raw:
+                return None
+            result = workflow_for(row.kind).result_type.model_validate(upgrade_result(row.kind, raw))
+        else:
+            return None
+        return {o.key: o.model_copy(update={"usage": TokenUsage()}) for o in result.all_outcomes}
 
-    def with_secrets(self, settings: Settings) -> Settings:
-        """``settings`` with this process's API keys."""
-        base = self._base or settings
-        return settings.with_changes(api_key=base.api_key, tavily_key=base.tavily_key)
+    def _request_cancel(self, job: JobState) -> None:
+        job.cancel_requested = True
+        if job.cancel_event is not None:
+            job.cancel_event.set()
+        if self._durable(job.settings):  # recorded: a cancelled job is never resumed
+            task = self._loop.create_task(durable_workflows.cancel_job(job.id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    async def attach(self, job: DurableJob, resumed: bool) -> Attachment:
-        """Show a durable job: one submitted here, or one this process resumed after a restart."""
-        with self._jobs_lock:
-            state = self._jobs.get(job.id)
-            if state is None:
-                state = JobState(job.request, self.with_secrets(job.settings), job.reuse, job_id=job.id, resumed=True)
-                self._jobs[job.id] = state
-        state.resumed = state.resumed or resumed
-        if state.cancel_event is None:
-            state.cancel_event = asyncio.Event()
-        return Attachment(state.on_event, state.cancel_event, self._models.get(job.id))
+    def _running_elsewhere(self, job_id: str) -> bool:
+        """True when DBOS has the job unfinished: another process of the deployment runs it."""
+        state = self._call(durable_workflows.job_state(job_id))
+        return state is not None and state.unfinished
 
-    async def finished(self, job: DurableJob, result: object) -> None:
-        """Keep a durable job's result in the history and on its page."""
-        with self._jobs_lock:
-            state = self._jobs.get(job.id)
-        if state is None:
-            return
-        await self._keep_result(state, result)  # type: ignore[arg-type]
-        state.done.set()
+    def _evict_finished(self) -> None:
+        finished = [j for j in self._jobs.values() if j.done.is_set()]
+        for job in finished[: max(0, len(self._jobs) - self._keep)]:
+            del self._jobs[job.id]
+

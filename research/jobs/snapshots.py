@@ -2,6 +2,8 @@
 
 :class:`JobState` is the mutable state of a job in this process, written by
 the jobs' loop thread and copied under a lock into a :class:`JobSnapshot`.
+A job that is not in memory is read back from the history
+(:func:`snapshot_from_store`), its request as it was stored.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from research.config import Settings
 from research.core.runs import JobStatus
 from research.core.steps import StatusEvent, StepState, elapsed
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
-from research.store import ReportStore, StoredJob, new_job_id
+from research.store import ReportStore, StoredJob
 from research.workflows import JobResult, workflow_for
 from research.workflows.legacy import recheck_figures, upgrade_result
 
@@ -53,7 +55,12 @@ class JobSnapshot:
     """An immutable copy of a job's state at one moment."""
 
     id: str
-    request: MarketRequest | CompanyRequest
+    kind: WorkflowKind
+    """Which workflow the job runs."""
+    title: str
+    """The job as lists name it: the topic, or the companies."""
+    request: MarketRequest | CompanyRequest | None
+    """What was asked; None for a job an older release saved with its title only (it cannot be run again)."""
     created_at: float
     status: JobStatus
     steps: tuple[StepView, ...]
@@ -65,16 +72,6 @@ class JobSnapshot:
     error: str | None = None
     resumed: bool = False
     """True when the job was recovered after a restart of the process running it."""
-
-    @property
-    def kind(self) -> WorkflowKind:
-        """Which workflow the job runs."""
-        return self.request.kind
-
-    @property
-    def title(self) -> str:
-        """The job as lists name it: the topic, or the companies."""
-        return self.request.title
 
     @property
     def finished(self) -> bool:
@@ -90,13 +87,16 @@ class JobSnapshot:
 class JobState:
     """Mutable job state, written by the loop thread, copied under a lock."""
 
-    def __init__(self, request: MarketRequest | CompanyRequest, settings: Settings,
-                 reuse: dict[str, Any] | None = None, *, job_id: str | None = None, resumed: bool = False) -> None:
-        self.id, self.request, self.settings, self.reuse = job_id or new_job_id(), request, settings, reuse
+    def __init__(self, job_id: str, request: MarketRequest | CompanyRequest, settings: Settings, *,
+                 retry_of: str | None = None, created_at: float | None = None, resumed: bool = False) -> None:
+        self.id, self.request, self.settings, self.retry_of = job_id, request, settings, retry_of
+        """``settings`` hold the key the job runs with (cleared when it ends); ``retry_of``: the job it retries."""
         self.resumed = resumed
         """True when this process recovered the job after a restart."""
         self.workflow = workflow_for(request.kind)
-        self.created_at = time.time()
+        self.created_at = created_at or time.time()
+        self.sinks: list[Callable[[StatusEvent], None]] = []
+        """Who else follows the job's events (e.g. the command line's progress lines)."""
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.steps = {key: StepView(key, self.workflow.step_label(key)) for key in self.workflow.step_keys(request)}
@@ -108,6 +108,9 @@ class JobState:
         self.cancel_event: asyncio.Event | None = None
 
     def on_event(self, event: StatusEvent) -> None:
+        """Keep a step's event for the next snapshot, and pass it on to the job's other sinks."""
+        for sink in self.sinks:
+            sink(event)
         with self.lock:
             if event.text:
                 self.texts.setdefault(event.key, []).append(event.text)
@@ -129,7 +132,8 @@ class JobState:
     def snapshot(self) -> JobSnapshot:
         with self.lock:
             status = self.result.status if self.result else (JobStatus.FAILED if self.error else JobStatus.RUNNING)
-            return JobSnapshot(self.id, self.request, self.created_at, status, tuple(self.steps.values()),
+            return JobSnapshot(self.id, self.request.kind, self.request.title, self.request, self.created_at, status,
+                               tuple(self.steps.values()),
                                {key: "".join(parts) for key, parts in self.texts.items()}, dict(self.partial),
                                self.result, self.error, self.resumed)
 
@@ -144,32 +148,27 @@ def snapshot_from_store(store: ReportStore, job_id: str,
     row = store.get(job_id)
     if row is None:
         return None
+    request = store.request_of(job_id)
     if row.status == JobStatus.RUNNING and running_elsewhere is not None and running_elsewhere(job_id):
-        return _running_elsewhere(row)
+        return _running_elsewhere(row, request)
     workflow = workflow_for(row.kind)
     raw = store.result_json(job_id)
     result: Any = recheck_figures(workflow.result_type.model_validate(upgrade_result(row.kind, raw))) if raw else None
-    request = result.request if result else _request_of(row.kind, row.topic)
+    request = result.request if result else request
     steps = tuple(StepView(o.key, workflow.step_label(o.key), o.state, 1, 1, o.error or "", o.started_at, o.finished_at,
                            o.usage.total_tokens, o.usage.requests, tuple(getattr(o.result, "notes", ())))
                   for o in (result.all_outcomes if result else []))
     status = JobStatus(row.status) if row.status != JobStatus.RUNNING else JobStatus.INTERRUPTED
     error = "the server stopped while this job was running" if status is JobStatus.INTERRUPTED else None
     partial = {o.key: o.result for o in (result.all_outcomes if result else []) if o.ok}
-    return JobSnapshot(row.id, request, row.created_at, status, steps, partial=partial, result=result, error=error)
+    return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, status, steps, partial=partial,
+                       result=result, error=error)
 
 
-def _running_elsewhere(row: StoredJob) -> JobSnapshot:
+def _running_elsewhere(row: StoredJob, request: MarketRequest | CompanyRequest | None) -> JobSnapshot:
     """What this process can say of a job another process runs: its steps, and where it runs."""
     workflow = workflow_for(row.kind)
-    request = _request_of(row.kind, row.topic)
     where = f"running in another app process (worker {row.worker or 'unknown'})"
-    steps = tuple(StepView(key, workflow.step_label(key), message=where) for key in workflow.step_keys(request))
-    return JobSnapshot(row.id, request, row.created_at, JobStatus.RUNNING, steps)
-
-
-def _request_of(kind: str, title: str) -> MarketRequest | CompanyRequest:
-    """The request of a stored job that has no result (its title is all that was saved)."""
-    if kind == WorkflowKind.COMPANIES:
-        return CompanyRequest(names=tuple(name.strip() for name in title.split(",")))
-    return MarketRequest(topic=title)
+    keys = workflow.step_keys(request) if request is not None else []
+    steps = tuple(StepView(key, workflow.step_label(key), message=where) for key in keys)
+    return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, JobStatus.RUNNING, steps)

@@ -24,10 +24,6 @@ NO_SEARCH = ("No web search is configured: figures come from the model's own kno
              "(self-hosted SearXNG) or TAVILY_API_KEY, or use an OpenAI key, to ground reports in fetched sources.")
 
 
-class SearchError(Exception):
-    """A search failed; the message says why in plain words (e.g. "search timed out after 10 s")."""
-
-
 @runtime_checkable
 class SearchBackend(Protocol):
     """A web search service: one query in, a few hits out."""

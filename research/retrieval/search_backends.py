@@ -1,7 +1,7 @@
 """The web search backends: SearXNG, Tavily, DuckDuckGo and OpenAI's hosted web search.
 
 Each turns one query into :class:`~research.retrieval.types.SearchHit` objects, or raises
-:class:`~research.retrieval.search.SearchError` with a message in plain words. Nothing here
+:class:`~research.retrieval.types.SearchError` with a message in plain words. Nothing here
 logs or echoes a key, a query or a service's own error text.
 """
 
@@ -19,8 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx2 as httpx
 import openai
 
-from research.retrieval.search import SearchError
-from research.retrieval.types import SearchHit
+from research.retrieval.types import SearchError, SearchHit
 
 UNREADABLE = "search service sent an answer that could not be read"
 UNREACHABLE = "search service unreachable"

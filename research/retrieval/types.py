@@ -60,3 +60,7 @@ class Evidence(BaseModel):
     def passage(self, passage_id: str) -> Passage | None:
         """The passage with this id, if it was given to the agent."""
         return next((p for p in self.passages if p.id == passage_id), None)
+
+
+class SearchError(Exception):
+    """A search failed; the message says why in plain words (e.g. "search timed out after 10 s")."""
