@@ -1,8 +1,8 @@
 """Load benchmark: many concurrent jobs in one process (``python -m benchmarks --load N``).
 
 Starts the local stub server with the stated latencies, submits N market
-jobs at once to one :class:`~research.jobs.JobRunner` (the web app's
-runner), waits for all of them and prints wall time, completion counts,
+jobs at once to one :class:`~research.jobs.service.JobService` (the web
+app's service), waits for all of them and prints wall time, completion counts,
 requests in flight at the peak and the process's peak memory.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks.fanout import critical_path
 from research.config import Settings
 from research.inputs import MarketRequest
-from research.jobs import JobRunner
+from research.jobs.service import JobService
 from research.store import ReportStore
 from tests.support.openai_server import StubOpenAIServer
 
@@ -26,8 +26,8 @@ def run_load_bench(jobs: int, latency: dict[str, float]) -> dict[str, float]:
     from tests.support.responders import latency_responder
 
     with tempfile.TemporaryDirectory() as data, StubOpenAIServer(latency_responder(latency)) as server:
-        runner = JobRunner(ReportStore(Path(data)))
         settings = Settings(api_key="bench", base_url=server.base_url, api="chat_completions", model="stub-model")
+        runner = JobService(settings, ReportStore(Path(data)), durable=False)
         started = time.perf_counter()
         ids = [runner.submit(MarketRequest.parse(f"load test market {i}"), settings) for i in range(jobs)]
         finished = sum(runner.wait(job_id, 600) for job_id in ids)
@@ -46,7 +46,7 @@ def print_load_bench(jobs: int, latency: dict[str, float]) -> None:
     f = run_load_bench(jobs, latency)
     critical = critical_path(latency)
     lat = ", ".join(f"{k} {v:g} s" for k, v in latency.items())
-    print(f"{jobs} concurrent market jobs in one JobRunner ({lat})\n")
+    print(f"{jobs} concurrent market jobs in one JobService ({lat})\n")
     print("| Jobs | Complete | Wall time | One job's critical path | Peak requests in flight | Peak RSS (process) |")
     print("| --- | --- | --- | --- | --- | --- |")
     print(f"| {f['jobs']} | {f['complete']}/{f['jobs']} | {f['wall']:.2f} s | {critical:.2f} s | {f['peak_in_flight']} | "

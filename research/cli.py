@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NO_REPORT, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 EXIT_CODES = {"complete": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_NO_REPORT, "cancelled": EXIT_CANCELLED}
 """By job status (:class:`research.core.runs.JobStatus` values)."""
-DEMO_SPEED = 4.0
+DEMO_SPEED = 10.0
 """The command line's demo answers this many times faster than the app's, which shows them being written."""
 WAIT_SLICE = 0.5
 """Seconds between checks for Ctrl-C while a job runs (the wait itself ends the moment the job does)."""
@@ -168,10 +168,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _start_service(settings: Settings) -> JobService:
     """The job service of this command, its jobs' progress shown on stderr (imports the engine: slow)."""
+    import gc
+
     from research.jobs.service import JobService
     from research.progress import ProgressDisplay
     from research.store import ReportStore
     from research.workflows import workflow_for
+
+    gc.freeze()  # the libraries just imported live as long as the process: the collector need not walk them
 
     def progress(snapshot: JobSnapshot) -> ProgressDisplay:
         if snapshot.resumed:

@@ -11,9 +11,6 @@ import io
 import re
 from html.parser import HTMLParser
 
-import pypdf
-import trafilatura
-
 MAX_TEXT_CHARS = 100_000
 MAX_PDF_PAGES = 30
 
@@ -81,6 +78,8 @@ def _html(page: str) -> tuple[str, str]:
     title = ""
     if match := _TITLE.search(page[:200_000]):
         title = " ".join(html.unescape(match.group(1)).split())[:300]
+    import trafilatura  # here, not at import: a run without web pages (the demo) never loads it
+
     try:
         text = trafilatura.extract(page, include_comments=False, include_tables=True, favor_precision=False)
     except Exception:  # a parser failure on hostile markup: fall back below
@@ -127,6 +126,8 @@ def _strip_tags(page: str) -> str:
 
 
 def _pdf(body: bytes) -> tuple[str, str]:
+    import pypdf
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):
