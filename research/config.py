@@ -284,3 +284,18 @@ def load_settings(
         rate_limit=values.research_rate_limit,
         worker_concurrency=values.research_worker_concurrency,
     )
+
+
+ProviderKind = Literal["openai", "compatible", "demo"]
+"""Which kind of model server the settings select."""
+DEMO_MODEL_NAME = "offline-demo"
+"""The name the offline demo model is shown by."""
+
+
+def describe_settings(settings: Settings) -> tuple[ProviderKind, str]:
+    """The provider kind and model name the settings select (no network access)."""
+    if settings.demo:
+        return "demo", DEMO_MODEL_NAME
+    if settings.base_url:
+        return "compatible", settings.model or "(first model the server lists)"
+    return "openai", settings.model or DEFAULT_OPENAI_MODEL

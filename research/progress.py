@@ -6,11 +6,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from research.core.steps import StatusEvent, StepState, duration_label, tokens_label
+from research.reports.texts import STATE_SYMBOLS
 
-STATE_SYMBOLS = {  # plain text symbols: they render in any terminal font and any table
-    StepState.QUEUED: "·", StepState.RUNNING: "…", StepState.RETRYING: "↻", StepState.DONE: "✓",
-    StepState.FAILED: "✗", StepState.TIMED_OUT: "✗", StepState.CANCELLED: "■", StepState.SKIPPED: "-",
-}
 NOTED = (StepState.QUEUED, StepState.RUNNING)
 """The states whose message is a note (e.g. "the model server does not accept JSON schemas; using JSON mode")."""
 

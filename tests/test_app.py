@@ -111,7 +111,7 @@ def test_cancel_stops_the_job_and_keeps_what_finished(monkeypatch, tmp_path) -> 
         next(b for b in at.button if b.label == "Cancel").click().run()
         assert runtime.jobs().wait(job_id, 2), "the job did not stop within 2 s"
         at.run()
-        saved = runtime.store().get(job_id)
+        saved = runtime.jobs().store.get(job_id)
     assert saved.status == "cancelled"
     assert any(s.label.startswith("Cancelled") for s in at.status)
     assert "Cancelled" in texts(at)

@@ -136,7 +136,7 @@ def test_the_duration_is_the_reports_elapsed_time(server) -> None:
 
     at = history()
     assert shown in [c.value for c in row(at, job_id).caption]
-    assert runtime.store().get(job_id).elapsed == pytest.approx(elapsed)
+    assert runtime.jobs().store.get(job_id).elapsed == pytest.approx(elapsed)
 
 
 def test_the_duration_prefers_the_saved_elapsed_over_the_rows_timestamps(server) -> None:
@@ -210,8 +210,8 @@ def test_run_again_starts_the_same_research_and_opens_it(server) -> None:
     assert any(t.value == "Market research studio" for t in at.title), "the research page shows the new job"
 
     assert runtime.jobs().wait(new_id, 30)
-    assert runtime.store().get(new_id).status == JobStatus.COMPLETE
-    assert [j.id for j in runtime.store().list(search="vertical farming")] == [new_id, first]
+    assert runtime.jobs().store.get(new_id).status == JobStatus.COMPLETE
+    assert [j.id for j in runtime.jobs().store.list(search="vertical farming")] == [new_id, first]
 
 
 def test_run_again_of_a_company_batch_opens_the_companies_page(server) -> None:

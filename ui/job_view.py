@@ -7,16 +7,13 @@ from collections.abc import Callable
 import streamlit as st
 
 from research.config import ConfigError
-from research.core.runs import JobStatus
-from research.core.steps import StepState, duration_label
 from research.inputs import WorkflowKind
-from research.jobs.snapshots import JobSnapshot
+from research.jobs.service import JobSnapshot, JobStatus, StepState
 from research.reports import markdown as md
 from research.reports.exports import EXPORTS, download_name
 from research.reports.market import report_head, run_details
 from research.reports.sections import market_sections
-from research.workflows.companies import COMPARISON_KEY
-from research.workflows.market import SUMMARY_KEY
+from research.reports.views import being_written, duration_label
 from ui import batch_view, report_view, runtime, status
 
 POLL_SECONDS = 0.5
@@ -35,10 +32,9 @@ def _progress(snapshot: JobSnapshot) -> None:
     """The steps' status, and the text being written."""
     if snapshot.kind is WorkflowKind.COMPANIES:
         batch_view.status_grid(snapshot)
-        status.writing_preview(snapshot.streamed.get(COMPARISON_KEY, ""), "overview")
     else:
         status.agent_cards(snapshot)
-        status.writing_preview(snapshot.streamed.get(SUMMARY_KEY, ""), "executive_summary")
+    status.writing_preview(*being_written(snapshot.kind, snapshot.streamed))
 
 
 @st.fragment(run_every=POLL_SECONDS)

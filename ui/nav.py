@@ -1,4 +1,4 @@
-"""The app's pages.
+"""The app's pages, each a file in `pages/` that draws itself with one function of a `ui` module.
 
 Fresh ``st.Page`` objects per call: a page object carries per-run state that
 ``st.navigation`` sets, so sharing one between concurrent sessions raises
@@ -11,12 +11,12 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from research.inputs import WorkflowKind
-from ui import research_page
 
 
 def research() -> StreamlitPage:
     """The research page (the default page, at `/`)."""
-    return st.Page(research_page.page, title="Research", icon=":material/analytics:", url_path="research", default=True)
+    return st.Page("pages/Research.py", title="Research", icon=":material/analytics:", url_path="research",
+                   default=True)
 
 
 def companies() -> StreamlitPage:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research.config import Settings
+from research.config import Settings, describe_settings
 from research.inputs import MAX_TOPIC_LENGTH, InputError, MarketRequest, WorkflowKind
-from research.providers.source import describe_settings
 from ui import intents, job_view, runtime
 from ui.runtime import SESSION_KEY, session_settings
 

@@ -1,4 +1,4 @@
-"""Process-wide objects shared by every session: settings, the job service, the store."""
+"""Process-wide objects shared by every session: settings and the job service (which keeps the history)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import streamlit as st
 
 from research.config import ConfigError, Settings, load_settings
 from research.jobs.service import JobService
-from research.logs import route_library_logs
-from research.store import ReportStore
 
 SESSION_KEY = "session_api_key"
 """Where a key pasted in *Run options* lives: this browser session only."""
@@ -29,19 +27,11 @@ def settings_or_stop() -> Settings:
         raise  # unreachable: st.stop() ends the script run
 
 
-@st.cache_resource(show_spinner=False)
-def store() -> ReportStore:
-    """The history: SQLite under ``RESEARCH_DATA_DIR``, or ``RESEARCH_DATABASE_URL``'s Postgres."""
-    settings = settings_or_stop()
-    return ReportStore(settings.data_dir, settings.database_url)
-
-
 @st.cache_resource(show_spinner=False, on_release=JobService.close)
 def jobs() -> JobService:
-    """The one job service (and event-loop thread) of this server process.
+    """The one job service (and event-loop thread) of this server process, with the history.
 
-    Its jobs are durable: starting the server resumes the jobs it was running when it stopped.
+    The history is SQLite under ``RESEARCH_DATA_DIR``, or ``RESEARCH_DATABASE_URL``'s Postgres. Its jobs are
+    durable: starting the server resumes the jobs it was running when it stopped.
     """
-    settings = settings_or_stop()
-    route_library_logs(settings.data_dir)
-    return JobService(settings, store())
+    return JobService.open(settings_or_stop())

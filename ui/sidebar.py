@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research.config import Settings
-from research.providers.demo_content import DEMO_NOTICE
-from research.providers.source import describe_settings
+from research.config import Settings, describe_settings
 from research.reports import markdown as md
-from research.retrieval.search import search_status
+from research.reports.texts import DEMO_NOTICE
+from research.reports.views import search_status
 
 _HOW_TO = (
     ("Put your key in a `.env` file next to `app.py` and restart:", "OPENAI_API_KEY=sk-..."),

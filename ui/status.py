@@ -5,11 +5,10 @@ from __future__ import annotations
 import pydantic_core
 import streamlit as st
 
-from research.core.steps import StepState
-from research.jobs.snapshots import JobSnapshot, StepView
+from research.jobs.service import JobSnapshot, StepState, StepView
 from research.reports import markdown as md
-from research.retrieval.types import Evidence
-from research.workflows.keys import RESEARCH_AGENTS, StepKey
+from research.reports import views
+from research.reports.views import SUMMARY_TITLE, AgentCard, evidence_text, summary_step
 
 ICONS = {  # Material icons ship with Streamlit, so they render without emoji fonts
     StepState.QUEUED: ":gray[:material/schedule:]",
@@ -56,36 +55,26 @@ def _section_line(step: StepView | None) -> str:
     return f"{ICONS[step.state]} Section {words.get(step.state, step.state.value)}"
 
 
-def _evidence_line(step: StepView | None, evidence: Evidence | None) -> str:
+def _evidence_line(card: AgentCard) -> str:
     """What the agent's evidence step is doing: searching → reading N pages → how many passages it kept."""
-    if step is None:
-        return ""
-    if evidence is not None:
-        if evidence.demo:
-            return f"{ICONS[step.state]} Evidence: {len(evidence.passages)} demo passages"
-        if not evidence.passages:
-            return f"{ICONS[step.state]} Evidence: none ({md.inline(evidence.notes[0]) if evidence.notes else 'no pages'})"
-        return f"{ICONS[step.state]} Evidence: {len(evidence.passages)} passages from {evidence.pages_read} pages"
-    return f"{ICONS[step.state]} Evidence: {md.inline(step.message) if step.message else step.state.value}"
+    step = card.evidence_step
+    return "" if step is None else f"{ICONS[step.state]} {evidence_text(step, card.evidence)}"
 
 
 def agent_cards(snapshot: JobSnapshot) -> None:
     """One bordered card per research agent (with its section's state) and one for the summary."""
-    steps = {step.key: step for step in snapshot.steps}
-    columns = st.columns(len(RESEARCH_AGENTS) + 1)
-    for column, agent in zip(columns, RESEARCH_AGENTS):
-        step, evidence = steps[StepKey.agent(agent.key)], StepKey.evidence(agent.key)
-        with column.container(border=True, key=f"agent-{agent.key}"):
-            st.markdown(f"**{agent.card_title}**")
-            lines = [_evidence_line(steps.get(evidence), snapshot.partial.get(evidence)),  # type: ignore[arg-type]
-                     *describe(step), _section_line(steps.get(StepKey.section(agent.key)))]
+    cards = views.agent_cards(snapshot.steps, snapshot.partial)
+    columns = st.columns(len(cards) + 1)
+    for column, card in zip(columns, cards):
+        with column.container(border=True, key=f"agent-{card.key}"):
+            st.markdown(f"**{card.title}**")
+            lines = [_evidence_line(card), *describe(card.step), _section_line(card.section_step)]
             st.markdown("  \n".join(line for line in lines if line))
-            data = snapshot.partial.get(step.key)
-            if data is not None and not snapshot.finished:
-                st.caption(md.inline(data.headline()))
+            if card.data is not None and not snapshot.finished:
+                st.caption(md.inline(card.data.headline()))
     with columns[-1].container(border=True, key="agent-summary"):
-        st.markdown(f"**{StepKey.SUMMARY.label}**")
-        st.markdown("  \n".join(describe(steps[StepKey.SUMMARY])))
+        st.markdown(f"**{SUMMARY_TITLE}**")
+        st.markdown("  \n".join(describe(summary_step(snapshot.steps))))
 
 
 def writing_preview(text: str, field: str) -> None:

@@ -248,7 +248,8 @@ class JobService:
         if state is not None:
             with state.lock:
                 state.result = result
-            state.done.set()
+            if job_id not in self._models:  # a job submitted here is done once DBOS has recorded its end too
+                state.done.set()
 
     # Inside.
 
@@ -317,7 +318,7 @@ class JobService:
             if self._durable(job.settings):
                 self._models[job.id] = source  # :meth:`attach` hands them to the job
                 order = JobOrder.of(job.id, job.request, job.settings, job.retry_of, job.created_at)
-                if await durable_workflows.start_job(order) is None and not job.done.is_set():  # cancelled early
+                if await durable_workflows.start_job(order) is None and job.result is None:  # cancelled early
                     await self._fail(job, "the job was cancelled before it began", JobStatus.CANCELLED)
                 return
             result = await run_workflow(job.workflow, job.request, job.settings, on_event=job.on_event,
@@ -376,3 +377,41 @@ class JobService:
         for job in finished[: max(0, len(self._jobs) - self._keep)]:
             del self._jobs[job.id]
 
+
+    # For the web app's pages (which import only this module, :mod:`research.reports`, inputs and config).
+
+    @classmethod
+    def open(cls, settings: Settings, **options: Any) -> JobService:
+        """The service of a server process: the library logs go to ``settings.data_dir``, the jobs to its history.
+
+        The history is SQLite under ``RESEARCH_DATA_DIR``, or ``RESEARCH_DATABASE_URL``'s Postgres; ``options``
+        are :class:`JobService`'s own (``durable``, ``demo_speed``, ...).
+        """
+        route_library_logs(settings.data_dir)
+        return cls(settings, ReportStore(settings.data_dir, settings.database_url), **options)
+
+    def history(self, limit: int = 200, *, search: str = "", statuses: Iterable[str] | None = None,
+                kinds: Iterable[str] | None = None) -> list[StoredJob]:
+        """Up to ``limit`` saved jobs, newest first, as :meth:`research.store.ReportStore.list` filters them.
+
+        Empty without a history.
+        """
+        if self.store is None:
+            return []
+        return self.store.list(limit, search=search, statuses=statuses, kinds=kinds)
+
+    def delete(self, job_id: str) -> bool:
+        """Remove a saved job from the history; True if it existed."""
+        return self.store is not None and self.store.delete(job_id)
+
+
+# What the pages read of jobs, re-exported so they need no engine module.
+
+from collections.abc import Iterable  # noqa: E402
+
+from research.core.steps import StepState  # noqa: E402
+from research.logs import route_library_logs  # noqa: E402
+from research.store import StoredJob  # noqa: E402
+from research.workflows import CompanyBatchResult, MarketResearchResult  # noqa: E402
+
+__all__ += ["CompanyBatchResult", "JobResult", "JobStatus", "MarketResearchResult", "StepState", "StoredJob"]

@@ -22,12 +22,11 @@ from research.agents.section import SectionText
 from research.agents.summary import ExecutiveSummary
 from research.providers import demo_phrases as phrases
 from research.providers.demo_findings import _label, _num, _short, demo_competitors, demo_customers, demo_market
+from research.reports.texts import DEMO_NOTICE
 
 __all__ = ["DEMO_NOTICE", "DemoWriting", "demo_competitors", "demo_customers", "demo_market", "demo_output_for",
            "demo_report", "parse_request"]
 
-DEMO_NOTICE = "Demo data — generated offline without a language model; not research."
-"""Shown by the report renderer on every report built from demo data."""
 
 
 def _money(currency: str, absolute: float) -> str:

@@ -9,19 +9,17 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal
 
 from agents import set_tracing_disabled
 from agents.models.interface import Model
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 from research.agents.wire import OutputSupport
-from research.config import DEFAULT_OPENAI_MODEL, ConfigError, Settings
+from research.config import DEMO_MODEL_NAME, ConfigError, ProviderKind, Settings, describe_settings
 from research.core.gates import GATES, ServerGate
 from research.providers.streams import CheckedChatCompletionsModel, CheckedResponsesModel
 
-ProviderKind = Literal["openai", "compatible", "demo"]
-DEMO_MODEL_NAME = "offline-demo"
+__all__ = ["DEMO_MODEL_NAME", "ModelSource", "ProviderKind", "describe_settings", "open_models"]
 
 
 @dataclass(frozen=True)
@@ -62,15 +60,6 @@ class ModelSource:
         """Close the HTTP client (call it in the loop that opened it)."""
         if self.client is not None:
             await self.client.close()
-
-
-def describe_settings(settings: Settings) -> tuple[ProviderKind, str]:
-    """The provider kind and model name the settings select (no network access)."""
-    if settings.demo:
-        return "demo", DEMO_MODEL_NAME
-    if settings.base_url:
-        return "compatible", settings.model or "(first model the server lists)"
-    return "openai", settings.model or DEFAULT_OPENAI_MODEL
 
 
 async def _first_server_model(client: AsyncOpenAI, base_url: str) -> str:

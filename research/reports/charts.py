@@ -7,13 +7,24 @@ placed in a figure, because Plotly renders some HTML tags in titles, labels and 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import plotly.graph_objects as go
+from pydantic import BaseModel
 
 from research.agents.common import SHARE_TOLERANCE, FigureStatus, Sourced
 from research.agents.company import CompanyProfile
 from research.agents.competitor import CompetitorReport
 from research.agents.customer import WTP_SCORE, CustomerReport
 from research.agents.market import MarketData
+from research.workflows.keys import StepKey
+
+if TYPE_CHECKING:
+    from research.reports.sections import ReportSection
+    from research.workflows.companies import CompanyBatchResult
 
 TEMPLATE = "plotly_white"
 HEIGHT = 360
@@ -207,3 +218,46 @@ def company_revenue_chart(profiles: dict[str, CompanyProfile]) -> go.Figure:
     fig.update_xaxes(title_text="Revenue, million USD")
     title = "Estimated annual revenue" + (ESTIMATE_SUFFIX if any(p.is_estimate for _, p in ordered) else "")
     return _style(fig, title)
+
+
+SECTION_CHARTS: dict[type[BaseModel], Callable[[Any], go.Figure]] = {
+    MarketData: market_size_chart, CompetitorReport: competitor_share_chart, CustomerReport: segment_chart}
+"""The chart of each research agent's data (the page and the HTML report draw the same ones)."""
+
+_FIGURES: OrderedDict[int, tuple[BaseModel, go.Figure]] = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+_FIGURES_KEPT = 64
+
+
+def chart_for_section(section: ReportSection) -> go.Figure | None:
+    """The section's chart, when it has data.
+
+    Building a figure costs ~20 ms and a running job's page redraws twice a
+    second, so figures are kept per data object (the object itself is held,
+    so its id cannot be reused while the entry lives).
+    """
+    data = section.data
+    if data is None:
+        return None
+    with _FIGURES_LOCK:
+        kept = _FIGURES.get(id(data))
+        if kept is not None and kept[0] is data:
+            _FIGURES.move_to_end(id(data))
+            return kept[1]
+    figure = SECTION_CHARTS[type(data)](data)
+    with _FIGURES_LOCK:
+        _FIGURES[id(data)] = (data, figure)
+        while len(_FIGURES) > _FIGURES_KEPT:
+            _FIGURES.popitem(last=False)
+    return figure
+
+
+def company_profiles(result: CompanyBatchResult) -> dict[str, CompanyProfile]:
+    """The profiles of the companies researched successfully, by the name the user asked for."""
+    return {StepKey.parse(o.key).subject: o.result for o in result.companies if o.ok and o.result is not None}
+
+
+def batch_revenue_chart(result: CompanyBatchResult) -> go.Figure | None:
+    """The batch's revenue chart (:func:`company_revenue_chart`), or None when no company was profiled."""
+    profiles = company_profiles(result)
+    return company_revenue_chart(profiles) if profiles else None

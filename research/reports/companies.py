@@ -11,9 +11,9 @@ from typing import NamedTuple
 from research.agents.company import CompanyProfile
 from research.core.runs import JobStatus
 from research.core.steps import StepOutcome
-from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
 from research.reports.market import _bullets, checked, run_facts, sources_markdown
+from research.reports.texts import DEMO_NOTICE
 from research.workflows.companies import CompanyBatchResult, profiled_as
 from research.workflows.keys import StepKey
 

@@ -12,34 +12,25 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.io as pio
 from markdown_it import MarkdownIt
 from plotly.graph_objects import Figure
 from plotly.offline import get_plotlyjs
-from pydantic import BaseModel
 
-from research.agents.competitor import CompetitorReport
-from research.agents.customer import CustomerReport
-from research.agents.market import MarketData
-from research.providers.demo_content import DEMO_NOTICE
-from research.reports.charts import company_revenue_chart, competitor_share_chart, market_size_chart, segment_chart
+from research.reports.charts import SECTION_CHARTS, company_profiles, company_revenue_chart
 from research.reports.companies import batch_report_parts
 from research.reports.market import report_head, run_details, section_details, section_intro
 from research.reports.sections import ReportSection, report_sections
+from research.reports.texts import DEMO_NOTICE
 from research.workflows.companies import CompanyBatchResult
-from research.workflows.keys import StepKey
 from research.workflows.market import MarketResearchResult
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
        "base-uri 'none'; form-action 'none'")
 """Inline scripts and styles only, images only from data: URLs; no request may leave the file."""
-
-SECTION_CHARTS: dict[type[BaseModel], Callable[[Any], Figure]] = {
-    MarketData: market_size_chart, CompetitorReport: competitor_share_chart, CustomerReport: segment_chart}
-"""The chart of each research agent's data (the page draws the same ones)."""
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 _NO_PAGE_BREAK = {"executive_summary"}  # printed on the first page, under the title
@@ -172,7 +163,7 @@ def render_market_html(result: MarketResearchResult) -> str:
 def render_batch_html(result: CompanyBatchResult) -> str:
     """The company batch report as one self-contained HTML file, with the revenue chart after the comparison."""
     parts = batch_report_parts(result)
-    profiles = {StepKey.parse(o.key).subject: o.result for o in result.companies if o.ok and o.result is not None}
+    profiles = company_profiles(result)
     comparison = markdown_html(parts.comparison)
     if profiles:
         comparison += chart_html(company_revenue_chart(profiles), "revenue")

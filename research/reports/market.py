@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,9 +21,9 @@ from research.agents.customer import CustomerReport
 from research.agents.market import MarketData
 from research.core.runs import JobStatus, RunResult
 from research.core.steps import duration_label
-from research.providers.demo_content import DEMO_NOTICE
 from research.reports import markdown as md
 from research.reports.sections import ReportSection, grounding_line, report_sections
+from research.reports.texts import DEMO_NOTICE
 from research.workflows.keys import StepKey, StepKind
 from research.workflows.market import MarketResearchResult
 
@@ -225,3 +226,55 @@ def render_json(result: MarketResearchResult) -> str:
     if result.demo:
         data = {"notice": DEMO_NOTICE, **data}
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+_SCALE_SHORT = {"thousand": "k", "million": "M", "billion": "bn", "trillion": "tn"}
+HEADLINE_COLUMNS = 5
+"""How many tiles the key figures fill: market size, growth, leader, largest segment, figures verified."""
+
+
+@dataclass(frozen=True)
+class HeadlineMetric:
+    """One key figure of a market report, as the page shows it in a metric tile."""
+
+    column: int
+    """The tile it fills, from 0 to ``HEADLINE_COLUMNS - 1`` (a tile whose data is missing stays empty)."""
+    label: str
+    value: str
+    delta: str | None
+    """The line under the value (None: no line)."""
+    help: str
+    """The figure in full, with its checked status (the tile's tooltip)."""
+    caption: bool = True
+    """True: ``delta`` is a caption, not a change (no colour, no arrow)."""
+
+
+def headline_metrics(result: MarketResearchResult) -> list[HeadlineMetric]:
+    """The report's key figures at a glance, each with its checked status."""
+    market, competitors, customers = (o.result if o.ok else None for o in result.research)
+    metrics: list[HeadlineMetric] = []
+    if market is not None:
+        size, growth = market.market_size, market.growth
+        size_status, growth_status = market.status_of("market size"), market.status_of("growth rate")
+        metrics.append(HeadlineMetric(0, f"Market size ({size.year})", f"{size.value:,.1f} {_SCALE_SHORT[size.scale]}",
+                                      f"{size.currency} · {size_status.short}",
+                                      f"{size.value:g} {size.scale} {size.currency} — {size_status.value}"))
+        metrics.append(HeadlineMetric(1, "Growth (CAGR)", f"{growth.cagr_percent:g} %",
+                                      f"{growth.period or 'period not stated'} · {growth_status.short}",
+                                      f"{growth.cagr_percent:g} % a year — {growth_status.value}"))
+    for column, label, data in ((2, "Leader", competitors), (3, "Largest segment", customers)):
+        if data is not None:
+            part = data.largest()
+            share = data.share_of(part)
+            metrics.append(HeadlineMetric(column, label, f"{share:g} %" if share is not None else "n/a", part.name,
+                                          f"{part.name} — {data.status_of(f'share of {part.name}').value}"))
+    figures = [f for data in (market, competitors, customers) if data is not None for f in data.figures]
+    verified = sum(1 for f in figures if f.status is FigureStatus.VERIFIED)
+    if any(f.status is FigureStatus.ILLUSTRATIVE for f in figures):
+        metrics.append(HeadlineMetric(4, "Figures verified", "none", "demo: illustrative",
+                                      "Demo figures: their sources are invented, so none is verified"))
+    else:
+        metrics.append(HeadlineMetric(4, "Figures verified", f"{verified} of {len(figures)}", None,
+                                      "Checked in code: a cited sentence states the figure's value, unit, subject "
+                                      "and year", caption=False))
+    return metrics

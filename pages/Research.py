@@ -1,0 +1,5 @@
+"""Research: one market topic, three agents, the report (drawn by ui.research_page)."""
+
+from ui import research_page
+
+research_page.page()
