@@ -22,25 +22,28 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from research.config import Settings
 from research.core.runs import JobStatus
-from research.core.steps import EventSink, StepOutcome, TokenUsage
+from research.core.steps import EventSink, StepOutcome, StepState, TokenUsage
 from research.inputs import CompanyRequest, MarketRequest
 from research.jobs import durable as durable_workflows
 from research.jobs.engine import DurableEngine
 from research.jobs.orders import JobOrder
 from research.jobs.slots import ProviderSlots
 from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
+from research.logs import route_library_logs
 from research.providers.source import ModelSource, open_models
-from research.store import DuplicateJob, ReportStore, is_valid_job_id, new_job_id
-from research.workflows import JobResult, run_workflow, workflow_for
+from research.store import DuplicateJob, ReportStore, StoredJob, is_valid_job_id, new_job_id
+from research.workflows import CompanyBatchResult, JobResult, MarketResearchResult, run_workflow, workflow_for
 from research.workflows.legacy import upgrade_result
 
-__all__ = ["JobService", "JobSnapshot", "StepView"]
+__all__ = ["CompanyBatchResult", "JobResult", "JobService", "JobSnapshot", "JobStatus", "MarketResearchResult",
+           "StepState", "StepView", "StoredJob"]
+"""The service, and what pages read of jobs (re-exported so the UI imports no other engine module)."""
 
 Request = MarketRequest | CompanyRequest
 T = TypeVar("T")
@@ -403,15 +406,3 @@ class JobService:
     def delete(self, job_id: str) -> bool:
         """Remove a saved job from the history; True if it existed."""
         return self.store is not None and self.store.delete(job_id)
-
-
-# What the pages read of jobs, re-exported so they need no engine module.
-
-from collections.abc import Iterable  # noqa: E402
-
-from research.core.steps import StepState  # noqa: E402
-from research.logs import route_library_logs  # noqa: E402
-from research.store import StoredJob  # noqa: E402
-from research.workflows import CompanyBatchResult, MarketResearchResult  # noqa: E402
-
-__all__ += ["CompanyBatchResult", "JobResult", "JobStatus", "MarketResearchResult", "StepState", "StoredJob"]
