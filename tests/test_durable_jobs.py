@@ -7,44 +7,26 @@ the one the app uses (``JobService(settings, store)``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from research.config import Settings, load_settings
 from research.core.runs import JobStatus
 from research.core.steps import StepState
 from research.inputs import CompanyRequest, MarketRequest
 from research.jobs.durable import RERUN_NOTE
-from research.jobs.service import JobService
 from research.store import ReportStore
 from tests.support.crash import kill_when, wait_until
-from tests.support.held_server import HeldServer, held_server
+from tests.support.held_server import held_server
+from tests.support.jobs import durable_service, stub_settings
 from tests.support.responders import schema_title
 
 WAIT = 60
 
 
-def settings_for(server: HeldServer, data_dir: Path, **env: str) -> Settings:
-    return load_settings(env={"OPENAI_BASE_URL": server.server.base_url, "RESEARCH_MODEL": "stub-model",
-                              "RESEARCH_API": "chat_completions", "RESEARCH_SEARCH": "none",
-                              "RESEARCH_DATA_DIR": str(data_dir), **env})
-
-
-@contextmanager
-def durable_runner(settings: Settings) -> Iterator[JobService]:
-    runner = JobService(settings, ReportStore(settings.data_dir))
-    try:
-        yield runner
-    finally:
-        runner.close()
-
-
 def test_a_new_job_takes_its_turn_before_a_long_batch_has_finished(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with held_server({"CompanyProfile"}) as stub:
-        settings = settings_for(stub, data_dir, RESEARCH_MAX_CONCURRENCY="1")  # one request at a time
-        with durable_runner(settings) as runner:
+        settings = stub_settings(stub.server.base_url, data_dir, RESEARCH_MAX_CONCURRENCY="1")  # one request at a time
+        with durable_service(settings) as runner:
             batch = runner.submit(CompanyRequest.parse(["Acme", "Globex", "Initech", "Umbrella"], 4), settings)
             wait_until(lambda: stub.server.in_flight == 1, "the first company in flight")
             companies = ("Acme", "Globex", "Initech", "Umbrella")
@@ -73,8 +55,8 @@ def test_a_restarted_runner_resumes_the_job_and_says_so(tmp_path: Path) -> None:
     with held_server({"CompetitorReport", "CustomerReport"}) as stub:
         job = kill_when(data_dir, stub, ["agent:market"], 2, RESEARCH_WORKER_ID="app-1")
         stub.release()
-        settings = settings_for(stub, data_dir, RESEARCH_WORKER_ID="app-1")
-        with durable_runner(settings) as runner:  # the app starting again with the same worker id
+        settings = stub_settings(stub.server.base_url, data_dir, RESEARCH_WORKER_ID="app-1")
+        with durable_service(settings) as runner:  # the app starting again with the same worker id
             wait_until(lambda: runner.snapshot(job) is not None and runner.snapshot(job).resumed, "the job resumed")
             assert runner.wait(job, WAIT)
             snapshot = runner.snapshot(job)
@@ -90,8 +72,8 @@ def test_a_restarted_runner_resumes_the_job_and_says_so(tmp_path: Path) -> None:
 def test_the_rate_limit_holds_back_requests_and_the_page_says_why(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with held_server(set()) as stub:  # every answer at once: only the limit of 2 per minute holds requests back
-        settings = settings_for(stub, data_dir, RESEARCH_RATE_LIMIT="2")
-        with durable_runner(settings) as runner:
+        settings = stub_settings(stub.server.base_url, data_dir, RESEARCH_RATE_LIMIT="2")
+        with durable_service(settings) as runner:
             batch = runner.submit(CompanyRequest.parse(["Acme", "Globex", "Initech"], 3), settings)
 
             def steps() -> dict[str, str]:

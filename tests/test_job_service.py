@@ -9,47 +9,30 @@ split its title on commas ("Acme, Inc." became two companies, "… and 2 more" o
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from stub import Plan, agent_of, serve
 
-from research.config import Settings, load_settings
+from research.config import Settings
 from research.core.runs import JobStatus
 from research.inputs import CompanyRequest, MarketRequest
-from research.jobs.service import JobService
 from research.store import DuplicateJob, ReportStore, new_job_id
 from tests.support.crash import wait_until
 from tests.support.held_server import HeldServer, held_server
+from tests.support.jobs import durable_service, stub_settings
 from tests.support.openai_server import Reply
 
 WAIT = 60
 BATCH = ["Stripe", "Acme, Inc.", "Datadog", "Cloudflare", "Vercel"]
 
 
-def settings_for(base_url: str, data_dir: Path, **env: str) -> Settings:
-    return load_settings(env={"OPENAI_BASE_URL": base_url, "RESEARCH_MODEL": "stub-model",
-                              "RESEARCH_API": "chat_completions", "RESEARCH_SEARCH": "none",
-                              "RESEARCH_DATA_DIR": str(data_dir), **env})
-
-
-@contextmanager
-def service(settings: Settings) -> Iterator[JobService]:
-    jobs = JobService(settings, ReportStore(settings.data_dir))
-    try:
-        yield jobs
-    finally:
-        jobs.close()
-
-
 def held(stub: HeldServer, tmp_path: Path) -> Settings:
-    return settings_for(stub.server.base_url, tmp_path / "data")
+    return stub_settings(stub.server.base_url, tmp_path / "data")
 
 
 def test_the_same_request_from_eight_threads_at_once_makes_one_job(tmp_path: Path) -> None:
-    with held_server({"MarketData"}) as stub, service(held(stub, tmp_path)) as jobs:
+    with held_server({"MarketData"}) as stub, durable_service(held(stub, tmp_path)) as jobs:
         start = threading.Barrier(8)
         ids: list[str] = []
 
@@ -102,7 +85,7 @@ def test_two_processes_recording_the_same_request_keep_one_running_row(tmp_path:
 
 
 def test_retry_failed_parts_after_a_cancel_completes_the_report(tmp_path: Path) -> None:
-    with held_server({"CustomerReport"}) as stub, service(held(stub, tmp_path)) as jobs:
+    with held_server({"CustomerReport"}) as stub, durable_service(held(stub, tmp_path)) as jobs:
         first = jobs.submit(MarketRequest.parse("plant-based dairy"))
         wait_until(lambda: [s.key for s in jobs.snapshot(first).steps if s.state.value == "done"][-2:]
                    == ["section:market", "section:competitor"], "the market and competitor sections written")
@@ -126,13 +109,13 @@ def test_retry_failed_parts_after_a_failure_and_after_a_restart(tmp_path: Path) 
     broken = {"customer": True}
     plan = Plan(gate=lambda r: Reply(status=500) if agent_of(r) == "customer" and broken["customer"] else None)
     with serve(plan) as server:
-        settings = settings_for(server.base_url, tmp_path / "data", RESEARCH_MAX_RETRIES="0")
-        with service(settings) as jobs:
+        settings = stub_settings(server.base_url, tmp_path / "data", RESEARCH_MAX_RETRIES="0")
+        with durable_service(settings) as jobs:
             first = jobs.submit(MarketRequest.parse("plant-based dairy"))
             assert jobs.wait(first, WAIT) and jobs.snapshot(first).status is JobStatus.PARTIAL
         broken["customer"] = False
         server.reset_stats()
-        with service(settings) as jobs:  # the app started again: the failed job is read from the history
+        with durable_service(settings) as jobs:  # the app started again: the failed job is read from the history
             retry = jobs.retry_failed(first)
             assert retry is not None and jobs.wait(retry, WAIT)
             snapshot = jobs.snapshot(retry)
@@ -143,13 +126,13 @@ def test_retry_failed_parts_after_a_failure_and_after_a_restart(tmp_path: Path) 
 
 def test_run_again_of_an_interrupted_batch_researches_exactly_its_companies(tmp_path: Path) -> None:
     with serve() as server:
-        settings = settings_for(server.base_url, tmp_path / "data")
+        settings = stub_settings(server.base_url, tmp_path / "data")
         store = ReportStore(settings.data_dir)
         interrupted = new_job_id()  # what a process killed mid-batch leaves: a running row, no result
         request = CompanyRequest.parse(BATCH)
         store.record_started(interrupted, request=request, provider="p", model="m", demo=False, created_at=1.0,
                              worker=settings.worker_id, intent=request.intent)
-        with service(settings) as jobs:
+        with durable_service(settings) as jobs:
             shown = jobs.snapshot(interrupted)
             assert shown.status is JobStatus.INTERRUPTED and shown.title == "Stripe, Acme, Inc., Datadog and 2 more"
             again = jobs.run_again(interrupted)
@@ -168,7 +151,7 @@ def test_a_batch_an_older_release_saved_without_its_names_is_not_guessed(tmp_pat
                          created_at=1.0)
     with store.engine.begin() as conn:  # as the previous release left it: the title only
         conn.execute(sa.update(store.jobs).where(store.jobs.c.id == job_id).values(request_json=None))
-    with service(Settings(data_dir=tmp_path / "data", demo=True)) as jobs:
+    with durable_service(Settings(data_dir=tmp_path / "data", demo=True)) as jobs:
         snapshot = jobs.snapshot(job_id)
         assert snapshot.status is JobStatus.INTERRUPTED and snapshot.request is None
         assert jobs.run_again(job_id) is None and jobs.retry_failed(job_id) is None
