@@ -111,7 +111,7 @@ class StepOutcome(BaseModel, Generic[R]):
     finished_at: float | None = None
     usage: TokenUsage = Field(default_factory=TokenUsage)
     note: str | None = None
-    """How the step came by its result when that is worth saying, e.g. "ran again after a restart"."""
+    """How the step came by its result when that is worth saying, e.g. "started again after a restart"."""
 
     @property
     def ok(self) -> bool:

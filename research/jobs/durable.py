@@ -1,24 +1,21 @@
-"""The two durable workflows, a job and a step, and the executor that runs graph steps as step workflows.
+"""The durable job workflow, the queued step workflow, and the executor that checkpoints each graph step.
 
 A job (:func:`research_job`, workflow id = job id) runs its workflow's graph
-as usual, but :class:`DurableSteps` carries out each step as its own
-workflow (:func:`research_step`) with the id ``<job id>:<step key>``. DBOS
-keeps each step's outcome under that id, so when a restarted process runs
-the job again, starting a finished step returns its recorded outcome at once
-(DBOS's idempotency on workflow ids), whatever order the steps finished in
-the first time; a step that was running when the process died runs again (at
-least once) and says so.
-
-Steps are started outside the job's own operation log: DBOS numbers a
-workflow's operations in the order they are called, and a graph starts its
-steps in the order their inputs finish, which differs from run to run. Their
-ids, not their position in the job's log, tie them to the job.
+as usual, but :class:`DurableSteps` carries out each step as a DBOS step of
+the job, named by its step key. The graph starts steps in the order their
+inputs finish, which differs from run to run, while DBOS numbers a workflow's
+operations in call order; so the executor draws every step's place in the
+job's log up front, in declaration order (``DBOS.reserve_step``). When a
+restarted process runs the job again, a finished step returns its recorded
+outcome at its place, whatever order the steps finished in the first time; a
+step that had started runs again (at least once) and says so.
 
 Everything a job or step hands to DBOS is plain JSON (:mod:`research.jobs.orders`).
 Model-calling steps wait for a slot: the process's own
 (:class:`~research.jobs.slots.ProviderSlots`) or, when the limit is
-deployment-wide, the provider queue (:data:`~research.jobs.engine.PROVIDER_QUEUE`),
-where any process of the deployment may run them.
+deployment-wide, the provider queue (:data:`~research.jobs.engine.PROVIDER_QUEUE`)
+as the workflow :func:`research_step` with the id ``<job id>:<step key>``,
+which any process of the deployment may run; the job's step records its outcome.
 """
 
 from __future__ import annotations
@@ -45,7 +42,7 @@ from research.workflows import JobResult, workflow_for
 from research.workflows.base import RunTools, run_tools, run_workflow
 
 T = TypeVar("T")
-RERUN_NOTE = "ran again after a restart"
+RERUN_NOTE = "started again after a restart"
 RECORDED_NOTE = "recorded before the restart"
 QUEUED_NOTE = "queued (provider limit)"
 _SHOW_QUEUED_AFTER = 0.05
@@ -143,7 +140,7 @@ def _began() -> tuple[str, float]:
 
 
 async def _outside_the_job(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` with no workflow context, so DBOS does not number it among the job's operations."""
+    """Run ``coro`` with no DBOS context: a workflow it enqueues stands alone, tied to the job by its id."""
     return await asyncio.create_task(coro, context=contextvars.Context())
 
 
@@ -165,7 +162,7 @@ async def research_job(order_json: str) -> str:
         result = await run_workflow(workflow_for(order.request.kind), order.request, settings,
                                     on_event=attachment.publish, cancel=attachment.cancel, models=attachment.models,
                                     reuse=attachment.reuse,
-                                    executor=lambda tools: DurableSteps(order, tools, attachment, deadline, service),
+                                    executor=lambda tools: DurableSteps(order, tools, attachment, deadline, service, resumed),
                                     started_at=began, executor_keeps_time=True)
     finally:
         service.local_jobs.pop(order.id, None)
@@ -174,15 +171,22 @@ async def research_job(order_json: str) -> str:
 
 
 class DurableSteps:
-    """The graph executor of a durable job: each step runs as the workflow ``<job id>:<step key>``."""
+    """The graph executor of a durable job: each step is a DBOS step of the job at a place drawn up front."""
 
     def __init__(self, order: JobOrder, tools: RunTools, attachment: Any, deadline: float | None,
-                 service: JobHost) -> None:
+                 service: JobHost, resumed: bool) -> None:
         self.order, self.deadline, self.service = order, deadline, service
         self.local = service.local_jobs[order.id] = LocalJob(tools, attachment.publish, attachment.cancel)
         self.queued = deployment_wide(order.settings)
-        calls = [step.key for step in workflow_for(order.request.kind).steps(order.request, None) if step.calls_model]
+        self.resumed = resumed
+        graph = workflow_for(order.request.kind).steps(order.request, None)
+        calls = [step.key for step in graph if step.calls_model]
         self._ranks = {key: rank for rank, key in enumerate(calls, 1)}
+        # Each step's place in the job's DBOS log, drawn now in declaration order: the steps start in the order
+        # their inputs finish, which differs between runs, but a restarted job finds each outcome at its key's place.
+        self._reserved = {step.key: DBOS.reserve_step() for step in graph}
+        self._before_restart: set[str] = set()
+        """The steps whose outcomes were recorded before a restart."""
 
     async def __call__(self, step: Step, inputs: StepInputs, ctx: StepContext) -> Any:
         call = StepCall(order=self.order, key=step.key, deadline=self.deadline,
@@ -190,39 +194,46 @@ class DurableSteps:
                         rank=self._ranks.get(step.key, len(self._ranks) + 1),
                         queued=self.queued and step.calls_model, calls_model=step.calls_model)
         left = None if self.deadline is None else self.deadline - time.time()
+        checkpointed = self._reserved[step.key].run_async({"name": step.key}, self._carry_out, call, ctx)
         try:  # after the deadline, recorded steps still come back, and the rest end at once as out of time
-            outcome = await asyncio.wait_for(_outside_the_job(self._run(call, ctx)), left if left and left > 0 else None)
+            text = await asyncio.wait_for(checkpointed, left if left and left > 0 else None)
         except TimeoutError:
             limit = round(self.order.settings.run_timeout, 1)
             raise RecordedFailure(f"stopped: the run's time limit of {limit:g} s was reached", timed_out=True) from None
+        outcome, extra = load_outcome(text)
+        if extra.get("boot") != BOOT_ID:
+            self._before_restart.add(step.key)
+            outcome.note = outcome.note or RECORDED_NOTE  # finished before this process started
         ctx.outcome.attempts, ctx.outcome.usage, ctx.outcome.note = outcome.attempts, outcome.usage, outcome.note
         if outcome.ok:
             return outcome.result
         raise RecordedFailure(outcome.error or outcome.state.value, timed_out=outcome.state is StepState.TIMED_OUT)
 
-    async def _run(self, call: StepCall, ctx: StepContext) -> StepOutcome[Any]:
+    async def _carry_out(self, call: StepCall, ctx: StepContext) -> str:
+        """The step's outcome as JSON (the DBOS step's output): run here, or by whichever process dequeues it."""
+        if call.queued:
+            return await _outside_the_job(self._queued(call, ctx))
+        # Not recorded, in a job resumed after a restart: if its inputs were all ready before the restart, the step
+        # had started then (or was waiting for a slot), so it starts again now.
+        again = self.resumed and all(key in self._before_restart for key in call.inputs)
+        outcome = await _run_step(call, self.local.tools, self.local.publish, again, self.local, self.service)
+        return dump_outcome(outcome, boot=BOOT_ID)
+
+    async def _queued(self, call: StepCall, ctx: StepContext) -> str:
+        """Enqueue the step as the workflow ``<job id>:<step key>`` in the provider queue and wait for its outcome."""
         workflow_id = step_workflow_id(self.order.id, call.key)
         started = self.local.started.setdefault(call.key, asyncio.Event())
         here = self.local.outcomes.setdefault(call.key, asyncio.get_running_loop().create_future())
         try:
-            with SetWorkflowID(workflow_id):
-                if call.queued:
-                    with SetEnqueueOptions(priority=call.rank):
-                        handle = await self.service.provider_queue().enqueue_async(research_step,
-                                                                                   call.model_dump_json())
-                else:
-                    handle = await DBOS.start_workflow_async(research_step, call.model_dump_json())
+            with SetWorkflowID(workflow_id), SetEnqueueOptions(priority=call.rank):
+                handle = await self.service.provider_queue().enqueue_async(research_step, call.model_dump_json())
             recorded = asyncio.ensure_future(handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
-            if call.queued:
-                await _say_when_held_back(started, recorded, ctx)
+            await _say_when_held_back(started, recorded, ctx)
             done, _ = await asyncio.wait({recorded, here}, return_when=asyncio.FIRST_COMPLETED)
             if here in done:
                 recorded.cancel()
-                return here.result()
-            outcome, extra = load_outcome(recorded.result())
-            if extra.get("boot") != BOOT_ID and not outcome.note:
-                outcome.note = RECORDED_NOTE  # finished before this process started
-            return outcome
+                return dump_outcome(here.result(), boot=BOOT_ID)
+            return recorded.result()
         except asyncio.CancelledError:
             await asyncio.shield(DBOS.cancel_workflow_async(workflow_id))  # never resumed, nor run elsewhere
             raise
@@ -241,7 +252,7 @@ async def _say_when_held_back(started: asyncio.Event, recorded: asyncio.Future[A
 
 @DBOS.workflow(name="research.step")
 async def research_step(call_json: str) -> str:
-    """Run one step of a job; returns its outcome as JSON (a failure is an outcome too, so it is recorded)."""
+    """Run one queued step of a job; returns its outcome as JSON (a failure is an outcome too, so it is recorded)."""
     call = StepCall.model_validate_json(call_json)
     boot = await DBOS.run_step_async({"name": "began"}, _boot)
     service = _service()

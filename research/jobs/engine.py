@@ -29,8 +29,8 @@ from research.logs import route_library_logs
 from research.store import database_url_for
 
 APP_NAME = "market-research"
-APP_VERSION = "research-jobs-2"
-"""2: jobs and steps take and return plain JSON (1 pickled them)."""
+APP_VERSION = "research-jobs-3"
+"""3: each graph step is a step of the job's own workflow at a reserved place; 2: plain JSON (1 pickled)."""
 PROVIDER_QUEUE = "research-provider"
 """The queue every model-calling step waits in when the limit is deployment-wide."""
 QUEUE_POLL_SECONDS = 0.01
@@ -93,13 +93,15 @@ class DurableEngine:
         route_library_logs(self.settings.data_dir)  # DBOS's own console handler is replaced by the log file
         _drop_console_handlers()
         DBOS.launch()  # on this loop: DBOS sends recovered and dequeued workflows here
+        self.started = True
+        if not deployment_wide(self.settings):
+            return  # no queue to poll: this process's own slots hold its requests (the database stays quiet)
         limiter = {"limit": self.settings.rate_limit, "period": 60.0} if self.settings.rate_limit else None
         # Stored in the database and read by every process: the last process started sets the limits.
         self.queue = await DBOS.register_queue_async(
             PROVIDER_QUEUE, global_concurrency=self.settings.max_concurrency,
             worker_concurrency=self.settings.worker_concurrency, limiter=limiter,  # type: ignore[arg-type]
             polling_interval_sec=QUEUE_POLL_SECONDS, on_conflict="always_update")
-        self.started = True
 
     def close(self) -> None:
         """Stop DBOS (unfinished jobs stay recorded, to be recovered by the next start)."""

@@ -53,6 +53,14 @@ def step_status(data_dir: Path, workflow_id: str) -> str | None:
     return row[0] if row else None
 
 
+def step_recorded(data_dir: Path, job_id: str, key: str) -> bool:
+    """True once DBOS has recorded the outcome of the job's step ``key`` (a step in the job's operation log)."""
+    with closing(sqlite3.connect(data_dir / DB_FILENAME, timeout=10)) as conn:
+        row = conn.execute("SELECT output FROM operation_outputs WHERE workflow_uuid = ? AND function_name = ?",
+                           (job_id, key)).fetchone()
+    return row is not None and row[0] is not None
+
+
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     """Poll ``condition`` until it holds (bounded, so a broken run fails instead of hanging)."""
     deadline = time.monotonic() + WAIT_SECONDS
@@ -69,7 +77,7 @@ def kill_when(data_dir: Path, stub: HeldServer, recorded: list[str], in_flight: 
     try:
         job = job_id_of(first)
         for key in recorded:
-            wait_until(lambda key=key: step_status(data_dir, f"{job}:{key}") == "SUCCESS", f"{key} recorded")
+            wait_until(lambda key=key: step_recorded(data_dir, job, key), f"{key} recorded")
         wait_until(lambda: stub.server.in_flight == in_flight, f"{in_flight} held requests in flight")
     finally:
         first.kill()  # SIGKILL: no clean-up of any kind
