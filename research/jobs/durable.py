@@ -229,11 +229,13 @@ class DurableSteps:
                 handle = await self.service.provider_queue().enqueue_async(research_step, call.model_dump_json())
             recorded = asyncio.ensure_future(handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
             await _say_when_held_back(started, recorded, ctx)
-            done, _ = await asyncio.wait({recorded, here}, return_when=asyncio.FIRST_COMPLETED)
-            if here in done:
-                recorded.cancel()
-                return dump_outcome(here.result(), boot=BOOT_ID)
-            return recorded.result()
+            began_here = asyncio.ensure_future(started.wait())
+            done, _ = await asyncio.wait({recorded, here, began_here}, return_when=asyncio.FIRST_COMPLETED)
+            began_here.cancel()
+            if recorded in done:  # run by another process
+                return recorded.result()
+            recorded.cancel()  # it runs here: its outcome is handed over, no need to read the database for it
+            return dump_outcome(await here, boot=BOOT_ID)
         except asyncio.CancelledError:
             await asyncio.shield(DBOS.cancel_workflow_async(workflow_id))  # never resumed, nor run elsewhere
             raise
@@ -259,8 +261,16 @@ async def research_step(call_json: str) -> str:
     local = service.local_jobs.get(call.order.id)
     if local is not None:
         local.started.setdefault(call.key, asyncio.Event()).set()
-        outcome = await _run_step(call, local.tools, local.publish, boot != BOOT_ID, local, service)
-        waiting, task = local.outcomes.get(call.key), asyncio.current_task()
+        waiting = local.outcomes.get(call.key)
+        try:
+            outcome = await _run_step(call, local.tools, local.publish, boot != BOOT_ID, local, service)
+        except BaseException as exc:  # the job waits for this outcome here, so it hears of the failure too
+            if waiting is not None and not waiting.done() and isinstance(exc, Exception):
+                waiting.set_exception(exc)
+            elif waiting is not None:
+                waiting.cancel()
+            raise
+        task = asyncio.current_task()
         if waiting is not None and task is not None:  # handed over once DBOS has recorded it (the task's end)
             task.add_done_callback(lambda _task: waiting.done() or waiting.set_result(outcome))
     else:
