@@ -1,9 +1,10 @@
-"""One job per intent and *Retry failed parts* after a Cancel, in a real browser.
+"""One job per intent and *Retry failed parts* after a Cancel and after a failure, in a real browser.
 
 `streamlit run app.py` against the held test server (the customer agent's answers wait until the test
 releases them). A double click on *Generate report* followed by a third click, and the same topic started in
 a second tab at the same moment, make one job; a job cancelled while the customer agent is held, then
-*Retry failed parts*, completes its report without asking again for what had finished.
+*Retry failed parts*, completes its report without asking again for what had finished; so does a job whose
+customer agent failed (HTTP 500) once the server is mended.
 Screenshots: ``artifacts/screenshots/jobs-*.png``.
 """
 
@@ -119,3 +120,29 @@ def test_retry_failed_parts_after_a_cancel_completes_the_report(stub, app, brows
     assert asked["CustomerReport"] == 1
     store = ReportStore(app.data_dir)
     assert store.get(cancelled).status == "cancelled" and store.get(job_id_of(page)).status == "complete"
+
+
+def test_retry_failed_parts_after_a_failure_completes_the_report(browser, tmp_path) -> None:
+    topic = "Cold-chain logistics in Kenya"
+    with held_server(set(), broken={"CustomerReport"}) as stub, \
+            StreamlitApp(stub.server.base_url, tmp_path / "data", log_path=ARTIFACTS / "browser-tests" / "jobs.log",
+                         extra_env={"RESEARCH_SEARCH": "none", "RESEARCH_API": "chat_completions",
+                                    "RESEARCH_MAX_RETRIES": "0"}) as app:
+        page = open_tab(browser, app)
+        topic_box(page).fill(topic)
+        generate_button(page).click()
+        expect(page).to_have_url(JOB_URL)
+        failed = job_id_of(page)
+        expect(page.get_by_text("Partial report ready").first).to_be_visible()
+        stub.mend()
+        before = stub.titles()
+        page.get_by_role("button", name=re.compile(r"Retry failed parts")).click()
+        expect(page).not_to_have_url(re.compile(f"job={failed}"))
+        expect(page.get_by_text(re.compile("Report ready")).first).to_be_visible()  # not "Partial report ready"
+        expect(exceptions(page)).to_have_count(0)
+        screenshot(page, "jobs-retry-after-failure")
+        asked = stub.titles() - before
+        store = ReportStore(app.data_dir)
+        assert store.get(failed).status == "partial" and store.get(job_id_of(page)).status == "complete"
+    assert asked["MarketData"] == 0 and asked["CompetitorReport"] == 0, "what succeeded before is kept"
+    assert asked["CustomerReport"] == 1

@@ -22,10 +22,11 @@ HOLD_SECONDS = 120
 
 class HeldServer:
     """The test server: every agent's request gets a valid answer, those of the agents named in ``held``
-    (by output schema title) only once :meth:`release` is called."""
+    (by output schema title) only once :meth:`release` is called, and those named in ``broken`` an HTTP 500
+    until :meth:`mend` is called."""
 
-    def __init__(self, held: set[str]) -> None:
-        self.held = held
+    def __init__(self, held: set[str], broken: set[str] | None = None) -> None:
+        self.held, self.broken = held, set(broken or ())
         self._released = threading.Event()
         self.server = StubOpenAIServer(self._respond)
 
@@ -33,8 +34,14 @@ class HeldServer:
         """Answer the held requests, and every later one at once."""
         self._released.set()
 
+    def mend(self) -> None:
+        """Answer the broken agents' later requests too."""
+        self.broken = set()
+
     def _respond(self, request: StubRequest) -> Reply:
         title = schema_title(request)
+        if title in self.broken:
+            return Reply(status=500)
         if title in self.held:
             self._released.wait(HOLD_SECONDS)
         return Reply(content=demo_output_for(title, request.user_text))
@@ -45,9 +52,9 @@ class HeldServer:
 
 
 @contextmanager
-def held_server(held: set[str]) -> Iterator[HeldServer]:
+def held_server(held: set[str], broken: set[str] | None = None) -> Iterator[HeldServer]:
     """A started :class:`HeldServer`, stopped at the end."""
-    held_server = HeldServer(held)
+    held_server = HeldServer(held, broken)
     held_server.server.start()
     try:
         yield held_server
