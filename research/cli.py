@@ -59,7 +59,19 @@ def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, metavar="FILE.md", help="write the Markdown report here (default: stdout)")
     parser.add_argument("--json", type=Path, metavar="FILE.json", help="also write the full structured result as JSON")
     parser.add_argument("--demo", action="store_true", help="use the offline demo model (no API key, illustrative data)")
+    parser.add_argument("--budget-tokens", metavar="N", help="stop sending requests before the run spends more than N "
+                        "tokens (default: RESEARCH_BUDGET_TOKENS); what did not fit is left out (exit 3)")
+    parser.add_argument("--budget-usd", metavar="USD", help="the same in estimated USD at the model's price "
+                        "(default: RESEARCH_BUDGET_USD)")
     return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The settings the command line sets, as environment variables (checked like them)."""
+    given = {"RESEARCH_DEMO": "1" if getattr(args, "demo", False) else None,
+             "RESEARCH_BUDGET_TOKENS": getattr(args, "budget_tokens", None),
+             "RESEARCH_BUDGET_USD": getattr(args, "budget_usd", None)}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         args, request = _prepare(argv)
         for path in (getattr(args, "out", None), getattr(args, "json", None), getattr(args, "csv", None)):
             _check_writable(path)
-        settings = load_settings(overrides={"RESEARCH_DEMO": "1"} if getattr(args, "demo", False) else None)
+        settings = load_settings(overrides=_overrides(args))
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (UsageError, InputError, ConfigError) as exc:

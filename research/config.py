@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from research.pricing import parse_prices
+from research.pricing import parse_prices, price_of
 
 ApiKind = Literal["responses", "chat_completions"]
 
@@ -79,6 +79,10 @@ class Settings(BaseModel):
     """Model requests (agent steps) started per minute across the deployment; None: no limit."""
     worker_concurrency: int | None = None
     """Model-calling steps this process runs at once, within the deployment's cap; None: no own limit."""
+    budget_tokens: int | None = None
+    """Input plus output tokens one run (a report or a batch) may spend; None: no limit."""
+    budget_usd: float | None = None
+    """Estimated USD one run may spend (needs the model's price); None: no limit."""
 
     @property
     def key(self) -> str | None:
@@ -148,6 +152,8 @@ class EnvironmentValues(BaseModel):
     research_worker_id: str = Field("local", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     research_rate_limit: int | None = Field(None, ge=1)
     research_worker_concurrency: int | None = Field(None, ge=1)
+    research_budget_tokens: int | None = Field(None, ge=1)
+    research_budget_usd: float | None = Field(None, gt=0)
 
     @field_validator("research_database_url", mode="before")
     @classmethod
@@ -205,10 +211,10 @@ class EnvironmentValues(BaseModel):
             raise ValueError(f"must be 'responses' or 'chat_completions', got {text!r}")
         return text or None
 
-    @field_validator("research_agent_timeout", "research_run_timeout", mode="after")
+    @field_validator("research_agent_timeout", "research_run_timeout", "research_budget_usd", mode="after")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
             raise ValueError("must be a finite number of seconds")
         return value
 
@@ -220,7 +226,8 @@ class EnvironmentSettings(EnvironmentValues, BaseSettings):
 
 
 _ERROR_WORDS = {"float_parsing": "must be a number", "int_parsing": "must be a whole number",
-                "int_from_float": "must be a whole number", "greater_than_equal": "must be at least {ge}"}
+                "int_from_float": "must be a whole number", "greater_than_equal": "must be at least {ge}",
+                "greater_than": "must be more than {gt}"}
 
 
 def _one_line(error: ValidationError) -> str:
@@ -261,7 +268,7 @@ def load_settings(
             "No model server configured: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
             "server), or use the offline demo with RESEARCH_DEMO=1"
         )
-    return Settings(
+    settings = Settings(
         api_key=SecretStr(values.openai_api_key.get_secret_value().strip()) if has_key else None,  # type: ignore[union-attr]
         base_url=values.openai_base_url,
         api=values.research_api or ("chat_completions" if values.openai_base_url else "responses"),
@@ -283,7 +290,21 @@ def load_settings(
         worker_id=values.research_worker_id,
         rate_limit=values.research_rate_limit,
         worker_concurrency=values.research_worker_concurrency,
+        budget_tokens=values.research_budget_tokens,
+        budget_usd=values.research_budget_usd,
     )
+    check_budget_price(settings, describe_settings(settings)[1] if settings.model or not settings.base_url else None)
+    return settings
+
+
+def check_budget_price(settings: Settings, model: str | None) -> None:
+    """Raise :class:`ConfigError` when a USD budget is set for ``model`` and its price is not known
+    (``model`` None: not known yet, e.g. the first model a server lists; checked when the run starts)."""
+    if settings.budget_usd is None or settings.demo or model is None or price_of(model, settings.prices) is not None:
+        return
+    raise ConfigError(f"RESEARCH_BUDGET_USD needs the price of {model}: add it to RESEARCH_PRICES "
+                      f"(e.g. \"{model}=0.40/1.60\", USD per million input/output tokens) or set "
+                      "RESEARCH_BUDGET_TOKENS instead")
 
 
 ProviderKind = Literal["openai", "compatible", "demo"]

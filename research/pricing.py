@@ -36,11 +36,17 @@ def parse_prices(text: str) -> dict[str, tuple[float, float]]:
     return prices
 
 
+def price_of(model: str, overrides: Mapping[str, tuple[float, float]] | None = None) -> tuple[float, float] | None:
+    """USD per million input / output tokens of ``model`` (a dated snapshot such as "gpt-4.1-2025-04-14" has
+    its model's price), or None when it is not known."""
+    prices = {**PRICES_PER_MILLION, **(overrides or {})}
+    return prices.get(model) or next((p for name, p in prices.items() if model.startswith(f"{name}-20")), None)
+
+
 def estimated_cost(model: str, usage: TokenUsage, overrides: Mapping[str, tuple[float, float]] | None = None
                    ) -> float | None:
     """The estimated USD cost of ``usage`` on ``model``, or None when its price is not known."""
-    prices = {**PRICES_PER_MILLION, **(overrides or {})}
-    price = prices.get(model) or next((p for name, p in prices.items() if model.startswith(f"{name}-20")), None)
+    price = price_of(model, overrides)
     if price is None:
         return None
     return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000

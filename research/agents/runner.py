@@ -26,6 +26,7 @@ from agents.models.interface import Model
 from agents.retry import RetryDecision, RetryPolicyContext
 from pydantic import BaseModel
 
+from research.agents.budgeted import BudgetedModel
 from research.agents.quality import Filler, FillerCheck, instruction_lines, schema_texts, strip_filler, text_fields
 from research.agents.salvage import NoJsonError, Salvage, extract_json, label, missing_parts_model, salvage
 from research.agents.spec import AgentSpec, OutputT
@@ -37,6 +38,7 @@ from research.agents.wire import (
     schema_rejected,
     schema_unsupported,
 )
+from research.core.budget import RunBudget
 from research.core.errors import RETRYABLE_STATUSES, InvalidOutputError, ModelDeclinedError, SchemaRejectedError, status_reason
 from research.core.gates import ONE_BY_ONE_NOTE, ServerGate, StreamInterrupted
 from research.core.steps import StepContext
@@ -162,6 +164,7 @@ async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Mo
                support: OutputSupport, tracing: bool, max_tokens: int, gate: ServerGate | None) -> Answer:
     """Ask for ``output_type`` with strict structured output, or in JSON mode where the server needs it."""
     settings = _settings(task, max_tokens)
+    raw = model.model if isinstance(model, BudgetedModel) else model  # what the API's JSON mode depends on
     if support.json_schema:
         config = RunConfig(model=model, model_settings=settings, tracing_disabled=not tracing)
         try:
@@ -174,7 +177,7 @@ async def _ask(spec: AgentSpec[OutputT], output_type: type[BaseModel], model: Mo
             support.json_schema = False
             task.discard_request()  # refused before any answer: the switch is not an attempt
             task.report_note("the model server does not accept JSON schemas; using JSON mode")
-    config = RunConfig(model=model, model_settings=settings.resolve(json_mode_settings(model, output_type)),
+    config = RunConfig(model=model, model_settings=settings.resolve(json_mode_settings(raw, output_type)),
                        tracing_disabled=not tracing)
     return await _stream(agent_for(spec, output_type, True), message, config, task, max_tokens, gate)
 
@@ -219,18 +222,22 @@ async def run_structured(
     max_output_tokens: int | None = None,
     gate: ServerGate | None = None,
     caveats: Iterable[str] = (),
+    budget: RunBudget | None = None,
 ) -> OutputT:
     """Run ``spec`` on ``message`` and return its salvaged, validated output.
 
     ``support`` remembers for the whole run whether the server accepts JSON
     schemas; ``max_output_tokens`` replaces the spec's own output budget;
     ``gate`` is the server's (see :mod:`research.core.gates`); ``caveats`` are the
-    app's data notes the request carries, which a written answer must not repeat.
+    app's data notes the request carries, which a written answer must not repeat; ``budget``, when it
+    limits the run, holds every request (:class:`~research.core.budget.BudgetReached` when one does not fit).
     Raises :class:`InvalidOutputError` when required parts are still missing
     after one repair request, and :class:`ModelDeclinedError` for a refusal.
     """
     support = support if support is not None else OutputSupport()
     max_tokens = max_output_tokens or spec.max_output_tokens
+    if budget is not None and budget.limited:
+        model = BudgetedModel(model, budget)
     check = filler_check(spec, caveats)
     first, first_filler = read_answer(spec.output_type, await _ask(spec, spec.output_type, model, message, task, support,
                                                              tracing, max_tokens, gate), check)

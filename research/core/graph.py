@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from research.core.budget import BudgetReached
 from research.core.errors import describe_error
 from research.core.limits import Limits
 from research.core.steps import EventSink, StatusEvent, StepContext, StepOutcome, StepState
@@ -140,6 +141,8 @@ async def _run_step(step: Step, inputs: StepInputs, ctx: StepContext, gate: asyn
         except asyncio.CancelledError:
             outcome.state, outcome.error = stop.state or StepState.CANCELLED, _stopped_message(stop)
             raise
+        except BudgetReached as exc:  # a request that did not fit was never sent
+            outcome.state, outcome.error = StepState.SKIPPED, str(exc)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             timed_out, outcome.error = describe_error(exc, ctx.limits.attempt_timeout)
             outcome.state = StepState.TIMED_OUT if timed_out else StepState.FAILED

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from research.core.budget import BudgetFacts
 from research.core.graph import GraphRun
 from research.core.steps import StepOutcome, TokenUsage, tokens_label
 
@@ -47,6 +48,8 @@ class RunFacts(BaseModel):
     demo: bool
     evidence_source: str = ""
     """Where the run's evidence came from, in one line (the web search in use, the demo, or none)."""
+    budget: BudgetFacts | None = None
+    """The run's budget and its spend, when the run had one."""
 
 
 class RunResult(RunFacts):

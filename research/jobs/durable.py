@@ -32,6 +32,7 @@ from dbos import error as dbos_error
 from pydantic import BaseModel
 
 from research.config import Settings
+from research.core.budget import BUDGET_REACHED, BudgetReached
 from research.core.errors import RecordedFailure, describe_error
 from research.core.graph import Step, StepInputs
 from research.core.steps import EventSink, StepContext, StepOutcome, StepState
@@ -63,6 +64,9 @@ class StepCall(BaseModel):
     queued: bool = False
     """True: it waits in the provider queue; False: for one of this process's slots (or for none)."""
     calls_model: bool = True
+    budget_tokens: int | None = None
+    budget_usd: float | None = None
+    """What was left of the run's budget when the step was queued (a step another process runs keeps to it)."""
 
 
 @dataclass
@@ -192,7 +196,8 @@ class DurableSteps:
         call = StepCall(order=self.order, key=step.key, deadline=self.deadline,
                         inputs={key: dump_outcome(o) for key, o in inputs.outcomes.items()},
                         rank=self._ranks.get(step.key, len(self._ranks) + 1),
-                        queued=self.queued and step.calls_model, calls_model=step.calls_model)
+                        queued=self.queued and step.calls_model, calls_model=step.calls_model,
+                        **self._budget_left())
         left = None if self.deadline is None else self.deadline - time.time()
         checkpointed = self._reserved[step.key].run_async({"name": step.key}, self._carry_out, call, ctx)
         try:  # after the deadline, recorded steps still come back, and the rest end at once as out of time
@@ -201,18 +206,30 @@ class DurableSteps:
             limit = round(self.order.settings.run_timeout, 1)
             raise RecordedFailure(f"stopped: the run's time limit of {limit:g} s was reached", timed_out=True) from None
         outcome, extra = load_outcome(text)
-        if extra.get("boot") != BOOT_ID:
+        job_boot = extra.get("job_boot", extra.get("boot"))
+        if job_boot != BOOT_ID:
             self._before_restart.add(step.key)
             outcome.note = outcome.note or RECORDED_NOTE  # finished before this process started
+        if job_boot != BOOT_ID or extra.get("boot") != BOOT_ID:  # spent before, or elsewhere: the budget counts it
+            self.local.tools.budget.count(outcome.usage.input_tokens, outcome.usage.output_tokens)
         ctx.outcome.attempts, ctx.outcome.usage, ctx.outcome.note = outcome.attempts, outcome.usage, outcome.note
         if outcome.ok:
             return outcome.result
+        if outcome.state is StepState.SKIPPED:
+            raise BudgetReached(outcome.error or BUDGET_REACHED)
         raise RecordedFailure(outcome.error or outcome.state.value, timed_out=outcome.state is StepState.TIMED_OUT)
+
+    def _budget_left(self) -> dict[str, Any]:
+        budget = self.local.tools.budget
+        tokens = None if budget.tokens is None else max(budget.tokens - budget.spent_tokens, 1)
+        usd = None if budget.usd is None else max(budget.usd - (budget.spent_usd or 0.0), 1e-9)
+        return {"budget_tokens": tokens, "budget_usd": usd}
 
     async def _carry_out(self, call: StepCall, ctx: StepContext) -> str:
         """The step's outcome as JSON (the DBOS step's output): run here, or by whichever process dequeues it."""
         if call.queued:
-            return await _outside_the_job(self._queued(call, ctx))
+            outcome, extra = load_outcome(await _outside_the_job(self._queued(call, ctx)))
+            return dump_outcome(outcome, boot=extra.get("boot"), job_boot=BOOT_ID)  # who ran it, who recorded it
         # Not recorded, in a job resumed after a restart: if its inputs were all ready before the restart, the step
         # had started then (or was waiting for a slot), so it starts again now.
         again = self.resumed and all(key in self._before_restart for key in call.inputs)
@@ -274,7 +291,8 @@ async def research_step(call_json: str) -> str:
         if waiting is not None and task is not None:  # handed over once DBOS has recorded it (the task's end)
             task.add_done_callback(lambda _task: waiting.done() or waiting.set_result(outcome))
     else:
-        async with run_tools(service.with_secrets(call.order.settings)) as tools:
+        settings = call.order.settings.with_changes(budget_tokens=call.budget_tokens, budget_usd=call.budget_usd)
+        async with run_tools(service.with_secrets(settings)) as tools:
             outcome = await _run_step(call, tools, lambda _event: None, boot != BOOT_ID, None, service)
     return dump_outcome(outcome, boot=BOOT_ID)
 
@@ -302,6 +320,8 @@ async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: 
         try:
             outcome.result = await step.work(inputs, ctx)
             outcome.state = StepState.DONE
+        except BudgetReached as exc:  # a request that did not fit was never sent
+            outcome.state, outcome.error = StepState.SKIPPED, str(exc)
         except Exception as exc:  # noqa: BLE001 - a failure is recorded like a result
             timed_out, outcome.error = describe_error(exc, limits.attempt_timeout)
             outcome.state = StepState.TIMED_OUT if timed_out else StepState.FAILED

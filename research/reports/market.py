@@ -171,8 +171,9 @@ def section_markdown(section: ReportSection) -> str:
 def run_facts(result: RunResult, *extra: str) -> str:
     """The run's facts in one line: provider, model, ``extra`` facts, elapsed time, tokens and their cost."""
     provider = result.provider.replace(f" · {result.model} (", " (")  # saved runs' labels named the model too
+    budget = [result.budget.label] if result.budget is not None else []
     return " · ".join([f"Provider: {md.inline(provider)}", f"model {md.inline(result.model)}", *extra,
-                       f"elapsed {duration_label(result.elapsed)}", result.usage_facts])
+                       f"elapsed {duration_label(result.elapsed)}", result.usage_facts, *budget])
 
 
 def run_details(result: MarketResearchResult) -> str:

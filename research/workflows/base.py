@@ -12,7 +12,7 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from agents import trace
@@ -20,13 +20,14 @@ from pydantic import BaseModel
 
 from research.agents.runner import run_structured
 from research.agents.spec import AgentSpec, request_message
-from research.config import Settings
+from research.config import ConfigError, Settings, check_budget_price
+from research.core.budget import Price, RunBudget
 from research.core.graph import GraphRun, Step, StepExecutor, run_graph, run_here
 from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult
 from research.core.steps import EventSink, StepContext
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
-from research.pricing import cost_label
+from research.pricing import cost_label, price_of
 from research.providers.source import ModelSource, open_models
 from research.retrieval.grounding import ground
 from research.retrieval.source import EvidenceSource, open_evidence
@@ -46,6 +47,8 @@ class RunTools:
     evidence: EvidenceSource
     settings: Settings
     today: str
+    budget: RunBudget = field(default_factory=RunBudget)
+    """What the run may spend and has spent (every model request reserves its worst case first)."""
 
     async def gather(self, agent: str, topic: str, ctx: StepContext) -> Evidence:
         """``agent``'s evidence about ``topic``, its progress shown on the step ("searching", "reading 4 pages")."""
@@ -69,7 +72,7 @@ class RunTools:
         return await run_structured(spec, self.source.for_agent(spec.key), message, ctx, tracing=self.settings.tracing,
                                     support=self.source.output_support,
                                     max_output_tokens=self.settings.max_output_tokens, gate=self.source.gate,
-                                    caveats=caveats)
+                                    caveats=caveats, budget=self.budget)
 
 
 @dataclass(frozen=True)
@@ -101,13 +104,33 @@ async def run_tools(settings: Settings, models: ModelSource | None = None) -> As
     Closes what it opened when the block ends (``models`` given by the caller stay open).
     """
     source = models or await open_models(settings)
-    tools = RunTools(source, open_evidence(settings, source), settings, dt.date.today().isoformat())
+    try:
+        budget = run_budget(settings, source)
+    except ConfigError:
+        if models is None:
+            await source.aclose()
+        raise
+    tools = RunTools(source, open_evidence(settings, source), settings, dt.date.today().isoformat(), budget)
     try:
         yield tools
     finally:
         await tools.evidence.aclose()
         if models is None:
             await source.aclose()
+
+
+def run_budget(settings: Settings, source: ModelSource) -> RunBudget:
+    """The run's budget from ``settings``, priced for the model ``source`` uses (the demo costs nothing).
+
+    Raises :class:`ConfigError` for a USD budget when the model's price is not known.
+    """
+    if source.is_demo:
+        price: Price | None = Price(0.0, 0.0)
+    else:
+        check_budget_price(settings, source.model_name)
+        known = price_of(source.model_name, settings.prices)
+        price = Price.per_million(known) if known else None
+    return RunBudget(tokens=settings.budget_tokens, usd=settings.budget_usd, price=price)
 
 
 @dataclass(frozen=True)
@@ -175,7 +198,7 @@ async def run_workflow(
                                   execute=executor(tools) if executor else run_here)
     source = tools.source
     facts = RunFacts(started_at=started, finished_at=time.time(), provider=source.label, model=source.model_name,
-                     demo=source.is_demo, evidence_source=tools.evidence.status)
+                     demo=source.is_demo, evidence_source=tools.evidence.status, budget=tools.budget.facts())
     result = workflow.result(request, run, facts)
     if not source.is_demo:
         result.estimated_cost = cost_label(source.model_name, result.usage, settings.prices)

@@ -80,7 +80,7 @@ def response_object(req: StubRequest, reply: Reply, done: bool, rid: str = "", m
             "completed_at": time.time() if done and not cut else None, "model": req.model,
             "output": _output(req, reply, mid or f"msg_{uuid.uuid4().hex}", wid or f"ws_{uuid.uuid4().hex}")
             if done else [],
-            "usage": usage if done else None, "error": None,
+            "usage": usage if done and reply.report_usage else None, "error": None,
             "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
             "instructions": b.get("instructions"), "metadata": b.get("metadata") or {},
             "parallel_tool_calls": b.get("parallel_tool_calls", True), "tool_choice": b.get("tool_choice", "auto"),

@@ -52,6 +52,7 @@ class Reply:
     hang: bool = False  # never answer until the server stops or the client disconnects
     drop: bool = False  # close the connection without any HTTP response
     input_tokens: int = 50
+    report_usage: bool = True  # False: no usage in the answer, as llama.cpp-style servers stream it
     output_tokens: int | None = None  # default: the request's max_tokens if cut off, else len(text) // 4 + 1
     refusal: str | None = None  # the model refuses with this text (instead of ``content``)
     finish: Literal["stop", "length"] = "stop"  # "length": cut off at the output-token limit
@@ -163,7 +164,8 @@ def chat_completion(req: StubRequest, reply: Reply) -> dict:
     message = {"role": "assistant", "content": None if refused else reply.content, "refusal": reply.refusal,
                "annotations": []}
     return {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
-            "model": req.model, "system_fingerprint": None, "usage": _chat_usage(req, reply),
+            "model": req.model, "system_fingerprint": None,
+            "usage": _chat_usage(req, reply) if reply.report_usage else None,
             "choices": [{"index": 0, "message": message, "finish_reason": reply.finish, "logprobs": None}]}
 
 
@@ -183,6 +185,6 @@ def chat_events(req: StubRequest, reply: Reply) -> Frames:
     for piece in text_chunks(reply.text):
         yield "text", frame({"refusal" if refused else "content": piece})
     yield "tail", frame({}, reply.finish)
-    if usage:
+    if usage and reply.report_usage:
         yield "tail", frame(None, usage=_chat_usage(req, reply))
     yield "tail", "data: [DONE]\n\n"
