@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     for warning in settings.warnings:
         print(f"research: warning: {warning}", file=sys.stderr)
     service = _start_service(settings)
+    from research.ledger import DailyBudgetSpent
+
     try:
         if getattr(args, "worker", False):
             return _serve(settings)
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             print("research: nothing to resume: this worker has no unfinished jobs", file=sys.stderr)
             return EXIT_NO_REPORT
         snapshots = [_until_finished(service, job_id) for job_id in ids]
-    except ConfigError as exc:
+    except (ConfigError, DailyBudgetSpent) as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:

@@ -83,6 +83,10 @@ class Settings(BaseModel):
     """Input plus output tokens one run (a report or a batch) may spend; None: no limit."""
     budget_usd: float | None = None
     """Estimated USD one run may spend (needs the model's price); None: no limit."""
+    daily_budget_tokens: int | None = None
+    """Tokens the whole deployment may spend per UTC day (every process on its database); None: no limit."""
+    daily_budget_usd: float | None = None
+    """Estimated USD the whole deployment may spend per UTC day; None: no limit."""
 
     @property
     def key(self) -> str | None:
@@ -154,6 +158,8 @@ class EnvironmentValues(BaseModel):
     research_worker_concurrency: int | None = Field(None, ge=1)
     research_budget_tokens: int | None = Field(None, ge=1)
     research_budget_usd: float | None = Field(None, gt=0)
+    research_daily_budget_tokens: int | None = Field(None, ge=1)
+    research_daily_budget_usd: float | None = Field(None, gt=0)
 
     @field_validator("research_database_url", mode="before")
     @classmethod
@@ -211,7 +217,8 @@ class EnvironmentValues(BaseModel):
             raise ValueError(f"must be 'responses' or 'chat_completions', got {text!r}")
         return text or None
 
-    @field_validator("research_agent_timeout", "research_run_timeout", "research_budget_usd", mode="after")
+    @field_validator("research_agent_timeout", "research_run_timeout", "research_budget_usd",
+                     "research_daily_budget_usd", mode="after")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -292,6 +299,8 @@ def load_settings(
         worker_concurrency=values.research_worker_concurrency,
         budget_tokens=values.research_budget_tokens,
         budget_usd=values.research_budget_usd,
+        daily_budget_tokens=values.research_daily_budget_tokens,
+        daily_budget_usd=values.research_daily_budget_usd,
     )
     check_budget_price(settings, describe_settings(settings)[1] if settings.model or not settings.base_url else None)
     return settings
@@ -300,9 +309,11 @@ def load_settings(
 def check_budget_price(settings: Settings, model: str | None) -> None:
     """Raise :class:`ConfigError` when a USD budget is set for ``model`` and its price is not known
     (``model`` None: not known yet, e.g. the first model a server lists; checked when the run starts)."""
-    if settings.budget_usd is None or settings.demo or model is None or price_of(model, settings.prices) is not None:
+    usd = [name for name, value in (("RESEARCH_BUDGET_USD", settings.budget_usd),
+                                    ("RESEARCH_DAILY_BUDGET_USD", settings.daily_budget_usd)) if value is not None]
+    if not usd or settings.demo or model is None or price_of(model, settings.prices) is not None:
         return
-    raise ConfigError(f"RESEARCH_BUDGET_USD needs the price of {model}: add it to RESEARCH_PRICES "
+    raise ConfigError(f"{usd[0]} needs the price of {model}: add it to RESEARCH_PRICES "
                       f"(e.g. \"{model}=0.40/1.60\", USD per million input/output tokens) or set "
                       "RESEARCH_BUDGET_TOKENS instead")
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -22,12 +25,14 @@ from research.core.limits import Limits
 from research.core.runs import JobStatus
 from research.core.steps import StepState
 from research.inputs import MarketRequest
+from research.jobs.service import DailyBudgetSpent
 from research.providers.demo_content import demo_output_for
 from research.reports.market import render_markdown
 from research.workflows.market import run_market_research
 from tests.support.jobs import durable_service, stub_settings
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 from tests.support.openai_wire import tokens
+from tests.support.postgres import fresh_database
 from tests.support.responders import schema_title
 
 FAST = Limits(attempt_timeout=10, max_retries=2, backoff_initial=0.01, backoff_max=0.05)
@@ -215,3 +220,51 @@ def test_the_command_line_takes_a_budget_and_exits_3_with_a_partial_report(tmp_p
     bad = run_cli("plant-based dairy", "--budget-tokens", "lots", env={"RESEARCH_DEMO": "1",
                                                                      "RESEARCH_DATA_DIR": str(tmp_path / "d2")})
     assert bad.returncode == 2 and "RESEARCH_BUDGET_TOKENS must be a whole number" in bad.stderr
+
+
+# The deployment's daily budget.
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def daily_env(server: StubOpenAIServer, data_dir: Path, **extra: str) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": server.base_url, "RESEARCH_MODEL": "stub-model", "RESEARCH_API": "chat_completions",
+            "RESEARCH_SEARCH": "none", "RESEARCH_DATA_DIR": str(data_dir), **extra}
+
+
+def test_a_spent_daily_budget_refuses_new_jobs_and_names_the_limit_and_the_reset(tmp_path: Path) -> None:
+    with StubOpenAIServer(Metered()) as server:
+        settings = stub_settings(server.base_url, tmp_path / "data", RESEARCH_DAILY_BUDGET_TOKENS="5000")
+        with durable_service(settings) as jobs:
+            assert jobs.ledger is not None
+            hold = asyncio.run(jobs.ledger.hold(5_000, None))
+            asyncio.run(jobs.ledger.settle(hold, 5_000, 0.0))  # what earlier jobs spent today
+            with pytest.raises(DailyBudgetSpent, match=r"daily budget of this deployment \(5,000 tokens\) is spent"
+                                                       r".*resets at 00:00 UTC \(in \d+ h \d+ min\)"):
+                jobs.submit(MarketRequest.parse("plant-based dairy"))
+            assert jobs.history() == [], "nothing was recorded"
+        assert server.requests == []
+
+
+def test_the_daily_budget_holds_across_two_processes_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    need, _ = asyncio.run(full_run())
+    daily = need * 3 // 2  # room for one and a half reports
+    database = fresh_database(postgres_url, "daily")
+    meter = Metered()
+    with StubOpenAIServer(meter) as server:
+        runs = [subprocess.Popen([sys.executable, "-m", "research", topic, "--out", str(tmp_path / f"{n}.md")],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 env=cli_env(daily_env(server, tmp_path / f"d{n}", RESEARCH_DATABASE_URL=database,
+                                                       RESEARCH_WORKER_ID=f"w{n}",
+                                                       RESEARCH_DAILY_BUDGET_TOKENS=str(daily))))
+                for n, topic in enumerate(["plant-based dairy", "vertical farming"])]
+        codes = [run.wait(timeout=120) for run in runs]
+    assert meter.total <= daily, "the two processes together stayed within the deployment's daily budget"
+    assert 3 in codes, "at least one report was cut short by the daily budget"
+    reports = [(tmp_path / f"{n}.md").read_text() for n in range(2) if (tmp_path / f"{n}.md").exists()]
+    assert any("daily budget" in text for text in reports)

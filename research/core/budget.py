@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -123,11 +124,25 @@ class Reservation:
     output_tokens: int
     usd: float
     settled: bool = False
+    shared: Any = None
+    """Its reservation in the deployment's :class:`SharedBudget`, if any."""
 
     @property
     def tokens(self) -> int:
         """Prompt plus output tokens."""
         return self.prompt_tokens + self.output_tokens
+
+
+class SharedBudget(Protocol):
+    """A budget shared by the runs of a deployment (:class:`research.ledger.SpendLedger`: the daily budget)."""
+
+    async def hold(self, tokens: int, price: Price | None, output_tokens: int = 0) -> Any:
+        """Set aside a request's worst case; raises :class:`BudgetReached` when it cannot fit."""
+        ...
+
+    async def settle(self, hold: Any, tokens: int, usd: float) -> None:
+        """Replace ``hold`` by what its request spent."""
+        ...
 
 
 @dataclass
@@ -148,8 +163,11 @@ class RunBudget:
     """Requests sent under the budget (retries and repair requests included)."""
     undercount: int = 0
     """Tokens by which servers' exact counts exceeded the reservations: the most the spend can exceed the budget."""
+    shared: SharedBudget | None = None
+    """The deployment's budget, which every request of the run also reserves from."""
     _reserved_tokens: int = 0
     _reserved_usd: float = 0.0
+    _writes: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     _in_flight: int = 0
     _settled: asyncio.Condition | None = field(default=None, repr=False)
 
@@ -159,8 +177,8 @@ class RunBudget:
 
     @property
     def limited(self) -> bool:
-        """True when there is any limit to keep."""
-        return self.tokens is not None or self.usd is not None
+        """True when there is any limit to keep (the run's own, or the deployment's)."""
+        return self.tokens is not None or self.usd is not None or self.shared is not None
 
     @property
     def spent_tokens(self) -> int:
@@ -209,10 +227,17 @@ class RunBudget:
                     self.refused += 1
                     raise BudgetReached.of(self, reservation)
                 await self._settled.wait()
-            self.requests += 1
             self._in_flight += 1
             self._reserved_tokens += reservation.tokens
             self._reserved_usd += reservation.usd
+        if self.shared is not None:
+            try:
+                reservation.shared = await self.shared.hold(reservation.tokens, self.price, output_tokens)
+            except BaseException as exc:  # refused, or the step was stopped while it waited: give the room back
+                self.refused += isinstance(exc, BudgetReached)
+                self._release(reservation)
+                raise
+        self.requests += 1
         return reservation
 
     def settle(self, reservation: Reservation, input_tokens: int, output_tokens: int, *, estimated: bool) -> None:
@@ -227,6 +252,15 @@ class RunBudget:
         self.estimated = self.estimated or (estimated and input_tokens + output_tokens > 0)
         if not self.limited:
             return
+        if self.shared is not None and reservation.shared is not None:
+            usd = self.price.cost(input_tokens, output_tokens) if self.price else 0.0
+            write = asyncio.ensure_future(self.shared.settle(reservation.shared, input_tokens + output_tokens, usd))
+            self._writes.add(write)
+            write.add_done_callback(self._writes.discard)
+        self._release(reservation)
+
+    def _release(self, reservation: Reservation) -> None:
+        """Give back what ``reservation`` set aside, and wake the requests waiting for room."""
         self._in_flight -= 1
         self._reserved_tokens -= reservation.tokens
         self._reserved_usd -= reservation.usd
@@ -238,9 +272,14 @@ class RunBudget:
         async with self._settled:
             self._settled.notify_all()
 
+    async def flush(self) -> None:
+        """Wait until the deployment's ledger has every settled request (call when the run ends)."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+
     def facts(self) -> BudgetFacts | None:
-        """The budget and its spend for the run's result; None without a limit."""
-        if not self.limited:
+        """The budget and its spend for the run's result; None without a limit of the run's own."""
+        if self.tokens is None and self.usd is None and not self.refused:
             return None
         return BudgetFacts(limit_tokens=self.tokens, limit_usd=self.usd, spent_tokens=self.spent_tokens,
                            spent_usd=self.spent_usd, estimated=self.estimated, refused=self.refused,

@@ -32,7 +32,7 @@ from dbos import error as dbos_error
 from pydantic import BaseModel
 
 from research.config import Settings
-from research.core.budget import BUDGET_REACHED, BudgetReached
+from research.core.budget import BUDGET_REACHED, BudgetReached, SharedBudget
 from research.core.errors import RecordedFailure, describe_error
 from research.core.graph import Step, StepInputs
 from research.core.steps import EventSink, StepContext, StepOutcome, StepState
@@ -97,6 +97,9 @@ class JobHost(Protocol):
 
     local_jobs: dict[str, LocalJob]
     slots: ProviderSlots
+    ledger: SharedBudget | None
+    steps_for_others: set[asyncio.Task[Any]]
+    """Queued steps of other processes' jobs running here (the service finishes them before it stops)."""
 
     def with_secrets(self, settings: Settings) -> Settings:
         """``settings`` with this process's API keys."""
@@ -167,7 +170,7 @@ async def research_job(order_json: str) -> str:
                                     on_event=attachment.publish, cancel=attachment.cancel, models=attachment.models,
                                     reuse=attachment.reuse,
                                     executor=lambda tools: DurableSteps(order, tools, attachment, deadline, service, resumed),
-                                    started_at=began, executor_keeps_time=True)
+                                    started_at=began, executor_keeps_time=True, shared_budget=service.ledger)
     finally:
         service.local_jobs.pop(order.id, None)
     await service.finished(order.id, result)
@@ -292,8 +295,14 @@ async def research_step(call_json: str) -> str:
             task.add_done_callback(lambda _task: waiting.done() or waiting.set_result(outcome))
     else:
         settings = call.order.settings.with_changes(budget_tokens=call.budget_tokens, budget_usd=call.budget_usd)
-        async with run_tools(service.with_secrets(settings)) as tools:
-            outcome = await _run_step(call, tools, lambda _event: None, boot != BOOT_ID, None, service)
+        task = asyncio.current_task()
+        assert task is not None
+        service.steps_for_others.add(task)
+        try:
+            async with run_tools(service.with_secrets(settings), shared_budget=service.ledger) as tools:
+                outcome = await _run_step(call, tools, lambda _event: None, boot != BOOT_ID, None, service)
+        finally:
+            service.steps_for_others.discard(task)
     return dump_outcome(outcome, boot=BOOT_ID)
 
 

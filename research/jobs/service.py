@@ -35,14 +35,15 @@ from research.jobs.engine import DurableEngine
 from research.jobs.orders import JobOrder
 from research.jobs.slots import ProviderSlots
 from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
+from research.ledger import DailyBudgetSpent, SpendLedger
 from research.logs import route_library_logs
 from research.providers.source import ModelSource, open_models
 from research.store import DuplicateJob, ReportStore, StoredJob, is_valid_job_id, new_job_id
 from research.workflows import CompanyBatchResult, JobResult, MarketResearchResult, run_workflow, workflow_for
 from research.workflows.legacy import upgrade_result
 
-__all__ = ["CompanyBatchResult", "JobResult", "JobService", "JobSnapshot", "JobStatus", "MarketResearchResult",
-           "StepState", "StepView", "StoredJob"]
+__all__ = ["CompanyBatchResult", "DailyBudgetSpent", "JobResult", "JobService", "JobSnapshot", "JobStatus",
+           "MarketResearchResult", "StepState", "StepView", "StoredJob"]
 """The service, and what pages read of jobs (re-exported so the UI imports no other engine module)."""
 
 Request = MarketRequest | CompanyRequest
@@ -83,6 +84,12 @@ class JobService:
         self.local_jobs: dict[str, durable_workflows.LocalJob] = {}
         """The durable jobs running on this loop, by id (their steps find their tools and page here)."""
         self.slots = ProviderSlots(settings.worker_concurrency or settings.max_concurrency)
+        self.steps_for_others: set[asyncio.Task[Any]] = set()
+        """Queued steps of other processes' jobs that this process is running."""
+        self.ledger: SpendLedger | None = None
+        """The deployment's daily budget (``RESEARCH_DAILY_BUDGET_*``) in the history's database, if set."""
+        if store is not None and (settings.daily_budget_tokens or settings.daily_budget_usd):
+            self.ledger = SpendLedger(store.engine, tokens=settings.daily_budget_tokens, usd=settings.daily_budget_usd)
         self._keep, self._demo_speed, self._on_job = keep_in_memory, demo_speed, on_job
         self._jobs: dict[str, JobState] = {}
         self._lock = threading.Lock()
@@ -200,14 +207,25 @@ class JobService:
         return self._call(durable_workflows.unfinished_jobs(self.settings.worker_id))
 
     def close(self) -> None:
-        """Stop the loop thread (running jobs stop with it: durable ones resume at the next start)."""
+        """Stop the loop thread (running jobs stop with it: durable ones resume at the next start).
+
+        Steps this process took from the provider queue for other processes' jobs are finished first (within
+        the run's time limit): their jobs wait for them, and no restart of another worker would resume them.
+        """
         global _running
         if self._engine is not None:
+            with contextlib.suppress(Exception):
+                self._call(self._finish_steps_for_others(self.settings.run_timeout))
             self._engine.close()
             if _running is self:
                 _running = None
                 durable_workflows.serve_for(None)
         self._stop_loop()
+
+    async def _finish_steps_for_others(self, limit: float) -> None:
+        deadline = time.monotonic() + limit
+        while self.steps_for_others and time.monotonic() < deadline:
+            await asyncio.wait(set(self.steps_for_others), timeout=deadline - time.monotonic())
 
     # Called by the durable workflows, on the jobs' loop.
 
@@ -284,6 +302,8 @@ class JobService:
         running = self._running_with(intent) if intent else None
         if running is not None:
             return running
+        if self.ledger is not None and not settings.demo:  # DailyBudgetSpent: nothing is recorded
+            await asyncio.to_thread(self.ledger.check_open)
         job = JobState(new_job_id(), request, settings, retry_of=retry_of)
         job.cancel_event = asyncio.Event()
         with self._lock:  # claimed before the first await: a second submit on this loop finds it
@@ -325,7 +345,8 @@ class JobService:
                     await self._fail(job, "the job was cancelled before it began", JobStatus.CANCELLED)
                 return
             result = await run_workflow(job.workflow, job.request, job.settings, on_event=job.on_event,
-                                        cancel=job.cancel_event, models=source, reuse=await self._reuse(job.retry_of))
+                                        cancel=job.cancel_event, models=source, reuse=await self._reuse(job.retry_of),
+                                        shared_budget=self.ledger)
             await self.finished(job.id, result)
         except Exception as exc:  # noqa: BLE001 - the page must learn of any failure
             await self._fail(job, f"the job stopped unexpectedly ({type(exc).__name__})")

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from research.agents.runner import run_structured
 from research.agents.spec import AgentSpec, request_message
 from research.config import ConfigError, Settings, check_budget_price
-from research.core.budget import Price, RunBudget
+from research.core.budget import Price, RunBudget, SharedBudget
 from research.core.graph import GraphRun, Step, StepExecutor, run_graph, run_here
 from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult
@@ -98,14 +98,16 @@ class Findings:
 
 
 @asynccontextmanager
-async def run_tools(settings: Settings, models: ModelSource | None = None) -> AsyncIterator[RunTools]:
-    """The tools of one run: ``models`` (or the models the settings select) and an evidence source.
+async def run_tools(settings: Settings, models: ModelSource | None = None,
+                    shared_budget: SharedBudget | None = None) -> AsyncIterator[RunTools]:
+    """The tools of one run: ``models`` (or the models the settings select), an evidence source and the budget
+    (``shared_budget``: the deployment's, which the run's requests also reserve from).
 
     Closes what it opened when the block ends (``models`` given by the caller stay open).
     """
     source = models or await open_models(settings)
     try:
-        budget = run_budget(settings, source)
+        budget = run_budget(settings, source, shared_budget)
     except ConfigError:
         if models is None:
             await source.aclose()
@@ -114,23 +116,24 @@ async def run_tools(settings: Settings, models: ModelSource | None = None) -> As
     try:
         yield tools
     finally:
+        await tools.budget.flush()
         await tools.evidence.aclose()
         if models is None:
             await source.aclose()
 
 
-def run_budget(settings: Settings, source: ModelSource) -> RunBudget:
-    """The run's budget from ``settings``, priced for the model ``source`` uses (the demo costs nothing).
+def run_budget(settings: Settings, source: ModelSource, shared: SharedBudget | None = None) -> RunBudget:
+    """The run's budget from ``settings``, priced for the model ``source`` uses, within the deployment's
+    ``shared`` budget (the demo costs nothing and spends none of the deployment's).
 
     Raises :class:`ConfigError` for a USD budget when the model's price is not known.
     """
     if source.is_demo:
-        price: Price | None = Price(0.0, 0.0)
-    else:
-        check_budget_price(settings, source.model_name)
-        known = price_of(source.model_name, settings.prices)
-        price = Price.per_million(known) if known else None
-    return RunBudget(tokens=settings.budget_tokens, usd=settings.budget_usd, price=price)
+        return RunBudget(tokens=settings.budget_tokens, usd=settings.budget_usd, price=Price(0.0, 0.0))
+    check_budget_price(settings, source.model_name)
+    known = price_of(source.model_name, settings.prices)
+    return RunBudget(tokens=settings.budget_tokens, usd=settings.budget_usd,
+                     price=Price.per_million(known) if known else None, shared=shared)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ async def run_workflow(
     executor: Callable[[RunTools], StepExecutor] | None = None,
     started_at: float | None = None,
     executor_keeps_time: bool = False,
+    shared_budget: SharedBudget | None = None,
 ) -> ResultT:
     """Run ``request`` through ``workflow`` and return its result (never raises for step failures).
 
@@ -184,10 +188,10 @@ async def run_workflow(
     resumed after a restart counts its time from then). ``executor_keeps_time``:
     the executor stops each step at the run's time limit itself, so the graph
     sets none (a resumed durable job must still read back the steps it
-    recorded after its time is up).
+    recorded after its time is up). ``shared_budget`` is the deployment's daily budget, if any.
     """
     started = started_at or time.time()
-    async with run_tools(settings, models) as tools:
+    async with run_tools(settings, models, shared_budget) as tools:
         with trace(workflow.label, disabled=not settings.tracing):
             run = await run_graph(workflow.steps(request, tools), limits=limits or workflow.limits(request, settings),
                                   on_event=on_event, cancel=cancel,
