@@ -163,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "worker", False):
             return _serve(settings)
+        if request is not None and not settings.demo:
+            from research.workflows.estimate import estimate
+
+            print(f"research: expected spend: {estimate(request, settings).label}", file=sys.stderr)
         ids = service.unfinished() if request is None else [service.submit(request)]
         if request is not None:
             print(f"research: job {ids[0]} (if this process stops, `python -m research --resume` finishes it)",

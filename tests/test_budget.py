@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -24,10 +25,11 @@ from research.core.budget import BudgetReached, RunBudget, conservative_tokens
 from research.core.limits import Limits
 from research.core.runs import JobStatus
 from research.core.steps import StepState
-from research.inputs import MarketRequest
+from research.inputs import CompanyRequest, MarketRequest
 from research.jobs.service import DailyBudgetSpent
 from research.providers.demo_content import demo_output_for
 from research.reports.market import render_markdown
+from research.workflows.estimate import estimate
 from research.workflows.market import run_market_research
 from tests.support.jobs import durable_service, stub_settings
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
@@ -268,3 +270,18 @@ def test_the_daily_budget_holds_across_two_processes_on_postgresql(postgres_url:
     assert 3 in codes, "at least one report was cut short by the daily budget"
     reports = [(tmp_path / f"{n}.md").read_text() for n in range(2) if (tmp_path / f"{n}.md").exists()]
     assert any("daily budget" in text for text in reports)
+
+
+def test_the_estimate_before_a_run_is_a_range_priced_at_the_models_rate() -> None:
+    openai_settings = load_settings({"OPENAI_API_KEY": "sk-x", "RESEARCH_SEARCH": "none"})
+    market = estimate(MarketRequest.parse("plant-based dairy"), openai_settings)
+    assert 0 < market.low_tokens < market.high_tokens
+    assert market.low_usd is not None and market.high_usd is not None and market.low_usd < market.high_usd
+    assert re.fullmatch(r"about [\d.]+–[\d.]+ k tokens, ≈ \$[\d.]+–[\d.]+ with gpt-4\.1-mini", market.label)
+    batch = estimate(CompanyRequest.parse([f"Company {n}" for n in range(10)]), openai_settings)
+    assert batch.high_tokens > market.high_tokens, "ten companies need more than one market report"
+    local = estimate(MarketRequest.parse("plant-based dairy"), load_settings(
+        {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "RESEARCH_MODEL": "llama"}))
+    assert local.low_usd is None and local.label.endswith("k tokens with llama"), "no price, no dollars"
+    searched = estimate(MarketRequest.parse("plant-based dairy"), load_settings({"OPENAI_API_KEY": "sk-x"}))
+    assert searched.high_tokens > market.high_tokens, "evidence passages make the prompts longer"
