@@ -41,6 +41,7 @@ WAIT_SLICE = 0.5
 """Seconds between checks for Ctrl-C while a job runs (the wait itself ends the moment the job does)."""
 EPILOG = """other modes:
   python -m research companies NAME ...   profile many companies at once and compare them (see its --help)
+  python -m research compare JOB_A JOB_B  what changed between two market reports of the history
   python -m research --resume             finish the jobs this worker left unfinished when its process stopped
   python -m research --worker             serve the deployment's provider queue and resume this worker's jobs
 """
@@ -102,6 +103,61 @@ def build_resume_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_compare_parser() -> argparse.ArgumentParser:
+    """The argument parser for comparing two reports of the history."""
+    parser = _Parser(prog="python -m research compare", description="What changed between two market reports of "
+                     "the history (their job ids are in the app's History and its links): sizes, growth, competitors "
+                     "and segments that entered, left or moved, figures whose checked status changed, new sources.")
+    parser.add_argument("earlier", metavar="JOB_A", help="the earlier report's job id")
+    parser.add_argument("later", metavar="JOB_B", help="the later report's job id")
+    parser.add_argument("--out", type=Path, metavar="FILE.md", help="write the comparison here (default: stdout)")
+    parser.add_argument("--json", type=Path, metavar="FILE.json", help="also write it as JSON")
+    return parser
+
+
+def _compare(argv: list[str]) -> int:
+    """``python -m research compare``: read both reports from the history, write what changed."""
+    try:
+        args = build_compare_parser().parse_args(argv)
+        for path in (args.out, args.json):
+            _check_writable(path)
+        settings = load_settings()
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except (UsageError, ConfigError) as exc:
+        print(f"research: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from research.jobs.snapshots import snapshot_from_store
+    from research.reports import markdown as md
+    from research.reports.changes import compare_runs, render_changes
+    from research.store import ReportStore
+    from research.workflows import MarketResearchResult
+
+    store = ReportStore(settings.data_dir, settings.database_url)
+    try:
+        results = []
+        for job_id in (args.earlier, args.later):
+            snapshot = snapshot_from_store(store, job_id)
+            if snapshot is None or not isinstance(snapshot.result, MarketResearchResult):
+                print(f"research: no market report {job_id!r} in the history", file=sys.stderr)
+                return EXIT_USAGE
+            results.append(snapshot.result)
+    finally:
+        store.close()
+    comparison = compare_runs(*results, earlier_id=args.earlier, later_id=args.later)
+    topics = [result.topic for result in results]
+    title = topics[1] if topics[0].casefold() == topics[1].casefold() else " → ".join(topics)
+    text = f"# {md.inline(title)}\n\n" + render_changes(comparison) + "\n"
+    if args.json is not None:
+        args.json.write_text(comparison.model_dump_json(indent=2), encoding="utf-8")
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"Comparison written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def build_worker_parser() -> argparse.ArgumentParser:
     """The argument parser for a worker process that serves a deployment's queue."""
     parser = _Parser(prog="python -m research --worker", description="Serve the deployment's provider queue "
@@ -143,6 +199,8 @@ def _prepare(argv: list[str]) -> tuple[argparse.Namespace, MarketRequest | Compa
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["compare"]:
+        return _compare(argv[1:])
     try:
         args, request = _prepare(argv)
         for path in (getattr(args, "out", None), getattr(args, "json", None), getattr(args, "csv", None)):

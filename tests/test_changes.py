@@ -1,0 +1,101 @@
+"""What changed between two runs: two reports over HTTP against the test server, with different answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from test_cli import run_cli
+
+from research.config import Settings
+from research.core.runs import JobStatus
+from research.providers.demo_content import demo_output_for
+from research.reports.changes import NO_CHANGE, compare_runs, render_changes, same_name
+from research.store import ReportStore
+from research.workflows.market import MarketResearchResult, run_market_research
+from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
+from tests.support.responders import schema_title
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def competitors(*parts: tuple[str, float]) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        template = data["competitors"][0]
+        data["competitors"] = [{**template, "name": name, "market_share_percent": share} for name, share in parts]
+    return edit
+
+
+def market_size(value: float, year: int = 2025, currency: str = "USD") -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        data["market_size"].update(value=value, year=year, currency=currency, scale="billion")
+    return edit
+
+
+async def report(**edits: Edit) -> MarketResearchResult:
+    """A market report from the test server, each agent's demo answer changed by ``edits`` (by schema title)."""
+    def respond(request: StubRequest) -> Reply:
+        title = schema_title(request)
+        data = json.loads(demo_output_for(title, request.user_text))
+        if title in edits:
+            edits[title](data)
+        return Reply(content=json.dumps(data))
+
+    with StubOpenAIServer(respond) as server:
+        settings = Settings(api_key="sk-test", base_url=server.base_url, api="chat_completions",  # type: ignore[arg-type]
+                            model="stub-model")
+        result = await run_market_research("plant-based dairy", settings)
+    assert result.status is JobStatus.COMPLETE
+    return result
+
+
+FIRST = {"CompetitorReport": competitors(("Acme Inc.", 30.0), ("Globex", 20.0), ("Initech", 10.0)),
+         "MarketData": market_size(10.0)}
+
+
+async def test_the_second_report_names_who_entered_and_left_and_how_far_the_market_moved() -> None:
+    earlier = await report(**FIRST)
+    later = await report(CompetitorReport=competitors(("ACME", 34.0), ("Globex", 20.2), ("Umbrella Corp", 12.0)),
+                         MarketData=market_size(12.0))
+    comparison = compare_runs(earlier, later)
+    assert comparison.competitors.entered == ["Umbrella Corp"] and comparison.competitors.left == ["Initech"]
+    assert [(m.name, m.points) for m in comparison.competitors.moved] == [("ACME", 4.0)], "0.2 points is no move"
+    assert comparison.market_size.change_percent == 20.0 and comparison.material
+    text = render_changes(comparison)
+    assert "What changed since" in text and "+20 %" in text
+    assert "Umbrella Corp" in text and "Initech" in text and "30 % → 34 % (+4 points)" in text
+
+
+async def test_a_change_of_year_or_currency_is_said_not_silently_subtracted() -> None:
+    earlier = await report(**FIRST)
+    next_year = compare_runs(earlier, await report(**{**FIRST, "MarketData": market_size(11.0, year=2026)}))
+    assert next_year.market_size.note == "the year moved from 2025 to 2026"
+    assert "the year moved from 2025 to 2026" in render_changes(next_year)
+    in_euros = compare_runs(earlier, await report(**{**FIRST, "MarketData": market_size(9.0, currency="EUR")}))
+    assert in_euros.market_size.change_percent is None
+    assert "the currency changed (USD → EUR), so the sizes are not compared" in render_changes(in_euros)
+
+
+async def test_identical_runs_say_no_material_change() -> None:
+    comparison = compare_runs(await report(**FIRST), await report(**FIRST))
+    assert not comparison.material
+    assert NO_CHANGE in render_changes(comparison)
+
+
+def test_names_match_whatever_their_case_or_legal_suffix() -> None:
+    assert same_name("Acme Inc.", "ACME") and same_name("acme", "Acme, Inc.") and same_name("Globex GmbH", "globex")
+    assert not same_name("Acme", "Acme Robotics") and not same_name("Globex", "Initech")
+
+
+def test_the_command_line_compares_two_reports_of_the_history(tmp_path) -> None:
+    env = {"RESEARCH_DEMO": "1", "RESEARCH_DATA_DIR": str(tmp_path / "data")}
+    for _ in range(2):
+        assert run_cli("Plant-based dairy", "--out", str(tmp_path / "r.md"), env=env).returncode == 0
+    first, second = (job.id for job in sorted(ReportStore(tmp_path / "data").list(), key=lambda job: job.created_at))
+    done = run_cli("compare", first, second, "--json", str(tmp_path / "c.json"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "# Plant-based dairy" in done.stdout and NO_CHANGE in done.stdout
+    assert json.loads((tmp_path / "c.json").read_text())["earlier_id"] == first
+    missing = run_cli("compare", first, "0123456789ab", env=env)
+    assert missing.returncode == 2 and "no market report '0123456789ab' in the history" in missing.stderr
