@@ -57,6 +57,8 @@ _JOBS = sa.Table(
     sa.Column("worker", sa.Text),  # the executor id that ran the job; NULL in the rows of older releases
     sa.Column("request_json", sa.Text),  # the typed request; NULL in the rows of older releases
     sa.Column("intent", sa.Text),  # the request's ``intent``; NULL: a deliberate second run, or an older row
+    sa.Column("tokens", sa.BigInteger),  # what the run spent; NULL in older rows and while it runs
+    sa.Column("cost_usd", _SECONDS),  # its estimated cost where the model's price is known
 )
 sa.Index("jobs_by_created", _JOBS.c.created_at.desc())
 sa.Index("jobs_by_status", _JOBS.c.status)
@@ -68,7 +70,7 @@ _META = sa.Table("store_meta", _METADATA, sa.Column("key", sa.Text, primary_key=
 _REQUEST: TypeAdapter[ResearchRequest] = TypeAdapter(ResearchRequest)
 _SUMMARY = [_JOBS.c[name] for name in
             ("id", "kind", "topic", "status", "created_at", "finished_at", "provider", "model", "demo", "elapsed",
-             "worker")]
+             "worker", "tokens", "cost_usd")]
 
 
 class DuplicateJob(Exception):
@@ -122,6 +124,10 @@ class StoredJob(BaseModel):
     """The run's own wall-clock seconds (its result's ``elapsed``), when the job was saved with it."""
     worker: str | None = None
     """The worker (``RESEARCH_WORKER_ID``) that ran the job; None for jobs of older releases."""
+    tokens: int | None = None
+    """Input plus output tokens the run spent; None while it runs, and for jobs of older releases."""
+    cost_usd: float | None = None
+    """The run's estimated cost, where the model's price was known."""
 
     @property
     def duration(self) -> float | None:
@@ -262,11 +268,12 @@ class ReportStore:
         return MarketRequest(topic=row.topic) if row.kind == WorkflowKind.MARKET else None
 
     def record_finished(self, job_id: str, *, status: str, finished_at: float, result_json: str,
-                        elapsed: float | None = None) -> None:
+                        elapsed: float | None = None, tokens: int | None = None, cost_usd: float | None = None) -> None:
         """Store a job's final status, finish time, result JSON and run time, in one transaction.
 
         ``elapsed`` is the run's own wall-clock seconds (its result's ``elapsed``);
         None when there is no result (History then shows finish minus creation time).
+        ``tokens`` and ``cost_usd`` are what the run spent (None: unknown).
 
         Does nothing if the job is not in the history (e.g. deleted while it ran).
         Raises ValueError for an invalid id or a status other than a final one.
@@ -278,7 +285,7 @@ class ReportStore:
         with self.engine.begin() as conn:
             conn.execute(sa.update(_JOBS).where(_JOBS.c.id == job_id).values(
                 status=str(status), finished_at=float(finished_at), result_json=result_json,
-                elapsed=None if elapsed is None else float(elapsed)))
+                elapsed=None if elapsed is None else float(elapsed), tokens=tokens, cost_usd=cost_usd))
 
     def get(self, job_id: str) -> StoredJob | None:
         """The job's summary, or None for an unknown or invalid id."""

@@ -29,6 +29,7 @@ from research.inputs import CompanyRequest, MarketRequest
 from research.jobs.service import DailyBudgetSpent
 from research.providers.demo_content import demo_output_for
 from research.reports.market import render_markdown
+from research.store import ReportStore
 from research.workflows.estimate import estimate
 from research.workflows.market import run_market_research
 from tests.support.jobs import durable_service, stub_settings
@@ -194,6 +195,9 @@ def test_a_durable_job_skips_what_does_not_fit_and_the_history_keeps_its_spend(t
     assert snapshot is not None and snapshot.status is JobStatus.PARTIAL
     assert any(s.state is StepState.SKIPPED and "budget reached" in s.message for s in snapshot.steps)
     assert snapshot.result is not None and snapshot.result.budget is not None and snapshot.result.budget.reached
+    assert snapshot.spend_label == f"{meter.total:,} of {need // 2:,} tokens", "the page shows spend against the budget"
+    row = ReportStore(tmp_path / "data").get(job)
+    assert row is not None and row.tokens == meter.total, "the history keeps each run's spend"
 
 
 async def test_the_spend_exceeds_the_budget_by_no_more_than_the_servers_undercount() -> None:

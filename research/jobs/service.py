@@ -37,6 +37,7 @@ from research.jobs.slots import ProviderSlots
 from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
 from research.ledger import DailyBudgetSpent, SpendLedger
 from research.logs import route_library_logs
+from research.pricing import estimated_cost
 from research.providers.source import ModelSource, open_models
 from research.store import DuplicateJob, ReportStore, StoredJob, is_valid_job_id, new_job_id
 from research.workflows import CompanyBatchResult, JobResult, MarketResearchResult, run_workflow, workflow_for
@@ -261,9 +262,12 @@ class JobService:
     async def finished(self, job_id: str, result: JobResult) -> None:
         """Write a job's result to the history and show it on its page."""
         if self.store is not None:
+            usage = result.usage
             await asyncio.to_thread(self.store.record_finished, job_id, status=result.status,
                                     finished_at=result.finished_at, result_json=result.model_dump_json(),
-                                    elapsed=result.elapsed)
+                                    elapsed=result.elapsed, tokens=usage.total_tokens if usage.reported else None,
+                                    cost_usd=estimated_cost(result.model, usage, self.settings.prices)
+                                    if usage.reported and not result.demo else None)
         with self._lock:
             state = self._jobs.get(job_id)
         if state is not None:

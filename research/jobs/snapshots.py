@@ -72,6 +72,30 @@ class JobSnapshot:
     error: str | None = None
     resumed: bool = False
     """True when the job was recovered after a restart of the process running it."""
+    budget_tokens: int | None = None
+    budget_usd: float | None = None
+    """The job's own budget, if it has one."""
+
+    @property
+    def spent_tokens(self) -> int:
+        """Tokens the job's steps have spent so far (as the server reported them)."""
+        return sum(step.tokens for step in self.steps)
+
+    @property
+    def spend_label(self) -> str:
+        """What the job has spent so far, against its budget: "3,210 tokens", "3,210 of 20,000 tokens"."""
+        spent = self.spent_tokens
+        facts = getattr(self.result, "budget", None)
+        if facts is not None and facts.estimated:
+            spent = facts.spent_tokens
+        about = "≈ " if facts is not None and facts.estimated else ""
+        if self.budget_tokens is not None:
+            return f"{about}{spent:,} of {self.budget_tokens:,} tokens"
+        if self.budget_usd is not None:
+            usd = facts.spent_usd if facts is not None and facts.spent_usd is not None else None
+            return f"{about}{spent:,} tokens" + (f" (${usd:,.4f})" if usd is not None else "") + \
+                f" of a ${self.budget_usd:,.4f} budget"
+        return f"{about}{spent:,} tokens"
 
     @property
     def finished(self) -> bool:
@@ -135,7 +159,8 @@ class JobState:
             return JobSnapshot(self.id, self.request.kind, self.request.title, self.request, self.created_at, status,
                                tuple(self.steps.values()),
                                {key: "".join(parts) for key, parts in self.texts.items()}, dict(self.partial),
-                               self.result, self.error, self.resumed)
+                               self.result, self.error, self.resumed, self.settings.budget_tokens,
+                               self.settings.budget_usd)
 
 
 def snapshot_from_store(store: ReportStore, job_id: str,
@@ -161,8 +186,10 @@ def snapshot_from_store(store: ReportStore, job_id: str,
     status = JobStatus(row.status) if row.status != JobStatus.RUNNING else JobStatus.INTERRUPTED
     error = "the server stopped while this job was running" if status is JobStatus.INTERRUPTED else None
     partial = {o.key: o.result for o in (result.all_outcomes if result else []) if o.ok}
+    budget = getattr(result, "budget", None)
     return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, status, steps, partial=partial,
-                       result=result, error=error)
+                       result=result, error=error, budget_tokens=budget.limit_tokens if budget else None,
+                       budget_usd=budget.limit_usd if budget else None)
 
 
 def _running_elsewhere(row: StoredJob, request: MarketRequest | CompanyRequest | None) -> JobSnapshot:
