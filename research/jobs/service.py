@@ -41,10 +41,11 @@ from research.pricing import estimated_cost
 from research.providers.source import ModelSource, open_models
 from research.store import DuplicateJob, ReportStore, StoredJob, is_valid_job_id, new_job_id
 from research.workflows import CompanyBatchResult, JobResult, MarketResearchResult, run_workflow, workflow_for
+from research.workflows.estimate import Estimate, estimate
 from research.workflows.legacy import upgrade_result
 
-__all__ = ["CompanyBatchResult", "DailyBudgetSpent", "JobResult", "JobService", "JobSnapshot", "JobStatus",
-           "MarketResearchResult", "StepState", "StepView", "StoredJob"]
+__all__ = ["CompanyBatchResult", "DailyBudgetSpent", "Estimate", "JobResult", "JobService", "JobSnapshot",
+           "JobStatus", "MarketResearchResult", "StepState", "StepView", "StoredJob"]
 """The service, and what pages read of jobs (re-exported so the UI imports no other engine module)."""
 
 Request = MarketRequest | CompanyRequest
@@ -153,6 +154,10 @@ class JobService:
         if self.store is None and job_id not in self._jobs:
             return None
         return self.submit(snapshot.request, settings, retry_of=job_id)
+
+    def estimate(self, request: Request, settings: Settings | None = None) -> Estimate:
+        """What researching ``request`` is expected to spend (a token range, and USD at the model's price)."""
+        return estimate(request, settings or self.settings)
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         """The job's current state, from memory or from the saved history."""
