@@ -287,6 +287,17 @@ class ReportStore:
                 status=str(status), finished_at=float(finished_at), result_json=result_json,
                 elapsed=None if elapsed is None else float(elapsed), tokens=tokens, cost_usd=cost_usd))
 
+    def latest_complete(self, kind: str, topic: str, *, before: float) -> StoredJob | None:
+        """The newest complete job of ``kind`` on ``topic`` (whatever its case and spacing) created before
+        ``before``, or None."""
+        wanted = " ".join(topic.split()).lower()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*_SUMMARY).where(
+                _JOBS.c.kind == str(kind), _JOBS.c.status == JobStatus.COMPLETE.value, _JOBS.c.created_at < before,
+                sa.func.lower(_JOBS.c.topic) == wanted).order_by(_JOBS.c.created_at.desc()).limit(20)).all()
+        # lower() in SQL folds ASCII on SQLite; spacing and other letters are compared here
+        return next((_job_from_row(row) for row in rows if " ".join(row.topic.split()).lower() == wanted), None)
+
     def get(self, job_id: str) -> StoredJob | None:
         """The job's summary, or None for an unknown or invalid id."""
         if not is_valid_job_id(job_id):

@@ -10,10 +10,14 @@ from test_cli import run_cli
 
 from research.config import Settings
 from research.core.runs import JobStatus
+from research.inputs import MarketRequest
 from research.providers.demo_content import demo_output_for
 from research.reports.changes import NO_CHANGE, compare_runs, render_changes, same_name
+from research.reports.html import render_market_html as render_html
+from research.reports.market import render_json, render_markdown
 from research.store import ReportStore
 from research.workflows.market import MarketResearchResult, run_market_research
+from tests.support.jobs import durable_service, stub_settings
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 from tests.support.responders import schema_title
 
@@ -99,3 +103,33 @@ def test_the_command_line_compares_two_reports_of_the_history(tmp_path) -> None:
     assert json.loads((tmp_path / "c.json").read_text())["earlier_id"] == first
     missing = run_cli("compare", first, "0123456789ab", env=env)
     assert missing.returncode == 2 and "no market report '0123456789ab' in the history" in missing.stderr
+
+
+def test_a_second_report_on_the_topic_opens_with_what_changed_in_every_format(tmp_path) -> None:
+    answers: dict[str, Edit] = dict(FIRST)
+
+    def respond(request: StubRequest) -> Reply:
+        title = schema_title(request)
+        data = json.loads(demo_output_for(title, request.user_text))
+        if title in answers:
+            answers[title](data)
+        return Reply(content=json.dumps(data))
+
+    with StubOpenAIServer(respond) as server:
+        settings = stub_settings(server.base_url, tmp_path / "data")
+        with durable_service(settings) as jobs:
+            first = jobs.submit(MarketRequest.parse("Plant-based dairy"))
+            assert jobs.wait(first, 60)
+            answers.update(CompetitorReport=competitors(("ACME", 34.0), ("Globex", 20.0), ("Umbrella Corp", 12.0)),
+                           MarketData=market_size(12.0))
+            second = jobs.submit(MarketRequest.parse("plant-based  dairy"))  # the same topic, spelled differently
+            assert jobs.wait(second, 60)
+            first_result, result = jobs.snapshot(first).result, jobs.snapshot(second).result
+    assert first_result.changes is None, "the first report has nothing to compare with"
+    assert result.changes is not None and result.changes.earlier_id == first
+    markdown = render_markdown(result)
+    assert markdown.index("## What changed since") < markdown.index("## Executive Summary")
+    for text in (markdown, render_html(result)):
+        assert "Umbrella Corp" in text and "Initech" in text and "+20 %" in text
+    exported = json.loads(render_json(result))["changes"]
+    assert exported["competitors"]["entered"] == ["Umbrella Corp"] and exported["market_size"]["change_percent"] == 20.0

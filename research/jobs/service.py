@@ -39,6 +39,7 @@ from research.ledger import DailyBudgetSpent, SpendLedger
 from research.logs import route_library_logs
 from research.pricing import estimated_cost
 from research.providers.source import ModelSource, open_models
+from research.reports.changes import RunComparison, compare_runs
 from research.store import DuplicateJob, ReportStore, StoredJob, is_valid_job_id, new_job_id
 from research.workflows import CompanyBatchResult, JobResult, MarketResearchResult, run_workflow, workflow_for
 from research.workflows.estimate import Estimate, estimate
@@ -265,7 +266,11 @@ class JobService:
         return Attachment(state.on_event, state.cancel_event, self._models.get(order.id), state.settings, reuse)
 
     async def finished(self, job_id: str, result: JobResult) -> None:
-        """Write a job's result to the history and show it on its page."""
+        """Write a job's result to the history and show it on its page (a market report with what changed since
+        the latest earlier complete report on its topic)."""
+        if self.store is not None and isinstance(result, MarketResearchResult) and result.status.has_report \
+                and result.changes is None:
+            result.changes = await asyncio.to_thread(self._changes_since_last, job_id, result)
         if self.store is not None:
             usage = result.usage
             await asyncio.to_thread(self.store.record_finished, job_id, status=result.status,
@@ -282,6 +287,16 @@ class JobService:
                 state.done.set()
 
     # Inside.
+
+    def _changes_since_last(self, job_id: str, result: MarketResearchResult) -> RunComparison | None:
+        assert self.store is not None
+        earlier = self.store.latest_complete(result.request.kind, result.topic, before=result.started_at)
+        if earlier is None or earlier.id == job_id:
+            return None
+        snapshot = snapshot_from_store(self.store, earlier.id)
+        if snapshot is None or not isinstance(snapshot.result, MarketResearchResult):
+            return None
+        return compare_runs(snapshot.result, result, earlier_id=earlier.id, later_id=job_id)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the jobs' loop and wait for its value."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -21,7 +21,9 @@ from research.agents.common import FigureStatus, Source
 from research.agents.market import MarketData
 from research.reports import markdown as md
 from research.retrieval.quantities import name_spans
-from research.workflows.market import MarketResearchResult
+
+if TYPE_CHECKING:  # the market result carries a comparison: this module only reads results, never imports them
+    from research.workflows.market import MarketResearchResult
 
 NO_CHANGE = "No material change: the market size, growth, competitors, segments and their checked figures are the same."
 """What the comparison says when nothing it compares moved."""

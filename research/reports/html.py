@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from plotly.graph_objects import Figure
 from plotly.offline import get_plotlyjs
 
+from research.reports.changes import render_changes
 from research.reports.charts import SECTION_CHARTS, company_profiles, company_revenue_chart
 from research.reports.companies import batch_report_parts
 from research.reports.market import report_head, run_details, section_details, section_intro
@@ -150,6 +151,8 @@ def render_market_html(result: MarketResearchResult) -> str:
     """The market report as one self-contained HTML file: the Markdown report's parts plus interactive charts."""
     head = markdown_html("\n\n".join(report_head(result)))
     blocks = [f"<header>\n{head}</header>"]
+    if result.changes is not None:
+        blocks.append(_section("changes", markdown_html(render_changes(result.changes)), page_break=False))
     charts = 0
     for section in report_sections(result):
         block, has_chart = section_html(section)

@@ -22,6 +22,7 @@ from research.agents.market import MarketData
 from research.core.runs import JobStatus, RunResult
 from research.core.steps import duration_label
 from research.reports import markdown as md
+from research.reports.changes import render_changes
 from research.reports.sections import ReportSection, grounding_line, report_sections
 from research.reports.texts import DEMO_NOTICE
 from research.workflows.keys import StepKey, StepKind
@@ -216,7 +217,8 @@ def render_markdown(result: MarketResearchResult) -> str:
     if result.demo:
         footer += f"\n\n_{DEMO_NOTICE}_"
     sections = [section_markdown(s) for s in report_sections(result)]
-    return "\n\n".join(["\n\n".join(report_head(result)), *sections, footer]) + "\n"
+    changes = [render_changes(result.changes)] if result.changes is not None else []
+    return "\n\n".join(["\n\n".join(report_head(result)), *changes, *sections, footer]) + "\n"
 
 
 def render_json(result: MarketResearchResult) -> str:

@@ -29,6 +29,7 @@ from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult, overall_status
 from research.core.steps import StepContext, StepOutcome
 from research.inputs import MarketRequest, WorkflowKind
+from research.reports.changes import RunComparison
 from research.retrieval.grounding import contradictions, unbacked_numbers
 from research.retrieval.types import Evidence
 from research.workflows.base import Findings, RunTools, Workflow, run_workflow
@@ -60,6 +61,8 @@ class MarketResearchResult(RunResult):
     summary: StepOutcome[ExecutiveSummary]
     evidence: dict[str, StepOutcome[Evidence]] = {}
     """What each agent's figures rest on: its queries and the passages it was given, kept with the run."""
+    changes: RunComparison | None = None
+    """What changed since the latest earlier complete report on the same topic, when there is one."""
 
     @property
     def topic(self) -> str:
