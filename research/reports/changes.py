@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -22,8 +22,17 @@ from research.agents.market import MarketData
 from research.reports import markdown as md
 from research.retrieval.quantities import name_spans
 
-if TYPE_CHECKING:  # the market result carries a comparison: this module only reads results, never imports them
-    from research.workflows.market import MarketResearchResult
+
+class MarketReport(Protocol):
+    """What a comparison reads of a market report (:class:`research.workflows.market.MarketReport`,
+    which carries a comparison itself: hence a protocol, not an import)."""
+
+    topic: Any
+    started_at: float
+    market: Any
+    competitor: Any
+    customer: Any
+    research: Any
 
 NO_CHANGE = "No material change: the market size, growth, competitors, segments and their checked figures are the same."
 """What the comparison says when nothing it compares moved."""
@@ -177,17 +186,17 @@ def _parts_change(before: Sequence[tuple[str, float | None]], after: Sequence[tu
     return change
 
 
-def _statuses(result: MarketResearchResult) -> dict[str, FigureStatus]:
+def _statuses(result: MarketReport) -> dict[str, FigureStatus]:
     return {figure.label: figure.status for outcome in result.research if outcome.ok and outcome.result is not None
             for figure in outcome.result.figures}
 
 
-def _sources(result: MarketResearchResult) -> list[Source]:
+def _sources(result: MarketReport) -> list[Source]:
     return [source for outcome in result.research if outcome.ok and outcome.result is not None
             for source in outcome.result.sources]
 
 
-def compare_runs(earlier: MarketResearchResult, later: MarketResearchResult, *, earlier_id: str = "",
+def compare_runs(earlier: MarketReport, later: MarketReport, *, earlier_id: str = "",
                  later_id: str = "") -> RunComparison:
     """What changed from ``earlier`` to ``later`` (runs of the same topic; each may lack some research)."""
     market = [o.result if o.ok else None for o in (earlier.market, later.market)]
