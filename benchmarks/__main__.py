@@ -1,7 +1,7 @@
-"""``python -m benchmarks``: run the benchmarks and print Markdown tables."""
+"""``python -m benchmarks``: run the benchmarks and print Markdown tables (see :mod:`benchmarks.cli`)."""
 
 import sys
 
-from benchmarks.fanout import main
+from benchmarks.cli import main
 
 sys.exit(main())

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.fanout import critical_path
+from benchmarks.latency import critical_path
 from research.config import Settings
 from research.inputs import MarketRequest
 from research.jobs.service import JobService

@@ -18,14 +18,13 @@ import time
 from research.agents import summary
 from research.agents.section import SectionText
 from research.agents.summary import ExecutiveSummary
-from research.config import Settings
+from research.config import SearchChoice, Settings
 from research.core.graph import Requires, Step, StepInputs, run_graph
 from research.core.limits import Limits
 from research.core.steps import StatusEvent, StepContext, StepState
 from research.inputs import MarketRequest
 from research.providers.demo_content import demo_output_for
-from research.providers.source import open_models
-from research.workflows.base import RunTools
+from research.workflows.base import RunTools, run_tools
 from research.workflows.keys import RESEARCH_AGENTS, StepKey, StepKind
 from research.workflows.market import findings_message, findings_of, market_steps
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest, text_chunks
@@ -64,8 +63,10 @@ def respond(request: StubRequest) -> Reply:
 
 
 def one_shot_steps(request: MarketRequest, tools: RunTools) -> list[Step]:
-    """The first release's shape: research, then one step that writes the whole report."""
-    research = [step for step in market_steps(request, tools) if StepKey.parse(step.key).kind is StepKind.AGENT]
+    """The first release's shape: research (each agent's evidence step and the agent), then one step that
+    writes the whole report."""
+    research = [step for step in market_steps(request, tools)
+                if StepKey.parse(step.key).kind in (StepKind.EVIDENCE, StepKind.AGENT)]
 
     async def write_everything(inputs: StepInputs, ctx: StepContext) -> ExecutiveSummary:
         message = findings_message(request.topic, tools.today, findings_of(inputs), inputs, one_shot=True)
@@ -76,25 +77,24 @@ def one_shot_steps(request: MarketRequest, tools: RunTools) -> list[Step]:
 
 
 async def _measure(settings: Settings, pipelined: bool) -> tuple[float, float]:
+    """Run one graph (the market workflow's, or the one-shot one) and return the seconds to the first section
+    written and to the end of the run."""
     request = MarketRequest(topic="plant-based dairy")
-    source = await open_models(settings)
-    tools = RunTools(source, settings, "2026-11-30")
-    steps = market_steps(request, tools) if pipelined else one_shot_steps(request, tools)
     first: list[float] = []
-    started = time.perf_counter()
+    async with run_tools(settings) as tools:
+        steps = market_steps(request, tools) if pipelined else one_shot_steps(request, tools)
+        started = time.perf_counter()
 
-    def on_event(event: StatusEvent) -> None:
-        writer = event.key == ONE_SHOT_KEY or StepKey.parse(event.key).kind is StepKind.SECTION
-        if writer and event.state is StepState.DONE and not first:
-            first.append(time.perf_counter() - started)
+        def on_event(event: StatusEvent) -> None:
+            writer = event.key == ONE_SHOT_KEY or StepKey.parse(event.key).kind is StepKind.SECTION
+            if writer and event.state is StepState.DONE and not first:
+                first.append(time.perf_counter() - started)
 
-    try:
         run = await run_graph(steps, limits=LIMITS, on_event=on_event)
-    finally:
-        await source.aclose()
+        done = time.perf_counter() - started
     if not all(o.ok for o in run.outcomes.values()):
         raise SystemExit("benchmark run did not complete: " + json.dumps({k: o.error for k, o in run.outcomes.items()}))
-    return first[0], time.perf_counter() - started
+    return first[0], done
 
 
 def print_pipeline_bench() -> None:
@@ -105,7 +105,8 @@ def print_pipeline_bench() -> None:
     critical = {True: (fastest + write["section"], slowest + max(write["section"], write["summary"])),
                 False: (slowest + write["all"], slowest + write["all"])}
     with StubOpenAIServer(respond) as server:
-        settings = Settings(api_key="bench", base_url=server.base_url, api="chat_completions", model="stub-model")
+        settings = Settings(api_key="bench", base_url=server.base_url, api="chat_completions", model="stub-model",
+                            search=SearchChoice.NONE)
         figures = {mode: asyncio.run(_measure(settings, mode)) for mode in (False, True)}
     print(f"Report writing over HTTP (agents {', '.join(f'{s:g} s' for s in AGENT_SECONDS.values())}; writers stream "
           f"at {TOKENS_PER_SECOND:g} tokens/s: sections {SECTION_TOKENS}, summary {SUMMARY_TOKENS}, "

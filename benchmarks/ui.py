@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.latency import add_latency_options, critical_path, latency_of
 from tests.support.browser_harness import (
     AGENT_CARD,
     CLICK_AT,
@@ -206,8 +207,6 @@ def print_table(figures: dict[str, Any], latency: dict[str, float]) -> bool:
     to_report = statistics.median(s.job_end_to_report for s in singles)
     one = statistics.median(s.total for s in singles)
     wall = figures["wall"]
-    from benchmarks.fanout import critical_path
-
     critical = critical_path(latency)
     worst_status = max(s.to_status for s in many)
     worst_report = max(s.job_end_to_report for s in many)
@@ -243,8 +242,6 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks --ui``: run the UI benchmark and print the table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks --ui", description=__doc__.splitlines()[0])
     parser.add_argument("--ui", action="store_true", help="run this UI benchmark (the dispatch flag)")
-    from benchmarks.fanout import add_latency_options
-
     add_latency_options(parser)
     parser.add_argument("--repeat", type=int, default=3, help="one-session runs; the median is reported")
     parser.add_argument("--sessions", type=int, default=5, help="concurrent sessions (default 5)")
@@ -259,9 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         print("UI benchmark needs Playwright for Python: pip install playwright (no browser download needed).",
               file=sys.stderr)
         return 2
-    from benchmarks.fanout import PIPELINE_AGENTS
-
-    latency = {key: getattr(args, key) for key in PIPELINE_AGENTS}
+    latency = latency_of(args)
     log = ROOT / "artifacts" / "bench-ui-streamlit.log"
     try:
         figures = run_ui_bench(latency, max(args.repeat, 1), max(args.sessions, 1), log_path=log)
