@@ -42,6 +42,7 @@ WAIT_SLICE = 0.5
 EPILOG = """other modes:
   python -m research companies NAME ...   profile many companies at once and compare them (see its --help)
   python -m research compare JOB_A JOB_B  what changed between two market reports of the history
+  python -m research watch add TOPIC      refresh a topic's report daily, weekly or monthly (see watch --help)
   python -m research --resume             finish the jobs this worker left unfinished when its process stopped
   python -m research --worker             serve the deployment's provider queue and resume this worker's jobs
 """
@@ -158,6 +159,62 @@ def _compare(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def build_watch_parser() -> argparse.ArgumentParser:
+    """The argument parser for watched topics."""
+    parser = _Parser(prog="python -m research watch", description="Watched topics: a market report refreshed on a "
+                     "schedule by the app or a worker (python -m research --worker), each opening with what changed "
+                     "since the last one; RESEARCH_WEBHOOK_URL is told when one is ready.")
+    actions = parser.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    add = actions.add_parser("add", help="watch a topic")
+    add.add_argument("topic", help="the market or industry to refresh")
+    add.add_argument("--every", default="weekly", metavar="PERIOD",
+                     help="daily, weekly (default) or monthly; or a cron expression with seconds first")
+    actions.add_parser("list", help="the watched topics")
+    remove = actions.add_parser("remove", help="stop watching a topic")
+    remove.add_argument("topic")
+    return parser
+
+
+def _watch(argv: list[str]) -> int:
+    """``python -m research watch add|list|remove``: the deployment's watched topics (DBOS schedules)."""
+    try:
+        args = build_watch_parser().parse_args(argv)
+        request = MarketRequest.parse(args.topic) if args.action != "list" else None
+        every = getattr(args, "every", "weekly")
+        settings = load_settings()
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except (UsageError, InputError, ConfigError) as exc:
+        print(f"research: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from dbos import error as dbos_error
+
+    from research.jobs.watch import Period, Watches
+
+    watches = Watches(settings)
+    try:
+        if args.action == "add":
+            assert request is not None
+            period = Period(every) if every in {p.value for p in Period} else every
+            watched = watches.add(request, period)
+            print(f"research: watching “{watched.topic}” ({watched.every}); the app or a worker refreshes it",
+                  file=sys.stderr)
+        elif args.action == "remove":
+            assert request is not None
+            if not watches.remove(request):
+                print(f"research: “{request.topic}” is not watched", file=sys.stderr)
+                return EXIT_USAGE
+            print(f"research: no longer watching “{request.topic}”", file=sys.stderr)
+        else:
+            for topic in watches.list():
+                last = f", last refreshed {topic.last_refreshed}" if topic.last_refreshed else ""
+                print(f"{topic.topic}\t{topic.every}{last}")
+    except dbos_error.DBOSException as exc:
+        print(f"research: {str(exc).splitlines()[0]}", file=sys.stderr)  # e.g. an invalid cron expression
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def build_worker_parser() -> argparse.ArgumentParser:
     """The argument parser for a worker process that serves a deployment's queue."""
     parser = _Parser(prog="python -m research --worker", description="Serve the deployment's provider queue "
@@ -201,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["compare"]:
         return _compare(argv[1:])
+    if argv[:1] == ["watch"]:
+        return _watch(argv[1:])
     try:
         args, request = _prepare(argv)
         for path in (getattr(args, "out", None), getattr(args, "json", None), getattr(args, "csv", None)):
@@ -215,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     route_library_logs(settings.data_dir)  # the SDK's own error lines must not interleave with the progress display
     for warning in settings.warnings:
         print(f"research: warning: {warning}", file=sys.stderr)
-    service = _start_service(settings)
+    service = _start_service(settings, serve_schedules=getattr(args, "worker", False))
     from research.ledger import DailyBudgetSpent
 
     try:
@@ -242,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     return max(codes, key=[EXIT_OK, EXIT_PARTIAL, EXIT_NO_REPORT, EXIT_CANCELLED].index)
 
 
-def _start_service(settings: Settings) -> JobService:
+def _start_service(settings: Settings, *, serve_schedules: bool = False) -> JobService:
     """The job service of this command, its jobs' progress shown on stderr (imports the engine: slow)."""
     import gc
 
@@ -260,7 +319,7 @@ def _start_service(settings: Settings) -> JobService:
         return ProgressDisplay(workflow.step_keys(snapshot.request), sys.stderr, label=workflow.step_label)
 
     store = ReportStore(settings.data_dir, settings.database_url)
-    return JobService(settings, store, demo_speed=DEMO_SPEED, on_job=progress)
+    return JobService(settings, store, demo_speed=DEMO_SPEED, on_job=progress, serve_schedules=serve_schedules)
 
 
 def _serve(settings: Settings) -> int:

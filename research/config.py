@@ -87,6 +87,8 @@ class Settings(BaseModel):
     """Tokens the whole deployment may spend per UTC day (every process on its database); None: no limit."""
     daily_budget_usd: float | None = None
     """Estimated USD the whole deployment may spend per UTC day; None: no limit."""
+    webhook_url: str | None = Field(default=None, repr=False)
+    """Where a watched topic's refreshed report is announced (a small JSON POST); None: nowhere."""
 
     @property
     def key(self) -> str | None:
@@ -160,6 +162,7 @@ class EnvironmentValues(BaseModel):
     research_budget_usd: float | None = Field(None, gt=0)
     research_daily_budget_tokens: int | None = Field(None, ge=1)
     research_daily_budget_usd: float | None = Field(None, gt=0)
+    research_webhook_url: str | None = None
 
     @field_validator("research_database_url", mode="before")
     @classmethod
@@ -200,6 +203,14 @@ class EnvironmentValues(BaseModel):
     def _stripped_key(cls, value: object) -> object:
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         return text.strip() or None if isinstance(text, str) else value
+
+    @field_validator("research_webhook_url", mode="before")
+    @classmethod
+    def _webhook_address(cls, value: object) -> str | None:
+        text = str(value or "").strip()
+        if text and not text.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")  # not echoed: it may hold a token
+        return text or None
 
     @field_validator("openai_base_url", mode="before")
     @classmethod
@@ -301,6 +312,7 @@ def load_settings(
         budget_usd=values.research_budget_usd,
         daily_budget_tokens=values.research_daily_budget_tokens,
         daily_budget_usd=values.research_daily_budget_usd,
+        webhook_url=values.research_webhook_url,
     )
     check_budget_price(settings, describe_settings(settings)[1] if settings.model or not settings.base_url else None)
     return settings

@@ -97,6 +97,7 @@ class JobHost(Protocol):
 
     local_jobs: dict[str, LocalJob]
     slots: ProviderSlots
+    settings: Settings
     ledger: SharedBudget | None
     steps_for_others: set[asyncio.Task[Any]]
     """Queued steps of other processes' jobs running here (the service finishes them before it stops)."""
@@ -117,6 +118,14 @@ class JobHost(Protocol):
         """Write the job's result to the history and show it."""
         ...
 
+    async def submit_refresh(self, request: Any) -> str | None:
+        """Start a scheduled refresh of ``request`` as a new job; None when the daily budget is spent."""
+        ...
+
+    def snapshot(self, job_id: str) -> Any:
+        """The job's current state (:class:`~research.jobs.snapshots.JobSnapshot`), or None."""
+        ...
+
 
 _host: JobHost | None = None
 
@@ -127,7 +136,8 @@ def serve_for(host: JobHost | None) -> None:
     _host = host
 
 
-def _service() -> JobHost:
+def serving() -> JobHost:
+    """The job service of this process (RuntimeError when none serves)."""
     if _host is None:
         raise RuntimeError("no job service is running in this process")
     return _host
@@ -161,7 +171,7 @@ async def research_job(order_json: str) -> str:
     order = JobOrder.model_validate_json(order_json)
     boot, began = await DBOS.run_step_async({"name": "began"}, _began)
     resumed = boot != BOOT_ID
-    service = _service()
+    service = serving()
     attachment = await service.attach(order, resumed=resumed)
     settings = attachment.settings
     deadline = began + settings.run_timeout
@@ -277,7 +287,7 @@ async def research_step(call_json: str) -> str:
     """Run one queued step of a job; returns its outcome as JSON (a failure is an outcome too, so it is recorded)."""
     call = StepCall.model_validate_json(call_json)
     boot = await DBOS.run_step_async({"name": "began"}, _boot)
-    service = _service()
+    service = serving()
     local = service.local_jobs.get(call.order.id)
     if local is not None:
         local.started.setdefault(call.key, asyncio.Event()).set()

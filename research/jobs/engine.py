@@ -22,6 +22,7 @@ import logging
 import uuid
 from enum import StrEnum
 
+import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, Queue
 
 from research.config import Settings
@@ -40,6 +41,8 @@ RESULT_POLL_SECONDS = 0.1
 LISTENER_POLL_SECONDS = 0.05
 """The pause of DBOS's notification thread on SQLite (it reads only while something waits for a notification);
 stopping DBOS waits for it, so the default of a second made every command line run half a second longer."""
+SCHEDULE_POLL_SECONDS = 2.0
+"""How soon a process's scheduler sees a topic just watched (or no longer watched) elsewhere."""
 BOOT_ID = uuid.uuid4().hex
 """This process's run: a step or job that recorded another boot id was running before a restart."""
 
@@ -65,7 +68,26 @@ def dbos_config(settings: Settings) -> DBOSConfig:
     """The DBOS configuration for ``settings`` (database, executor id, pinned version, quiet logs)."""
     return DBOSConfig(name=APP_NAME, system_database_url=database_url_for(settings.data_dir, settings.database_url),
                       application_version=APP_VERSION, executor_id=settings.worker_id, log_level="WARNING",
-                      notification_listener_polling_interval_sec=LISTENER_POLL_SECONDS)
+                      notification_listener_polling_interval_sec=LISTENER_POLL_SECONDS,
+                      scheduler_polling_interval_sec=SCHEDULE_POLL_SECONDS)
+
+
+def ensure_schema(settings: Settings) -> None:
+    """Create DBOS's tables in the deployment's database if no process has yet (e.g. ``watch add`` on a fresh
+    data folder): DBOS is launched once with its own executor id, listening to no queue, and stopped."""
+    engine = sa.create_engine(database_url_for(settings.data_dir, settings.database_url))
+    schema = "dbos" if engine.dialect.name == "postgresql" else None
+    try:
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names(schema=schema))
+    finally:
+        engine.dispose()
+    if "workflow_schedules" in names:
+        return
+    DBOS(config={**dbos_config(settings), "executor_id": f"{settings.worker_id}-setup"})
+    DBOS.listen_queues([])
+    DBOS.launch()
+    DBOS.destroy(destroy_registry=False)
 
 
 def deployment_wide(settings: Settings) -> bool:
@@ -85,7 +107,7 @@ class DurableEngine:
         self.started = False
         self.queue: Queue | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, serve_schedules: bool = True) -> None:
         """Launch DBOS on the running loop: it recovers this worker's unfinished jobs and serves the queue.
 
         The workflows must be registered first (importing :mod:`research.jobs.durable` does it).
@@ -96,6 +118,8 @@ class DurableEngine:
         DBOS(config=dbos_config(self.settings))
         route_library_logs(self.settings.data_dir)  # DBOS's own console handler is replaced by the log file
         _drop_console_handlers()
+        if not serve_schedules:  # a one-off command: scheduled refreshes are for the app and the workers
+            DBOS.listen_queues([PROVIDER_QUEUE])
         DBOS.launch()  # on this loop: DBOS sends recovered and dequeued workflows here
         self.started = True
         if not deployment_wide(self.settings):

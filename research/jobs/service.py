@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -31,6 +32,7 @@ from research.core.runs import JobStatus
 from research.core.steps import EventSink, StepOutcome, StepState, TokenUsage
 from research.inputs import CompanyRequest, MarketRequest
 from research.jobs import durable as durable_workflows
+from research.jobs import watch as _watch  # noqa: F401 - registers the scheduled refresh workflow
 from research.jobs.engine import DurableEngine
 from research.jobs.orders import JobOrder
 from research.jobs.slots import ProviderSlots
@@ -76,8 +78,10 @@ class JobService:
     """Runs research jobs on one background event loop, durably, and keeps their state."""
 
     def __init__(self, settings: Settings, store: ReportStore | None = None, *, durable: bool = True,
-                 keep_in_memory: int = 100, demo_speed: float = 1.0, on_job: JobWatcher | None = None) -> None:
-        """``settings``: the process's own (with its keys). ``durable`` False runs every job in memory.
+                 keep_in_memory: int = 100, demo_speed: float = 1.0, on_job: JobWatcher | None = None,
+                 serve_schedules: bool = True) -> None:
+        """``settings``: the process's own (with its keys). ``durable`` False runs every job in memory;
+        ``serve_schedules`` False leaves the watched topics' refreshes to other processes (a one-off command).
 
         ``demo_speed`` divides the demo model's latencies; ``on_job`` is told of
         each job as it starts here (also one resumed after a restart).
@@ -112,7 +116,7 @@ class JobService:
             durable_workflows.serve_for(self)
             self._engine = DurableEngine(settings)
             try:
-                self._call(self._engine.start())  # DBOS recovers this worker's unfinished jobs now
+                self._call(self._engine.start(serve_schedules=serve_schedules))  # and recovers jobs
             except BaseException:
                 _running = None
                 durable_workflows.serve_for(None)
@@ -155,6 +159,15 @@ class JobService:
         if self.store is None and job_id not in self._jobs:
             return None
         return self.submit(snapshot.request, settings, retry_of=job_id)
+
+    async def submit_refresh(self, request: Request) -> str | None:
+        """A scheduled refresh of ``request``: a new job with this process's settings (on the jobs' loop);
+        None when the deployment's daily budget is spent."""
+        try:  # started outside the refresh workflow's context: the job is a workflow of its own
+            return await asyncio.create_task(self._submit(request, self.settings, True, None),
+                                             context=contextvars.Context())
+        except DailyBudgetSpent:
+            return None
 
     def estimate(self, request: Request, settings: Settings | None = None) -> Estimate:
         """What researching ``request`` is expected to spend (a token range, and USD at the model's price)."""
