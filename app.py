@@ -14,6 +14,7 @@ from ui import nav, runtime, sidebar
 
 ICON = Path(__file__).parent / "static" / "icon.png"  # served by the app itself: no request leaves the machine
 st.set_page_config(page_title="Market research studio", page_icon=str(ICON), layout="wide")
-navigation = st.navigation([nav.research(), nav.companies(), nav.history()])
+# Addresses are lower case; one typed in another case (`/History`) moves to its page's own (`/history?job=…`).
+navigation = nav.navigate(st.context.url)
 sidebar.provider_panel(runtime.settings_or_stop(), session_key=bool(st.session_state.get(runtime.SESSION_KEY)))
 navigation.run()

@@ -128,27 +128,21 @@ def _compare(argv: list[str]) -> int:
     except (UsageError, ConfigError) as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from research.jobs.service import JobService
     from research.jobs.snapshots import snapshot_from_store
-    from research.reports import markdown as md
-    from research.reports.changes import compare_runs, render_changes
+    from research.reports.changes import render_comparison
     from research.store import ReportStore
-    from research.workflows import MarketResearchResult
 
     store = ReportStore(settings.data_dir, settings.database_url)
     try:
-        results = []
-        for job_id in (args.earlier, args.later):
-            snapshot = snapshot_from_store(store, job_id)
-            if snapshot is None or not isinstance(snapshot.result, MarketResearchResult):
-                print(f"research: no market report {job_id!r} in the history", file=sys.stderr)
-                return EXIT_USAGE
-            results.append(snapshot.result)
+        comparison = JobService.compare_snapshots(lambda job_id: snapshot_from_store(store, job_id),
+                                                  args.earlier, args.later)
+    except ValueError as exc:
+        print(f"research: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         store.close()
-    comparison = compare_runs(*results, earlier_id=args.earlier, later_id=args.later)
-    topics = [result.topic for result in results]
-    title = topics[1] if topics[0].casefold() == topics[1].casefold() else " → ".join(topics)
-    text = f"# {md.inline(title)}\n\n" + render_changes(comparison) + "\n"
+    text = render_comparison(comparison)
     if args.json is not None:
         args.json.write_text(comparison.model_dump_json(indent=2), encoding="utf-8")
     if args.out is not None:

@@ -32,7 +32,7 @@ def _one_line(raw: str | None, what: str, example: str, maximum: int, minimum: i
         raise InputError(f"Enter {what}, e.g. '{example}'.")
     noun = what.removeprefix("a ").removesuffix(" to research")
     if len(text) > maximum:
-        raise InputError(f"The {noun} is {len(text)} characters long; keep it under {maximum}.")
+        raise InputError(f"The {noun} is {len(text)} characters long; the limit is {maximum}.")
     if len(text) < minimum:
         raise InputError("The topic is too short; describe a market or an industry.")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") for ch in text):

@@ -81,3 +81,37 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=path)
     return path
+
+
+# The interactive table (``st.dataframe``): Streamlit draws it on a canvas (glide-data-grid), with an
+# accessible copy of the rows it shows in the DOM; rows are picked by clicking their checkbox on the canvas.
+
+GRID_ROWS = '[data-testid="stDataFrame"] table[role=grid] tbody tr'
+
+
+def grid_canvas(page: Page) -> Locator:
+    """The canvas the first table of the page is drawn on."""
+    return page.locator('[data-testid="data-grid-canvas"]').first
+
+
+def grid_texts(page: Page) -> list[list[str]]:
+    """The cells of the table's rows that it currently draws, top to bottom (its own, unformatted values)."""
+    return page.locator(GRID_ROWS).evaluate_all(
+        "rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.textContent))")
+
+
+def grid_row_height(page: Page) -> float:
+    """The height of one row of the table in px (its header's too), from its canvas: for a table showing every row."""
+    box = grid_canvas(page).bounding_box()
+    assert box is not None, "the table is not shown"
+    return float(round(box["height"] / (page.locator(GRID_ROWS).count() + 1)))
+
+
+def click_grid_row(page: Page, first_cell: str) -> None:
+    """Tick (or untick) the checkbox of the row whose first column reads ``first_cell`` (a table showing every row)."""
+    firsts = [cells[0] for cells in grid_texts(page)]
+    assert first_cell in firsts, f"{first_cell!r} is not among the rows shown: {firsts}"
+    box = grid_canvas(page).bounding_box()
+    assert box is not None
+    height = grid_row_height(page)
+    page.mouse.click(box["x"] + 16, box["y"] + height * (firsts.index(first_cell) + 1.5))

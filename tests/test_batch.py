@@ -83,7 +83,7 @@ def test_names_are_trimmed_deduplicated_and_limited() -> None:
     assert len(validate_company_names([f"C{i}" for i in range(50)] + ["c0"])) == 50
     with pytest.raises(InputError, match="at least one company"):
         validate_company_names(["", "   "])
-    with pytest.raises(InputError, match="keep it under 100"):
+    with pytest.raises(InputError, match="the limit is 100"):
         validate_company_names(["x" * 101])
 
 

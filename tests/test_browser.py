@@ -15,12 +15,15 @@ import pytest
 from browser import (
     ARTIFACTS,
     CLICK_AT,
+    GRID_ROWS,
     SECTIONS,
     VIEWPORT,
     StreamlitApp,
     agent_card,
+    click_grid_row,
     exceptions,
     generate_button,
+    grid_texts,
     heading,
     job_id_of,
     launch_chromium,
@@ -142,6 +145,7 @@ def test_one_user_runs_downloads_reloads_and_finds_the_report_in_history(app, ne
     expect(charts).to_have_count(3, timeout=WAIT)
     screenshot(page, "report")
 
+    page.get_by_role("button", name="Download", exact=True).click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download report (.md)").click()
     path = ARTIFACTS / "browser-tests" / download.value.suggested_filename
@@ -157,12 +161,12 @@ def test_one_user_runs_downloads_reloads_and_finds_the_report_in_history(app, ne
 
     history = new_page()
     history.goto(app.url + "/History")
-    row = history.locator(f".st-key-job-{job_id}")
-    expect(row).to_contain_text(TOPIC, timeout=WAIT)
-    expect(row).to_contain_text("complete")
+    expect(history.locator(GRID_ROWS).first).to_contain_text(TOPIC, timeout=WAIT)
+    assert [(cells[0], cells[3]) for cells in grid_texts(history)] == [(TOPIC, "complete")]
     no_errors(history)
     screenshot(history, "history")
-    row.get_by_role("link", name="Open").click()
+    click_grid_row(history, TOPIC)
+    history.get_by_role("link", name="Open").click()
     wait_for_report(history, TOPIC)
     assert job_id_of(history) == job_id
     saved.update(topic=TOPIC, job_id=job_id)
@@ -220,9 +224,8 @@ def test_a_fresh_server_shows_saved_reports_and_deep_links(app, new_page) -> Non
 
     history = new_page()
     history.goto(app.url + "/History")
-    row = history.locator(f".st-key-job-{job_id}")
-    expect(row).to_contain_text(topic, timeout=WAIT)
-    expect(row).to_contain_text("complete")
+    expect(history.locator(GRID_ROWS).filter(has_text=topic)).to_have_count(1, timeout=WAIT)  # the grid's DOM copy
+    assert (topic, "complete") in [(cells[0], cells[3]) for cells in grid_texts(history)]
     no_errors(history)
     screenshot(history, "history-after-restart")
 

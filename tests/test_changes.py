@@ -12,7 +12,7 @@ from research.config import Settings
 from research.core.runs import JobStatus
 from research.inputs import MarketRequest
 from research.providers.demo_content import demo_output_for
-from research.reports.changes import NO_CHANGE, compare_runs, render_changes, same_name
+from research.reports.changes import NO_CHANGE, compare_runs, render_changes, render_comparison, same_name
 from research.reports.html import render_market_html as render_html
 from research.reports.market import render_json, render_markdown
 from research.store import ReportStore
@@ -103,6 +103,24 @@ def test_the_command_line_compares_two_reports_of_the_history(tmp_path) -> None:
     assert json.loads((tmp_path / "c.json").read_text())["earlier_id"] == first
     missing = run_cli("compare", first, "0123456789ab", env=env)
     assert missing.returncode == 2 and "no market report '0123456789ab' in the history" in missing.stderr
+    either = run_cli("compare", second, first, "--json", str(tmp_path / "c.json"), env=env)
+    assert either.returncode == 0 and either.stdout == done.stdout, "the earlier is the one that started first"
+    assert json.loads((tmp_path / "c.json").read_text())["earlier_id"] == first
+    twice = run_cli("compare", first, first, env=env)
+    assert twice.returncode == 2 and "choose two different reports" in twice.stderr
+
+
+async def test_a_comparison_of_its_own_names_both_runs() -> None:
+    earlier = await report(**FIRST)
+    later = await report(**{**FIRST, "MarketData": market_size(12.0)})
+    later.request = MarketRequest.parse("Plant-based dairy in Europe")
+    comparison = compare_runs(earlier, later, earlier_id="a", later_id="b")
+    assert comparison.earlier_topic == "plant-based dairy" and comparison.topic == "Plant-based dairy in Europe"
+    document = render_comparison(comparison)
+    assert document.startswith("# plant-based dairy → Plant-based dairy in Europe\n\n“plant-based dairy” (")
+    assert ") → “Plant-based dairy in Europe” (" in document and "+20 %" in document
+    same = compare_runs(earlier, earlier)
+    assert same.runs.startswith("“plant-based dairy”, ") and render_comparison(same).startswith("# plant-based dairy\n")
 
 
 def test_a_second_report_on_the_topic_opens_with_what_changed_in_every_format(tmp_path) -> None:

@@ -31,7 +31,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     [
         ([""], "Enter a topic"),
         (["   "], "Enter a topic"),
-        (["x" * 201], "keep it under 200"),
+        (["x" * 201], "the limit is 200"),
         (["two\nlines"], "control characters or line breaks"),
         (["ok topic", "--colour"], "unrecognized arguments: --colour"),
         ([], "the following arguments are required: topic"),

@@ -122,7 +122,7 @@ def test_a_note_is_shown_once_however_many_steps_report_it(run: Run) -> None:
 
 def test_the_provider_line_names_the_model_once(run: Run) -> None:
     provider = run.facts().split(" · elapsed ", 1)[0]
-    assert re.fullmatch(r"Provider: OpenAI-compatible server at http\S+ \(Chat Completions\) · model stub-model", provider)
+    assert re.fullmatch(r"Provider: OpenAI-compatible server at `http\S+` \(Chat Completions\) · model stub-model", provider)
 
 
 def test_a_sum_of_tokens_says_what_was_not_reported() -> None:

@@ -1,7 +1,8 @@
 """The self-contained HTML report: escaped text, inline plotly.js once, no network loads, charts that draw.
 
 The reports come from the offline demo model; the browser test opens the file in the system
-Chromium, records every request the page makes and checks that the charts rendered.
+Chromium, records every request the page makes and checks that the charts rendered. The plotly.js
+inlined is the vendored "basic" bundle (bar, pie, scatter), so a report stays well under 1.5 MB.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from research.agents.common import Source
 from research.config import Settings
@@ -20,8 +21,18 @@ from research.inputs import WorkflowKind
 from research.providers.demo_content import DEMO_NOTICE
 from research.providers.demo_model import DemoModel
 from research.providers.source import ModelSource
+from research.reports.charts import SECTION_CHARTS, company_profiles, company_revenue_chart
 from research.reports.exports import EXPORTS, export
-from research.reports.html import CSP, render_batch_html, render_market_html
+from research.reports.html import (
+    CSP,
+    PLOTLY_BASIC_JS,
+    PLOTLY_BASIC_TRACES,
+    plotly_js,
+    render_batch_html,
+    render_market_html,
+    trace_types,
+)
+from research.reports.sections import report_sections
 from research.workflows.companies import CompanyBatchResult, run_company_batch
 from research.workflows.market import MarketResearchResult, run_market_research
 
@@ -107,7 +118,8 @@ def test_nothing_is_loaded_from_outside_and_plotly_js_is_inline_once(which: str,
     assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE)
     assert "<script src" not in page.lower() and "<link" not in page.lower()
     assert "@import" not in page and "url(" not in page.split("<script", 1)[0], "no stylesheet may fetch anything"
-    assert page.count(get_plotlyjs()) == 1, "plotly.js is inlined exactly once"
+    assert page.count(plotly_js()) == 1, "plotly.js is inlined exactly once"
+    assert "plotly.js (basic - minified)" in page and get_plotlyjs()[:2000] not in page, "the basic bundle, not the full"
     scripts = [attrs for tag, attrs in tags.tags if tag == "script"]
     assert len(scripts) == 1 + (MARKET_CHARTS if which == "market" else BATCH_CHARTS)  # plotly.js + one per chart
     assert len(re.findall(r'class="plotly-graph-div"', page)) == (MARKET_CHARTS if which == "market" else BATCH_CHARTS)
@@ -125,8 +137,43 @@ def test_sources_are_links_and_model_written_addresses_are_not(market_html: str)
     assert links[0]["rel"] == "noopener noreferrer"
     assert "Market study &lt;2025&gt;</a>" in market_html
     assert "model-wrote-this" in market_html and 'href="https://model-wrote-this' not in market_html
-    assert "https://model-wrote-this" not in market_html.split("<body", 1)[1], "the zero-width space stays"
+    assert f"<code>{MODEL_URL}</code>" in market_html, "a model's address is shown as code, exactly as written"
+    assert "\u200b" not in market_html
     assert "<img" not in market_html
+
+
+def test_a_full_report_is_under_1_5_mb_with_the_basic_plotly_bundle() -> None:
+    result = market_result("Plant-based dairy")
+    page = render_market_html(result)
+    assert len(page.encode("utf-8")) < 1_500_000, f"{len(page.encode('utf-8')):,} bytes"
+    batch = render_batch_html(batch_result())
+    assert len(batch.encode("utf-8")) < 1_500_000, f"{len(batch.encode('utf-8')):,} bytes"
+    assert page.count("plotly.js (basic - minified)") == 1 and batch.count("plotly.js (basic - minified)") == 1
+
+
+def test_the_basic_bundle_draws_every_trace_type_the_reports_use() -> None:
+    bundle = PLOTLY_BASIC_JS.read_text(encoding="utf-8")
+    registered = set(re.findall(r'moduleType:"trace",name:"(\w+)"', bundle))
+    assert registered == PLOTLY_BASIC_TRACES
+    result = market_result("Plant-based dairy")
+    figures = [SECTION_CHARTS[type(s.data)](s.data) for s in report_sections(result) if s.data is not None]
+    figures.append(company_revenue_chart(company_profiles(batch_result())))
+    used = trace_types(figures)
+    assert "bar" in used and used <= registered, f"{used - registered} are not in the basic bundle"
+    version = re.search(r"plotly\.js \(basic - minified\) v(\S+)", bundle[:300]).group(1)
+    assert version == get_plotlyjs_version(), "the vendored bundle is the plotly package's plotly.js version"
+
+
+def test_a_chart_the_basic_bundle_cannot_draw_gets_the_full_bundle(monkeypatch) -> None:
+    import plotly.graph_objects as go
+
+    import research.reports.html as html_export
+
+    monkeypatch.setitem(html_export.SECTION_CHARTS, next(iter(html_export.SECTION_CHARTS)),
+                        lambda data: go.Figure(go.Treemap(labels=["a", "b"], parents=["", "a"])))
+    page = render_market_html(market_result("Plant-based dairy"))
+    assert page.count(get_plotlyjs().replace("</script", "<\\/script")) == 1
+    assert "plotly.js (basic - minified)" not in page
 
 
 def test_a_hostile_topic_stays_escaped() -> None:
@@ -196,6 +243,7 @@ def test_the_file_in_a_real_browser_loads_nothing_and_draws_its_charts(which: st
                 for section in ("market", "competitor", "customer"):
                     assert page.locator(f"#{section} .js-plotly-plot .point").count() > 0, section
             assert page.locator(".watermark").is_visible()
+            assert page.evaluate("Object.keys(Plotly.PlotSchema.get().traces).sort()") == sorted(PLOTLY_BASIC_TRACES)
 
             bar = page.locator(".barlayer .point").first
             bar.hover(force=True)  # Plotly's drag layer sits over the bars and does the hover

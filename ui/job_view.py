@@ -16,6 +16,8 @@ from research.reports.sections import market_sections
 from research.reports.views import being_written, duration_label
 from ui import batch_view, report_view, runtime, status
 
+NewButton = Callable[[], None]
+"""Draws a page's button that leaves the job for a new one (e.g. the Research page's *New research*)."""
 POLL_SECONDS = 0.5
 RESUMED_NOTE = ("Resumed after a restart: the steps that had finished were kept; "
                 "any that were running when the server stopped are run again.")
@@ -55,14 +57,14 @@ def live(job_id: str) -> None:
 
 
 def downloads(snapshot: JobSnapshot) -> None:
-    """A download button per export of the job's workflow."""
-    row = st.container(horizontal=True)
-    for number, item in enumerate(EXPORTS[snapshot.kind]):
-        row.download_button(item.label, data=lambda item=item: item.render(snapshot.result),  # built when clicked
-                            mime=item.mime, on_click="ignore",
-                            file_name=download_name(snapshot.kind, snapshot.title, item.extension),
-                            key=f"{item.extension}-{snapshot.id}", icon=":material/download:",
-                            type="primary" if number == 0 else "secondary")
+    """A "Download" menu with a button per export of the job's workflow."""
+    with st.popover("Download", icon=":material/download:", key=f"downloads-{snapshot.id}"):
+        for number, item in enumerate(EXPORTS[snapshot.kind]):
+            st.download_button(item.label, data=lambda item=item: item.render(snapshot.result),  # built when clicked
+                               mime=item.mime, on_click="ignore",
+                               file_name=download_name(snapshot.kind, snapshot.title, item.extension),
+                               key=f"{item.extension}-{snapshot.id}", icon=":material/download:",
+                               type="primary" if number == 0 else "secondary", width="stretch")
 
 
 OLDER_RELEASE = ("Saved by an earlier release, which kept only this job's title, not its company list: "
@@ -80,24 +82,39 @@ def _open(start: Callable[[], str | None]) -> None:
         st.query_params["job"] = job_id
 
 
-def run_again_buttons(snapshot: JobSnapshot) -> None:
-    """Run the job again with this session's settings, or retry only what failed (keeping what succeeded)."""
+def run_again_buttons(snapshot: JobSnapshot, *, retry: bool = True) -> None:
+    """Run the job again with this session's settings, or (``retry``) retry only what failed, keeping what
+    succeeded. Drawn into the current container (the controls row)."""
     if snapshot.request is None:
         st.caption(OLDER_RELEASE)
         return
     settings = runtime.session_settings(runtime.settings_or_stop())
     failed = [s for s in snapshot.steps if s.state.finished and s.state is not StepState.DONE]
-    row = st.container(horizontal=True)
-    row.button("Run again", key=f"again-{snapshot.id}", icon=":material/replay:", type="tertiary",
-               on_click=_open, args=(lambda: runtime.jobs().run_again(snapshot.id, settings),))
-    if snapshot.result is not None and failed and snapshot.status is not JobStatus.COMPLETE:
-        row.button(f"Retry failed parts ({len(failed)})", key=f"retry-{snapshot.id}", icon=":material/build:",
-                   type="tertiary", help="Runs only the steps that failed or did not finish; keeps the rest",
-                   on_click=_open, args=(lambda: runtime.jobs().retry_failed(snapshot.id, settings),))
+    st.button("Run again", key=f"again-{snapshot.id}", icon=":material/replay:",
+              on_click=_open, args=(lambda: runtime.jobs().run_again(snapshot.id, settings),))
+    if retry and snapshot.result is not None and failed and snapshot.status is not JobStatus.COMPLETE:
+        st.button(f"Retry failed parts ({len(failed)})", key=f"retry-{snapshot.id}", icon=":material/build:",
+                  help="Runs only the steps that failed or did not finish; keeps the rest",
+                  on_click=_open, args=(lambda: runtime.jobs().retry_failed(snapshot.id, settings),))
 
 
-def finished(snapshot: JobSnapshot) -> None:
-    """The status summary, downloads and report of a job that has ended."""
+def _stopped_early(snapshot: JobSnapshot, new: NewButton | None) -> None:
+    """A job cancelled or interrupted before any finding arrived: said plainly, with no empty report."""
+    what = "Cancelled" if snapshot.status is JobStatus.CANCELLED else _OUTCOME.get(snapshot.status, ("", "Stopped"))[1]
+    st.warning(f"**{what} — nothing had finished.** “{md.inline(snapshot.title)}” has no report: no research "
+               "step had finished.", icon=":material/cancel:")
+    with st.container(horizontal=True, key=f"controls-{snapshot.id}", vertical_alignment="center"):
+        if new is not None:
+            new()
+        run_again_buttons(snapshot, retry=False)
+
+
+def finished(snapshot: JobSnapshot, new: NewButton | None = None) -> None:
+    """A job that has ended: its status line (steps inside), one row of controls (``new``, run again, retry,
+    download), then its report, whose title and headline figures come first."""
+    if snapshot.status in (JobStatus.CANCELLED, JobStatus.INTERRUPTED) and not snapshot.found_anything:
+        _stopped_early(snapshot, new)
+        return
     state, label = _OUTCOME.get(snapshot.status, ("error", snapshot.status.value))
     result = snapshot.result
     if result is not None:
@@ -109,13 +126,18 @@ def finished(snapshot: JobSnapshot) -> None:
             st.error(snapshot.error)
     if snapshot.resumed:
         st.caption(":material/restart_alt: Resumed after a restart: finished steps were kept, not repeated.")
-    run_again_buttons(snapshot)
+    has_report = result is not None and result.status is not JobStatus.FAILED
+    with st.container(horizontal=True, key=f"controls-{snapshot.id}", vertical_alignment="center"):
+        if new is not None:
+            new()
+        run_again_buttons(snapshot)
+        if has_report:
+            downloads(snapshot)
     if result is None:
         return
     if result.status is JobStatus.FAILED:
         st.error(f"No report: {result.error}")
         return
-    downloads(snapshot)
     if snapshot.kind is WorkflowKind.COMPANIES:
         batch_view.report(result, snapshot.id)
     else:  # the same title, notices and run details as the downloaded report
@@ -127,13 +149,18 @@ def finished(snapshot: JobSnapshot) -> None:
         st.markdown(run_details(result))
 
 
-def show(job_id: str) -> None:
-    """Show the job named in the URL, running or finished."""
+def show(job_id: str, new: NewButton | None = None) -> None:
+    """Show the job named in the URL, running or finished; ``new`` draws the page's button for a new job
+    (in the finished job's row of controls)."""
     snapshot = runtime.jobs().snapshot(job_id)
     if snapshot is None:
         st.error("There is no report at this link. It may have been deleted — see History.")
+        if new is not None:
+            new()
         return
     if snapshot.finished:
-        finished(snapshot)
+        finished(snapshot, new)
     else:
+        if new is not None:
+            new()
         live(job_id)

@@ -4,39 +4,63 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research.config import Settings, describe_settings
+from research.config import SearchChoice, Settings, describe_settings
 from research.inputs import MAX_TOPIC_LENGTH, InputError, MarketRequest, WorkflowKind
+from research.reports.views import available_searches, search_label
 from ui import intents, job_view, runtime
 from ui.runtime import SESSION_KEY, session_settings
 
 EXAMPLES = ("Electric vehicle charging in Europe", "Plant-based dairy", "B2B payroll software", "Vertical farming")
 
 
-def _use_example(topic: str) -> None:
-    st.session_state["topic"] = topic
-
-
-def _start(settings: Settings, topic: str, model: str, timeout: float) -> None:
-    options = session_settings(settings).with_changes(model=model.strip() or settings.model, agent_timeout=float(timeout))
-    try:
-        job_id = intents.start(MarketRequest.parse(topic), options)
-    except InputError as exc:
-        st.session_state["topic_error"] = str(exc)
-        return
+def _start(request: MarketRequest, options: Settings) -> None:
+    """Start researching ``request`` and show its job (the job of the same request if one is running)."""
+    job_id = intents.start(request, options)
     if job_id is not None:
         st.query_params["job"] = job_id
 
 
+def _run_example(settings: Settings, topic: str) -> None:
+    """An example topic, one click to its report (with the configured run options)."""
+    st.session_state["topic"] = topic
+    _start(MarketRequest.parse(topic), session_settings(settings))
+
+
+def _submit(settings: Settings, topic: str, model: str, timeout: float, search: SearchChoice | None) -> None:
+    options = session_settings(settings).with_changes(model=model.strip() or settings.model, agent_timeout=float(timeout))
+    if search is not None:
+        options = options.with_changes(search=search)
+    try:
+        request = MarketRequest.parse(topic)
+    except InputError as exc:  # the topic stays in the box, to be shortened or fixed
+        st.session_state["topic_error"] = str(exc)
+        return
+    _start(request, options)
+
+
+def search_option(settings: Settings) -> SearchChoice | None:
+    """The run's web search, chosen among the configured ones (None in the demo, which never searches)."""
+    choices = available_searches(settings)
+    if not choices:
+        st.caption("Web search: none — the offline demo's sources are illustrative, never fetched.")
+        return None
+    return st.selectbox("Web search", choices, format_func=lambda choice: search_label(choice, settings),
+                        help="Where this run's search queries go; the pages found are then read from their sites. "
+                             "The default is what the configuration selects (RESEARCH_SEARCH).")
+
+
 def topic_form(settings: Settings) -> None:
-    """Example topics, the topic input with its error, run options and the button."""
-    examples = st.container(horizontal=True, key="examples", vertical_alignment="center")
-    examples.caption("Try:")
+    """Example topics (one click to a report), the topic input with its error, run options and the button."""
+    examples = st.container(horizontal=True, key="examples", vertical_alignment="center", gap="small")
+    examples.caption("Try:", width="content")
     for example in EXAMPLES:
-        examples.button(example, on_click=_use_example, args=(example,), type="tertiary", key=f"example-{example}")
+        examples.button(example, on_click=_run_example, args=(settings, example), type="tertiary",
+                        key=f"example-{example}", help="Research this topic now")
 
     with st.form("research", border=True):
+        # No max_chars: the browser would drop a longer paste silently; the limit is checked on Generate.
         topic = st.text_input("Industry or market", key="topic", placeholder="e.g. electric vehicle charging in Europe",
-                              max_chars=MAX_TOPIC_LENGTH, help=f"One line, up to {MAX_TOPIC_LENGTH} characters.")
+                              help=f"One line, up to {MAX_TOPIC_LENGTH} characters.")
         error = st.session_state.pop("topic_error", None)
         if error:
             st.error(error, icon=":material/edit:")
@@ -47,12 +71,13 @@ def topic_form(settings: Settings) -> None:
             st.text_input("OpenAI API key for this session", key=SESSION_KEY, type="password",
                           placeholder="sk-… (optional; overrides the configured key)",
                           help="Kept only in this browser session: never saved, logged or shown.")
+            search = search_option(settings)
             timeout = st.number_input("Per-agent timeout (seconds)", min_value=5, max_value=600,
                                       value=int(settings.agent_timeout), step=5)
         if st.form_submit_button("Generate report", type="primary", icon=":material/rocket_launch:"):
-            _start(settings, topic, model or "", timeout)
-            if "topic_error" in st.session_state:
-                st.rerun()
+            _submit(settings, topic, model or "", timeout, search)
+            if "topic_error" in st.session_state or st.query_params.get("job"):
+                st.rerun()  # the error under the box, or the job's page
 
 
 def _new_research() -> None:
@@ -60,32 +85,20 @@ def _new_research() -> None:
     st.session_state["topic"] = ""
 
 
-def _topic_of_linked_job(job_id: str) -> None:
-    """After a reload or a shared link, the form shows the linked job's topic (once per job)."""
-    if st.session_state.get("topic_of_job") == job_id:
-        return
-    snapshot = runtime.jobs().snapshot(job_id)
-    if snapshot is not None and snapshot.kind is WorkflowKind.MARKET:
-        st.session_state["topic"] = snapshot.title
-    st.session_state["topic_of_job"] = job_id
+def new_research_button() -> None:
+    """Leave the job for the form (the one control for a new topic while a job is shown)."""
+    st.button("New research", key="new", icon=":material/add:", type="primary", on_click=_new_research)
 
 
 def page() -> None:
-    """Draw the research page."""
+    """Draw the research page: the form, or the job named in the URL (report first, form folded away)."""
     settings = runtime.settings_or_stop()
     job_id = st.query_params.get("job")
     if job_id:
         intents.show_on_own_page(job_id, WorkflowKind.MARKET)
-        _topic_of_linked_job(job_id)
+        job_view.show(job_id, new=new_research_button)
+        return
     st.title("Market research studio")
     st.caption("Three agents research a market at the same time — market size, competitors, customers — "
                "and the report is written section by section as their findings land.")
-    if job_id:  # the report comes first; the form folds away until asked for
-        with st.expander("Research another topic", icon=":material/edit:"):
-            topic_form(settings)
-    else:
-        topic_form(settings)
-    job_id = st.query_params.get("job")  # the form may just have started one
-    if job_id:
-        st.button("New research", key="new", icon=":material/add:", type="tertiary", on_click=_new_research)
-        job_view.show(job_id)
+    topic_form(settings)

@@ -9,11 +9,11 @@ from research.reports import markdown as md
 from research.reports.texts import DEMO_NOTICE
 from research.reports.views import search_status
 
-_HOW_TO = (
-    ("Put your key in a `.env` file next to `app.py` and restart:", "OPENAI_API_KEY=sk-..."),
+_HOW_TO = (  # each setting's name and value apart, so a narrow sidebar wraps between them, never inside one
+    ("Put your key in a `.env` file next to `app.py` and restart:", (("OPENAI_API_KEY", "sk-…"),)),
     ("Or point the app at a local OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp):",
-     "OPENAI_BASE_URL=http://localhost:11434/v1\nRESEARCH_MODEL=llama3.1"),
-    ("Ground reports in web sources with a self-hosted SearXNG:", "SEARXNG_URL=http://localhost:8080"),
+     (("OPENAI_BASE_URL", "http://localhost:11434/v1"), ("RESEARCH_MODEL", "llama3.1"))),
+    ("Ground reports in web sources with a self-hosted SearXNG:", (("SEARXNG_URL", "http://localhost:8080"),)),
 )
 
 
@@ -39,11 +39,12 @@ def provider_panel(settings: Settings, *, session_key: bool = False) -> None:
             key = "from this session" if session_key else ("set" if settings.api_key else "not set")
             st.caption(f"API: {api} · API key: {key}")
         if kind != "demo":
-            st.caption(md.inline(search_status(settings)).replace("\u200b", ""))  # the operator's own address
+            st.caption(md.inline(search_status(settings)))  # its address shows as code, like the server's
         for warning in settings.warnings:
             st.warning(warning, icon=":material/timer:")
-        with st.expander("How to configure", expanded=kind == "demo"):
+        with st.expander("How to configure"):
             st.markdown("**Use a real model**")
-            for text, code in _HOW_TO:
+            for text, settings_lines in _HOW_TO:
                 st.caption(text)
-                st.code(code, language=None, wrap_lines=True)
+                st.markdown("\n".join(f"- `{name}` = `{value}`" for name, value in settings_lines))
+            st.caption("One `NAME=value` per line in `.env`; every setting is in `docs/configuration.md`.")

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from research.config import Settings
 from research.core.runs import JobStatus
 from research.core.steps import EventSink, StepOutcome, StepState, TokenUsage
-from research.inputs import CompanyRequest, MarketRequest
+from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.jobs import durable as durable_workflows
 from research.jobs import watch as _watch  # noqa: F401 - registers the scheduled refresh workflow
 from research.jobs.engine import DurableEngine
@@ -184,6 +184,35 @@ class JobService:
         if self.store is None:
             return None
         return snapshot_from_store(self.store, job_id, self._running_elsewhere if self._engine else None)
+
+    def compare(self, job_a: str, job_b: str) -> RunComparison:
+        """What changed between two market reports of the history, the one that started first as the earlier.
+
+        ValueError, naming the job, when the two are the same job or either is not a finished market report
+        with its result (e.g. "no market report '0123456789ab' in the history").
+        """
+        return self.compare_snapshots(self.snapshot, job_a, job_b)
+
+    @staticmethod
+    def compare_snapshots(snapshot: Callable[[str], JobSnapshot | None], job_a: str, job_b: str) -> RunComparison:
+        """:meth:`compare`, reading each job through ``snapshot`` (e.g. from the store alone, without a service:
+        ``python -m research compare``)."""
+        if job_a == job_b:
+            raise ValueError(f"{job_a!r} twice: choose two different reports")
+        reports: list[tuple[MarketResearchResult, float, str]] = []
+        for job_id in (job_a, job_b):
+            found = snapshot(job_id)
+            if found is None or found.kind is not WorkflowKind.MARKET:
+                raise ValueError(f"no market report {job_id!r} in the history")
+            if not found.status.finished:
+                raise ValueError(f"the market report {job_id!r} is still running")
+            if not isinstance(found.result, MarketResearchResult):
+                raise ValueError(f"the market report {job_id!r} has no saved result to compare (it failed before "
+                                 "any research, or an earlier release saved it without one)")
+            reports.append((found.result, found.created_at, job_id))
+        (earlier, _, earlier_id), (later, _, later_id) = sorted(reports, key=lambda report: (report[0].started_at,
+                                                                                             report[1]))
+        return compare_runs(earlier, later, earlier_id=earlier_id, later_id=later_id)
 
     def watch(self, job_id: str, sink: EventSink) -> bool:
         """Pass the job's further events to ``sink`` (called on the jobs' thread); False for a job not running here."""

@@ -23,6 +23,7 @@ from research.core.steps import StatusEvent, StepState, elapsed
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.store import ReportStore, StoredJob
 from research.workflows import JobResult, workflow_for
+from research.workflows.keys import StepKey, StepKind
 from research.workflows.legacy import recheck_figures, upgrade_result
 
 
@@ -103,9 +104,25 @@ class JobSnapshot:
         return self.status.finished
 
     @property
+    def found_anything(self) -> bool:
+        """True once a step that brings findings or text has finished (searching and reading pages do not count):
+        a job cancelled or stopped before that has no report to show, not a partial one."""
+        return any(s.state is StepState.DONE and _brings_findings(s.key) for s in self.steps)
+
+    @property
     def problems(self) -> dict[str, str]:
         """Why each step that ended without a result has none, by step key."""
         return {s.key: s.message or s.state.value for s in self.steps if s.state.finished and s.state is not StepState.DONE}
+
+
+_NO_FINDINGS = (StepKind.EVIDENCE, StepKind.COMPANY_EVIDENCE)
+
+
+def _brings_findings(key: str) -> bool:
+    try:
+        return StepKey.parse(key).kind not in _NO_FINDINGS
+    except ValueError:  # a key of an earlier release's step
+        return True
 
 
 class JobState:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,47 @@ def _money(currency: str, absolute: float) -> str:
         if absolute >= factor:
             return f"{currency} {_num(absolute / factor)} {name}"
     return f"{currency} {_num(absolute)}"
+
+
+def _pace(cagr: float) -> str:
+    """How a yearly growth rate reads to someone deciding whether to enter."""
+    if cagr < 4:
+        return ("slow, mature-market growth: a newcomer would have to win most of its revenue from incumbents "
+                "rather than from new demand")
+    if cagr < 9:
+        return ("moderate growth: new demand leaves some room for entrants, but most revenue still has to be won "
+                "from incumbents")
+    if cagr < 15:
+        return ("fast growth: new demand alone leaves room for entrants without taking much share from incumbents")
+    return ("very fast growth, typical of an early market: there is room for entrants, but a rate this high rarely "
+            "holds for long, so plans should not depend on it")
+
+
+def _market_reading(market: MarketData) -> str:
+    """What the market figures and lists mean, in words: the pace, the market's size at the period's end,
+    and what the lists below imply. It names no trend, driver or risk: the bullets below list them."""
+    growth = market.growth
+    cagr = growth.cagr_percent
+    text = f"That is {_pace(cagr)}."
+    if cagr > 0:
+        doubling = math.log(2) / math.log1p(cagr / 100)  # a number of 10 or more would read as unbacked data
+        text += (f" At this pace the market doubles in about {doubling:.0f} years" if round(doubling) < 10 else
+                 " At this pace the market takes more than a decade to double")
+        if (end := market.projection_end) is not None:
+            multiple = market.projected_size(end) / market.market_size.value
+            text += f", and by {end} it would be about {multiple:.1f} times its size in {market.market_size.year}"
+        text += "."
+    drivers, risks = len(market.drivers), len(market.risks)
+    if drivers and risks:
+        text += (" The drivers below explain where that demand comes from; the risks below are what could slow it, "
+                 "so an entry plan should test those first.")
+    elif drivers:
+        text += " No risks are given, which is unlikely for a real market: treat this outlook as optimistic."
+    elif risks:
+        text += " No drivers are given, so nothing in the research explains the growth: treat the rate with caution."
+    if len(market.key_trends) > 1:
+        text += " The trends below describe how the market is changing, and so what a new offer has to fit."
+    return text
 
 
 def _joined(items: list[str]) -> str:
@@ -98,9 +140,7 @@ def demo_report(topic: str, findings: Mapping[str, Any], missing: Sequence[Mappi
                        f"{_num(growth.cagr_percent)} % a year.")
         sections["market"] = (
             f"For {label}, the market is estimated at {size_text} in {size.year}. Growth is put at a CAGR of "
-            f"{_num(growth.cagr_percent)} %{outlook}. Key trends: "
-            f"{_joined(market.key_trends)}. Main drivers: {_joined(market.drivers)}. Main risks: "
-            f"{_joined(market.risks)}.")
+            f"{_num(growth.cagr_percent)} %{outlook}. {_market_reading(market)}")
         if market.is_estimate:
             sections["market"] += " These figures have no sources and are estimates."
         recs.append(f"Size the opportunity against the {_num(growth.cagr_percent)} % growth rate before committing")

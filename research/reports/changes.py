@@ -6,7 +6,8 @@ silently subtracted), the growth rate in points, the competitors and customer
 segments that entered, left or moved share (in points), the figures whose
 checked status changed, and the sources that are new. Names match whatever
 their case or legal suffix ("Acme Inc." is "ACME"), as grounding matches them.
-:func:`render_changes` writes it as Markdown: a short table and the lists.
+:func:`render_changes` writes it as Markdown: a short table and the lists;
+:func:`render_comparison` as a document of its own, titled and naming both runs.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class RunComparison(BaseModel):
     """What changed from the ``earlier`` report to the ``later`` one on the same topic."""
 
     topic: str
+    """The later report's topic."""
     earlier_id: str
     later_id: str
     earlier_at: float
@@ -124,6 +126,8 @@ class RunComparison(BaseModel):
     segments: PartsChange
     grounding: list[StatusChange] = []
     new_sources: list[Source] = []
+    earlier_topic: str = ""
+    """The earlier report's topic as it was typed ("" in comparisons saved before it was kept: the same topic)."""
 
     @property
     def material(self) -> bool:
@@ -136,6 +140,20 @@ class RunComparison(BaseModel):
         """The earlier report's date, e.g. "4 Dec 2026"."""
         moment = dt.datetime.fromtimestamp(self.earlier_at)
         return f"{moment.day} {moment:%b %Y}"
+
+    @property
+    def runs(self) -> str:
+        """Both runs by topic and start, the earlier first, Markdown-escaped: “Plant-based dairy”, 4 Dec 2026,
+        14:02 → 5 Dec 2026, 09:10 (the topic once when both name it alike, else each run's own)."""
+        earlier = self.earlier_topic or self.topic
+        if " ".join(earlier.split()).casefold() == " ".join(self.topic.split()).casefold():
+            return f"“{md.inline(self.topic)}”, {_moment(self.earlier_at)} → {_moment(self.later_at)}"
+        return f"“{md.inline(earlier)}” ({_moment(self.earlier_at)}) → “{md.inline(self.topic)}” ({_moment(self.later_at)})"
+
+
+def _moment(at: float) -> str:
+    moment = dt.datetime.fromtimestamp(at)
+    return f"{moment.day} {moment:%b %Y}, {moment:%H:%M}"
 
 
 def same_name(a: str, b: str) -> bool:
@@ -210,8 +228,8 @@ def compare_runs(earlier: MarketReport, later: MarketReport, *, earlier_id: str 
     known = {source.url or source.title for source in _sources(earlier)}
     fresh = list({(s.url or s.title): s for s in _sources(later) if (s.url or s.title) not in known}.values())
     return RunComparison(
-        topic=later.topic, earlier_id=earlier_id, later_id=later_id, earlier_at=earlier.started_at,
-        later_at=later.started_at, market_size=_size_change(*market),
+        topic=later.topic, earlier_topic=earlier.topic, earlier_id=earlier_id, later_id=later_id,
+        earlier_at=earlier.started_at, later_at=later.started_at, market_size=_size_change(*market),
         growth=GrowthChange(before=market[0].growth.cagr_percent if market[0] else None,
                             after=market[1].growth.cagr_percent if market[1] else None),
         competitors=_parts_change(*competitors), segments=_parts_change(*segments), grounding=grounding,
@@ -266,3 +284,12 @@ def render_changes(comparison: RunComparison, *, heading: str = "##") -> str:
         parts.append(f"{len(comparison.new_sources)} new source{'s' if len(comparison.new_sources) != 1 else ''}: "
                      + "; ".join(md.inline(s.title) for s in comparison.new_sources[:8]))
     return "\n\n".join(parts)
+
+
+def render_comparison(comparison: RunComparison) -> str:
+    """The comparison as a Markdown document of its own (what ``python -m research compare`` writes and the
+    History page downloads): the topic as its title (both when they differ), the two runs, then
+    :func:`render_changes`."""
+    earlier, later = comparison.earlier_topic or comparison.topic, comparison.topic
+    title = later if " ".join(earlier.split()).casefold() == " ".join(later.split()).casefold() else f"{earlier} → {later}"
+    return f"# {md.inline(title)}\n\n{comparison.runs}\n\n{render_changes(comparison)}\n"

@@ -6,8 +6,10 @@ import csv
 import datetime as dt
 import io
 import json
+from dataclasses import dataclass
 from typing import NamedTuple
 
+from research.agents.common import FigureStatus
 from research.agents.company import CompanyProfile
 from research.core.runs import JobStatus
 from research.core.steps import StepOutcome
@@ -109,6 +111,85 @@ def batch_report_parts(result: CompanyBatchResult) -> BatchReportParts:
     if result.demo:
         details += f"\n\n_{DEMO_NOTICE}_"
     return BatchReportParts("\n\n".join(head), "\n\n".join(section), table, profiles, details)
+
+
+BATCH_HEADLINE_COLUMNS = 3
+"""How many tiles a batch's headline fills: companies profiled (and failed), largest revenue, revenues verified."""
+EMPTY = "—"
+"""The value of a headline tile with nothing to show (its help text says why)."""
+REVENUE = "revenue"
+"""The label of a profile's revenue figure in its checks."""
+
+
+@dataclass(frozen=True)
+class BatchMetric:
+    """One headline figure of a company batch, as the page shows it in a metric tile."""
+
+    label: str
+    value: str
+    """The figure, or :data:`EMPTY` when there is none (``help`` says why)."""
+    caption: str | None
+    """The line under the value (None: no line)."""
+    help: str
+    """The figure in full, or why there is none (the tile's tooltip)."""
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _revenue_text(millions: float) -> str:
+    """A revenue in million USD, short and without its currency, e.g. "250 m" or "2.5 bn"."""
+    return f"{millions / 1000:,.1f} bn" if millions >= 1000 else f"{millions:,.0f} m"
+
+
+def _profiled_metric(result: CompanyBatchResult) -> BatchMetric:
+    label, value = "Companies profiled", f"{result.succeeded} of {result.total}"
+    failed = [o for o in result.companies if not o.ok]
+    if not failed:
+        return BatchMetric(label, value, "none failed", "Every company asked for was profiled.")
+    reasons = "; ".join(f"{_asked(o)}: {o.error or o.state.value}" for o in failed)
+    return BatchMetric(label, value, _short(f"{len(failed)} failed: {', '.join(_asked(o) for o in failed)}"),
+                       f"Not profiled — {reasons}")
+
+
+def _largest_revenue_metric(result: CompanyBatchResult) -> BatchMetric:
+    label = "Largest revenue"
+    profiled = [(o, o.result) for o in result.companies if o.result is not None]
+    stated = [(o, p) for o, p in profiled if p.revenue_estimate_usd_millions is not None]
+    if not stated:
+        return BatchMetric(label, EMPTY, None, "No company was profiled." if not profiled else
+                           "No profile states a revenue.")
+    outcome, profile = max(stated, key=lambda pair: pair[1].revenue_estimate_usd_millions or 0.0)
+    revenue = profile.revenue_estimate_usd_millions or 0.0
+    status = profile.status_of(REVENUE)
+    return BatchMetric(label, _revenue_text(revenue), _short(f"USD · {_asked(outcome)} · {status.short}"),
+                       f"{_shown_name(outcome)}: {revenue:,.1f} million USD a year — {status.value}")
+
+
+def _verified_metric(result: CompanyBatchResult) -> BatchMetric:
+    label = "Revenues verified"
+    profiles = [o.result for o in result.companies if o.result is not None]
+    statuses = [p.status_of(REVENUE) for p in profiles if p.revenue_estimate_usd_millions is not None]
+    if not profiles:
+        return BatchMetric(label, EMPTY, None, "No company was profiled, so no figure could be checked.")
+    if result.demo or FigureStatus.ILLUSTRATIVE in statuses:
+        return BatchMetric(label, EMPTY, "demo: illustrative",
+                           "Demo figures are invented for illustration: none is checked against a source.")
+    if not result.evidence:
+        return BatchMetric(label, EMPTY, None, "Saved by an earlier release, which did not check figures "
+                                               "against their sources.")
+    if not statuses:
+        return BatchMetric(label, EMPTY, None, "No profile states a revenue, so there is nothing to check.")
+    return BatchMetric(label, f"{statuses.count(FigureStatus.VERIFIED)} of {len(statuses)}", "companies with a revenue",
+                       "Checked in code: a cited sentence states the revenue's value, unit, company and year.")
+
+
+def batch_headline(result: CompanyBatchResult) -> list[BatchMetric]:
+    """A finished batch at a glance, one metric per tile (:data:`BATCH_HEADLINE_COLUMNS`): the companies
+    profiled (and those that failed), the largest revenue with its company, and how many of the stated
+    revenues a cited source verifies."""
+    return [_profiled_metric(result), _largest_revenue_metric(result), _verified_metric(result)]
 
 
 def render_batch_json(result: CompanyBatchResult) -> str:

@@ -3,16 +3,20 @@
 The HTML is built from the same Markdown parts as the ``.md`` download (already escaped by
 :mod:`research.reports.markdown`), rendered by markdown-it-py with raw HTML, autolinks,
 linkify and images off, so nothing a user or model wrote can become markup or a link; only the
-sources' http(s) addresses are links. Each chart is the page's Plotly figure, drawn by the
-plotly.js bundled inline once in the head. The file loads nothing from anywhere: no external
-script, style, font or image, and a Content-Security-Policy that blocks every network load.
+sources' http(s) addresses are links (an address a model wrote is inline code, see
+:mod:`research.reports.markdown`). Each chart is the page's Plotly figure, drawn by plotly.js
+inlined once in the head: the "basic" bundle (bar, pie and scatter traces, about 1.2 MB, vendored
+in ``assets/``) when every chart needs only those, else the full bundle of the plotly package
+(about 4.8 MB). The file loads nothing from anywhere: no external script, style, font or image,
+and a Content-Security-Policy that blocks every network load.
 """
 
 from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import plotly.io as pio
@@ -34,6 +38,10 @@ CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline
 """Inline scripts and styles only, images only from data: URLs; no request may leave the file."""
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
+PLOTLY_BASIC_JS = Path(__file__).with_name("assets") / "plotly-basic.min.js"
+"""plotly.js's "basic" bundle, the same plotly.js version as the plotly package's (see assets/README.md)."""
+PLOTLY_BASIC_TRACES = frozenset({"bar", "pie", "scatter"})
+"""The trace types the basic bundle draws; a chart with any other type gets the full bundle."""
 _NO_PAGE_BREAK = {"executive_summary"}  # printed on the first page, under the title
 
 STYLE = """
@@ -51,6 +59,7 @@ p, ul, ol, blockquote, table { margin: 0 0 1rem; }
 blockquote { margin-left: 0; padding: .6rem 1rem; border-left: 4px solid #d4a72c; background: #fff8c5; }
 blockquote p { margin: 0; }
 a { color: #0969da; overflow-wrap: anywhere; }
+code { font-size: .9em; padding: 0 .2em; border-radius: 3px; background: #f6f8fa; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
 thead th { background: #f6f8fa; }
@@ -109,21 +118,28 @@ def chart_html(figure: Figure, name: str) -> str:
     return f'<figure class="chart">{div}</figure>'
 
 
-def _plotly_js() -> str:
-    """plotly.js, safe to place inside a <script> element."""
-    return get_plotlyjs().replace("</script", "<\\/script")
+@functools.cache
+def plotly_js(basic: bool = True) -> str:
+    """plotly.js, safe to place inside a <script> element: the basic bundle, or (``basic=False``) the full one."""
+    code = PLOTLY_BASIC_JS.read_text(encoding="utf-8") if basic else get_plotlyjs()
+    return code.replace("</script", "<\\/script")
 
 
-def _page(title: str, blocks: Sequence[str], *, demo: bool, charts: bool) -> str:
-    """The whole document: head (CSP, title, style, plotly.js when there are charts) and body."""
+def trace_types(figures: Iterable[Figure]) -> set[str]:
+    """The trace types ``figures`` draw ("bar", "scatter", …)."""
+    return {trace.type for figure in figures for trace in figure.data}
+
+
+def _page(title: str, blocks: Sequence[str], *, demo: bool, traces: set[str]) -> str:
+    """The whole document: head (CSP, title, style, plotly.js when ``traces`` has any) and body."""
     head = ['<meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
             '<meta name="referrer" content="no-referrer">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{html.escape(' '.join(title.split()))}</title>",
             f"<style>{STYLE}</style>"]
-    if charts:
-        head.append(f'<script type="text/javascript">{_plotly_js()}</script>')
+    if traces:
+        head.append(f'<script type="text/javascript">{plotly_js(traces <= PLOTLY_BASIC_TRACES)}</script>')
     body = [f'<div class="watermark" aria-hidden="true" title="{html.escape(DEMO_NOTICE)}">DEMO DATA</div>'] if demo else []
     body.append("<main>")
     body += blocks
@@ -137,14 +153,14 @@ def _section(key: str, content: str, *, page_break: bool) -> str:
     return f'<section id="{html.escape(key)}"{classes}>\n{content}</section>'
 
 
-def section_html(section: ReportSection) -> tuple[str, bool]:
-    """One report section as HTML (heading, intro, chart, details), and whether it has a chart."""
+def section_html(section: ReportSection) -> tuple[str, Figure | None]:
+    """One report section as HTML (heading, intro, chart, details), and its chart if it has one."""
     parts = [markdown_html(f"## {section.title}"), markdown_html(section_intro(section))]
     chart = SECTION_CHARTS[type(section.data)](section.data) if section.data is not None else None
     if chart is not None:
         parts.append(chart_html(chart, section.key))
     parts.append(markdown_html(section_details(section)))
-    return _section(section.key, "".join(parts), page_break=section.key not in _NO_PAGE_BREAK), chart is not None
+    return _section(section.key, "".join(parts), page_break=section.key not in _NO_PAGE_BREAK), chart
 
 
 def render_market_html(result: MarketResearchResult) -> str:
@@ -153,14 +169,14 @@ def render_market_html(result: MarketResearchResult) -> str:
     blocks = [f"<header>\n{head}</header>"]
     if result.changes is not None:
         blocks.append(_section("changes", markdown_html(render_changes(result.changes)), page_break=False))
-    charts = 0
+    charts = []
     for section in report_sections(result):
-        block, has_chart = section_html(section)
+        block, chart = section_html(section)
         blocks.append(block)
-        charts += has_chart
+        charts += [chart] if chart is not None else []
     footer = run_details(result) + (f"\n\n_{DEMO_NOTICE}_" if result.demo else "")
     blocks.append(_section("run-details", markdown_html(footer), page_break=False))
-    return _page(f"Market research: {result.topic}", blocks, demo=result.demo, charts=charts > 0)
+    return _page(f"Market research: {result.topic}", blocks, demo=result.demo, traces=trace_types(charts))
 
 
 def render_batch_html(result: CompanyBatchResult) -> str:
@@ -168,11 +184,12 @@ def render_batch_html(result: CompanyBatchResult) -> str:
     parts = batch_report_parts(result)
     profiles = company_profiles(result)
     comparison = markdown_html(parts.comparison)
-    if profiles:
-        comparison += chart_html(company_revenue_chart(profiles), "revenue")
+    charts = [company_revenue_chart(profiles)] if profiles else []
+    for chart in charts:
+        comparison += chart_html(chart, "revenue")
     comparison += markdown_html(parts.table)
     blocks = [f"<header>\n{markdown_html(parts.head)}</header>",
               _section("comparison", comparison, page_break=False),
               _section("profiles", markdown_html(parts.profiles), page_break=True),
               _section("run-details", markdown_html(parts.details), page_break=False)]
-    return _page(f"Company research: {result.title}", blocks, demo=result.demo, charts=bool(profiles))
+    return _page(f"Company research: {result.title}", blocks, demo=result.demo, traces=trace_types(charts))

@@ -252,8 +252,15 @@ class HeadlineMetric:
     """True: ``delta`` is a caption, not a change (no colour, no arrow)."""
 
 
+def _missing(column: int, label: str, outcome: Any, what: str) -> HeadlineMetric:
+    """A tile whose data is missing: a dash, and why (the step's own reason, or that it did not run)."""
+    reason = outcome.error if outcome is not None and outcome.error else "not researched"
+    return HeadlineMetric(column, label, "—", f"no {what}", f"No {what}: {reason}")
+
+
 def headline_metrics(result: MarketResearchResult) -> list[HeadlineMetric]:
-    """The report's key figures at a glance, each with its checked status."""
+    """The report's key figures at a glance, each with its checked status; a tile whose data is missing shows
+    a dash and why."""
     market, competitors, customers = (o.result if o.ok else None for o in result.research)
     metrics: list[HeadlineMetric] = []
     if market is not None:
@@ -265,17 +272,26 @@ def headline_metrics(result: MarketResearchResult) -> list[HeadlineMetric]:
         metrics.append(HeadlineMetric(1, "Growth (CAGR)", f"{growth.cagr_percent:g} %",
                                       f"{growth.period or 'period not stated'} · {growth_status.short}",
                                       f"{growth.cagr_percent:g} % a year — {growth_status.value}"))
-    for column, label, data in ((2, "Leader", competitors), (3, "Largest segment", customers)):
-        if data is not None:
-            part = data.largest()
-            share = data.share_of(part)
-            metrics.append(HeadlineMetric(column, label, f"{share:g} %" if share is not None else "n/a", part.name,
-                                          f"{part.name} — {data.status_of(f'share of {part.name}').value}"))
+    else:
+        metrics.append(_missing(0, "Market size", result.market, "market data"))
+        metrics.append(_missing(1, "Growth (CAGR)", result.market, "market data"))
+    for column, label, data, outcome, what in ((2, "Leader", competitors, result.competitor, "competitor data"),
+                                               (3, "Largest segment", customers, result.customer, "customer data")):
+        if data is None:
+            metrics.append(_missing(column, label, outcome, what))
+            continue
+        part = data.largest()
+        share = data.share_of(part)
+        metrics.append(HeadlineMetric(column, label, f"{share:g} %" if share is not None else "n/a", part.name,
+                                      f"{part.name} — {data.status_of(f'share of {part.name}').value}"))
     figures = [f for data in (market, competitors, customers) if data is not None for f in data.figures]
     verified = sum(1 for f in figures if f.status is FigureStatus.VERIFIED)
     if any(f.status is FigureStatus.ILLUSTRATIVE for f in figures):
         metrics.append(HeadlineMetric(4, "Figures verified", "none", "demo: illustrative",
                                       "Demo figures: their sources are invented, so none is verified"))
+    elif not figures:
+        metrics.append(HeadlineMetric(4, "Figures verified", "—", "no figures to check",
+                                      "No research data arrived, so there are no figures to check"))
     else:
         metrics.append(HeadlineMetric(4, "Figures verified", f"{verified} of {len(figures)}", None,
                                       "Checked in code: a cited sentence states the figure's value, unit, subject "

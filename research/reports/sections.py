@@ -8,7 +8,8 @@ a section the moment its prose is written, before the rest of the run ends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -61,16 +62,68 @@ def market_sections(results: Mapping[str, Any], problems: Mapping[str, str]) -> 
         research, section = StepKey.agent(agent.key), StepKey.section(agent.key)
         data, written = results.get(research), results.get(section)
         missing = _problem(problems, research, f"{agent.noun} data") or _problem(problems, section, "Written text")
+        prose, dropped = written.prose if written else None, 0
+        if prose and isinstance(data, MarketData):
+            prose, dropped = without_restated_items(prose, [*data.key_trends, *data.drivers, *data.risks])
+        notes = [*(data.notes if data else []), *(written.notes if written else [])]
+        if dropped:
+            notes.append(f"{dropped} sentence{'s' if dropped > 1 else ''} of the text only repeated the trends, "
+                         f"drivers or risks listed below and {'were' if dropped > 1 else 'was'} left out.")
         sections.append(ReportSection(
-            key=agent.key, title=agent.section_title, agent=agent.key, prose=written.prose if written else None,
-            data=data, notes=[*(data.notes if data else []), *(written.notes if written else [])], unavailable=missing,
-            pending=not missing and written is None))
+            key=agent.key, title=agent.section_title, agent=agent.key, prose=prose, data=data, notes=notes,
+            unavailable=missing, pending=not missing and written is None))
     sections.append(ReportSection(
         key="recommendations", title="Strategic Recommendations",
         recommendations=list(summary.strategic_recommendations) if summary else [],
         follow_up=list(summary.follow_up_questions or []) if summary else [],
         unavailable=_problem(problems, StepKey.SUMMARY, "Recommendations"), pending=summary_pending))
     return sections
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"\w+")
+_LIST_WORDS = frozenset(
+    "a an the and or as well such also other others further more most include includes including included is are "
+    "was were be being been there here this these that those its their it they of in on for to from with by at into "
+    "among key main major important notable notably chief primary top several many some few two three four five "
+    "trend trends driver drivers risk risks factor factors headwind headwinds tailwind tailwinds challenge "
+    "challenges opportunity opportunities growth market markets named listed given mentioned cited identified "
+    "research findings report shows show point points".split())
+_RESTATEMENT_WORDS = 4
+"""A sentence that holds a listed item and fewer words than this besides list glue only restates the list."""
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def without_restated_items(prose: str, items: Sequence[str]) -> tuple[str, int]:
+    """``prose`` without the sentences that only restate ``items`` (the bullets shown below it), and how many
+    sentences were left out.
+
+    A sentence restates when it holds at least one item word for word (case and spacing aside) and, with
+    the items taken out, fewer than four words remain that are not list glue ("Key trends include",
+    "Main risks are", "and"), e.g. "Key trends: A; B; C." A sentence that names an item and says what it
+    means ("A will squeeze the margins of independent brands") is interpretation and stays.
+    """
+    patterns = [re.compile(rf"(?<!\w){re.escape(_folded(item))}(?!\w)") for item in items if item.strip()]
+    if not patterns:
+        return prose, 0
+    kept_paragraphs, dropped = [], 0
+    for paragraph in re.split(r"\n\s*\n", prose.strip()):
+        kept = []
+        for sentence in _SENTENCE_END.split(paragraph.strip()):
+            rest, hits = _folded(sentence), 0
+            for pattern in patterns:
+                rest, found = pattern.subn(" ", rest)
+                hits += found
+            if hits and sum(1 for word in _WORD.findall(rest) if word not in _LIST_WORDS) < _RESTATEMENT_WORDS:
+                dropped += 1
+            elif sentence:
+                kept.append(sentence)
+        if kept:
+            kept_paragraphs.append(" ".join(kept))
+    return "\n\n".join(kept_paragraphs), dropped
 
 
 def outcome_maps(outcomes: list[StepOutcome[Any]]) -> tuple[dict[str, BaseModel], dict[str, str]]:

@@ -15,13 +15,14 @@ from research.core.steps import StepState, duration_label
 from research.inputs import WorkflowKind
 from research.reports import markdown as md
 from research.reports.texts import STATE_SYMBOLS
-from research.retrieval.search import search_status
+from research.retrieval.search import available_searches, search_label, search_status
 from research.retrieval.types import Evidence
 from research.workflows import workflow_for
 from research.workflows.keys import RESEARCH_AGENTS, StepKey, StepKind
 
-__all__ = ["SUMMARY_TITLE", "AgentCard", "BatchProgress", "ShownStep", "agent_cards", "batch_progress", "being_written",
-           "duration_label", "evidence_text", "search_status", "summary_step", "workflow_label"]
+__all__ = ["SUMMARY_TITLE", "AgentCard", "BatchProgress", "ShownStep", "agent_cards", "available_searches",
+           "batch_progress", "being_written", "duration_label", "evidence_text", "search_label", "search_status",
+           "summary_step", "workflow_label"]
 
 
 class ShownStep(Protocol):

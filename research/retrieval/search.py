@@ -106,6 +106,37 @@ def search_backend(settings: Settings, client: openai.AsyncOpenAI | None = None)
     return None
 
 
+def available_searches(settings: Settings) -> list[SearchChoice]:
+    """The web searches a person may choose for one run with these settings, the settings' own choice first:
+    each configured backend, DuckDuckGo (when its package is installed; nothing configures it), and none.
+    Empty for the offline demo, which never searches."""
+    if settings.demo:
+        return []
+    try:
+        default = chosen_search(settings) or SearchChoice.NONE
+    except ConfigError:
+        default = SearchChoice.NONE
+    usable = [SearchChoice.OPENAI] if is_openai_itself(settings) else []
+    usable += [SearchChoice.SEARXNG] if settings.searxng_url else []
+    usable += [SearchChoice.TAVILY] if settings.tavily_key else []
+    usable += [SearchChoice.DUCKDUCKGO] if importlib.util.find_spec("ddgs") is not None else []
+    return [default, *(c for c in [*usable, SearchChoice.NONE] if c is not default)]
+
+
+def search_label(choice: SearchChoice, settings: Settings) -> str:
+    """A web search as a person chooses it: its name, and where the run's queries go."""
+    from research.retrieval.search_backends import searxng_name
+
+    return {
+        SearchChoice.OPENAI: "OpenAI web search (queries go to OpenAI with the model's requests)",
+        SearchChoice.SEARXNG: f"{searxng_name(settings.searxng_url or '')} (your own search service)",
+        SearchChoice.TAVILY: "Tavily (queries go to Tavily with your key)",
+        SearchChoice.DUCKDUCKGO: "DuckDuckGo (search queries made from the topic go to DuckDuckGo; no key)",
+        SearchChoice.NONE: "None: the model's own knowledge, no sources fetched",
+        SearchChoice.AUTO: "Automatic",
+    }[choice]
+
+
 def search_status(settings: Settings) -> str:
     """One line for the report and the sidebar: which web search grounds the research, or that none does."""
     from research.retrieval.search_backends import DuckDuckGoSearch, OpenAIWebSearch, TavilySearch, searxng_name
