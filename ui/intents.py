@@ -6,19 +6,22 @@ import streamlit as st
 
 from research.config import ConfigError, Settings
 from research.inputs import CompanyRequest, MarketRequest
+from research.jobs.service import DailyBudgetSpent
 from ui import nav, runtime
 
 
 def start(request: MarketRequest | CompanyRequest, settings: Settings) -> str | None:
     """The job for ``request``: the running one of the same request (a double click, another tab), else a new one.
 
-    None, with the reason on the page, when no model can be selected.
+    None, with the reason on the page, when no model can be selected or the deployment's daily budget is spent.
     """
     try:
         return runtime.jobs().submit(request, settings)
     except ConfigError as exc:
         st.error(f"Configuration problem: {exc}", icon=":material/settings:")
-        return None
+    except DailyBudgetSpent as exc:  # the message names the limit and when it resets
+        st.error(str(exc), icon=":material/savings:")
+    return None
 
 
 def show_on_own_page(job_id: str, here: str) -> None:

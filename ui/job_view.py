@@ -45,7 +45,8 @@ def live(job_id: str) -> None:
     snapshot = runtime.jobs().snapshot(job_id)
     if snapshot is None or snapshot.finished:
         st.rerun()
-    box = st.status(f"Researching “{md.inline(snapshot.title)}”…", state="running", expanded=True)
+    spent = f" · {snapshot.spend_label} so far" if snapshot.spent_tokens or snapshot.budget_tokens else ""
+    box = st.status(f"Researching “{md.inline(snapshot.title)}”…{spent}", state="running", expanded=True)
     with box.container():  # not `with box:`, whose exit would mark the job complete
         if snapshot.resumed:
             st.info(RESUMED_NOTE, icon=":material/restart_alt:")

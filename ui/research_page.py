@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
-from research.config import SearchChoice, Settings, describe_settings
+from research.config import ConfigError, SearchChoice, Settings, check_budget_price, describe_settings
 from research.inputs import MAX_TOPIC_LENGTH, InputError, MarketRequest, WorkflowKind
 from research.reports.views import available_searches, search_label
 from ui import intents, job_view, runtime
@@ -26,16 +28,66 @@ def _run_example(settings: Settings, topic: str) -> None:
     _start(MarketRequest.parse(topic), session_settings(settings))
 
 
-def _submit(settings: Settings, topic: str, model: str, timeout: float, search: SearchChoice | None) -> None:
-    options = session_settings(settings).with_changes(model=model.strip() or settings.model, agent_timeout=float(timeout))
-    if search is not None:
-        options = options.with_changes(search=search)
+@dataclass(frozen=True)
+class RunOptions:
+    """What the form's *Run options* set for one run (a None search or budget: the configuration's own)."""
+
+    model: str
+    timeout: float
+    search: SearchChoice | None
+    budget_tokens: int | None
+    budget_usd: float | None
+
+    def applied(self, settings: Settings) -> Settings:
+        """``settings`` with these options (a budget of 0 is no budget); ConfigError for a USD budget on a model
+        whose price is unknown."""
+        options = session_settings(settings).with_changes(model=self.model.strip() or settings.model,
+                                                          agent_timeout=float(self.timeout),
+                                                          budget_tokens=self.budget_tokens or None,
+                                                          budget_usd=self.budget_usd or None)
+        if self.search is not None:
+            options = options.with_changes(search=self.search)
+        check_budget_price(options, describe_settings(options)[1] if options.model or not options.base_url else None)
+        return options
+
+
+def _submit(settings: Settings, topic: str, run: RunOptions) -> None:
     try:
         request = MarketRequest.parse(topic)
     except InputError as exc:  # the topic stays in the box, to be shortened or fixed
         st.session_state["topic_error"] = str(exc)
         return
+    try:
+        options = run.applied(settings)
+    except ConfigError as exc:
+        st.session_state["topic_error"] = f"Run options: {exc}"
+        return
     _start(request, options)
+
+
+def budget_options(settings: Settings) -> tuple[int | None, float | None]:
+    """This run's token and USD budgets (the configured ones to begin with; 0: no limit). None in the demo."""
+    if settings.demo:
+        return None, None
+    with st.container(horizontal=True, gap="small"):
+        tokens = st.number_input("Token budget", min_value=0, value=settings.budget_tokens or 0, step=5_000,
+                                 help="Input + output tokens this run may spend; 0: no limit. A request that "
+                                      "does not fit is not sent, and its step shows *skipped: budget reached*.")
+        usd = st.number_input("USD budget", min_value=0.0, value=float(settings.budget_usd or 0), step=0.01,
+                              format="%.2f", help="The same in estimated USD at the model's price (a known price "
+                                                  "is needed); 0: no limit.")
+    return int(tokens), float(usd)
+
+
+def expected_spend(settings: Settings) -> None:
+    """What a run is expected to spend with the configured settings, said before it starts (not in the demo)."""
+    if settings.demo:
+        return
+    try:
+        estimate = runtime.jobs().estimate(MarketRequest.parse(EXAMPLES[0]), session_settings(settings))
+    except ConfigError:
+        return
+    st.caption(f":material/savings: Expected spend per report: {estimate.label}")
 
 
 def search_option(settings: Settings) -> SearchChoice | None:
@@ -72,10 +124,12 @@ def topic_form(settings: Settings) -> None:
                           placeholder="sk-… (optional; overrides the configured key)",
                           help="Kept only in this browser session: never saved, logged or shown.")
             search = search_option(settings)
+            budget_tokens, budget_usd = budget_options(settings)
             timeout = st.number_input("Per-agent timeout (seconds)", min_value=5, max_value=600,
                                       value=int(settings.agent_timeout), step=5)
+        expected_spend(settings)
         if st.form_submit_button("Generate report", type="primary", icon=":material/rocket_launch:"):
-            _submit(settings, topic, model or "", timeout, search)
+            _submit(settings, topic, RunOptions(model or "", timeout, search, budget_tokens, budget_usd))
             if "topic_error" in st.session_state or st.query_params.get("job"):
                 st.rerun()  # the error under the box, or the job's page
 
