@@ -8,6 +8,7 @@ the server log has no fragment noise. Screenshots go to ``artifacts/screenshots/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -33,7 +34,9 @@ WAIT = 20_000  # ms: an upper bound for one UI wait (a run takes a few seconds)
 LOG = ARTIFACTS / "browser-tests" / "streamlit-research.log"
 SIZES = {"1024x768": {"width": 1024, "height": 768}, "1400x1000": {"width": 1400, "height": 1000}}
 HANGING = "Hanging research topic"
-"""Requests about this topic never answer until the test lets them go (a run to cancel early)."""
+"""Requests of the research agents about this topic never answer (a run to cancel before anything finished)."""
+SLOW_CUSTOMERS = "Slow customer research"
+"""The customer agent's requests about this topic never answer (a run that has spent something, to cancel)."""
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,9 @@ def stub() -> Iterator[StubOpenAIServer]:
         planned = server.responder
 
         def respond(request: StubRequest) -> Reply:
-            if HANGING in request.user_text and agent_of(request) in ("market", "competitor", "customer"):
+            agent = agent_of(request)
+            if (HANGING in request.user_text and agent in ("market", "competitor", "customer")) or \
+                    (SLOW_CUSTOMERS in request.user_text and agent == "customer"):
                 return Reply(hang=True)  # until the run is cancelled (the client disconnects)
             return planned(request)
 
@@ -150,6 +155,23 @@ def test_an_example_topic_is_one_click_to_its_report(new_page) -> None:
     assert "job=" in page.url
     page.get_by_role("button", name="New research").click()
     expect(topic_box(page)).to_have_value("")
+
+
+def test_the_expected_spend_shows_before_generate_and_the_live_spend_during_the_run(new_page) -> None:
+    page = new_page(SIZES["1024x768"])
+    expect(page.get_by_text(re.compile(r"Expected spend per report: about \d+–\d+ k tokens with stub-model"))) \
+        .to_be_visible()
+    page.get_by_text("Run options").click()
+    budget = page.get_by_role("spinbutton", name="Token budget")
+    budget.fill("50000")
+    budget.press("Tab")
+    topic_box(page).fill(SLOW_CUSTOMERS)
+    generate_button(page).click()
+    spent = page.get_by_text(re.compile(r"Researching “Slow customer research”… · [1-9][\d,]* of 50,000 tokens so far"))
+    expect(spent).to_be_visible()  # the market and competitor agents have answered; the customer agent has not
+    screenshot(page, "research-live-spend")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text(re.compile(r"^Cancelled in .* tokens"))).to_be_visible()
 
 
 def test_the_server_log_has_no_fragment_noise(app, new_page) -> None:
