@@ -12,10 +12,10 @@ import math
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from research.pricing import parse_prices, price_of
 
@@ -89,6 +89,16 @@ class Settings(BaseModel):
     """Estimated USD the whole deployment may spend per UTC day; None: no limit."""
     webhook_url: str | None = Field(default=None, repr=False)
     """Where a watched topic's refreshed report is announced (a small JSON POST); None: nowhere."""
+    shared_history: bool = False
+    """With sign-in: every person's reports are listed and open for everyone, read-only."""
+    admins: frozenset[str] = frozenset()
+    """With sign-in: the e-mail addresses or subjects of the people who may delete any report."""
+    user_concurrency: int | None = None
+    """With sign-in: model-calling steps one person's jobs may run at once (others' wait less); None: no cap."""
+    user_daily_budget_tokens: int | None = None
+    """With sign-in: tokens one person may spend per UTC day; None: no limit."""
+    user_daily_budget_usd: float | None = None
+    """With sign-in: estimated USD one person may spend per UTC day; None: no limit."""
 
     @property
     def key(self) -> str | None:
@@ -144,7 +154,7 @@ class EnvironmentValues(BaseModel):
     research_max_output_tokens: int | None = Field(None, ge=16)
     research_data_dir: Path = Path("data")
     research_tracing: bool = False
-    research_prices: dict[str, tuple[float, float]] = {}
+    research_prices: Annotated[dict[str, tuple[float, float]], NoDecode] = {}  # text, parsed below (not JSON)
 
     @field_validator("research_prices", mode="before")
     @classmethod
@@ -163,6 +173,24 @@ class EnvironmentValues(BaseModel):
     research_daily_budget_tokens: int | None = Field(None, ge=1)
     research_daily_budget_usd: float | None = Field(None, gt=0)
     research_webhook_url: str | None = None
+    research_shared_history: bool = False
+    research_admins: Annotated[frozenset[str], NoDecode] = frozenset()  # text, split below (not JSON)
+    research_user_concurrency: int | None = Field(None, ge=1)
+    research_user_daily_budget_tokens: int | None = Field(None, ge=1)
+    research_user_daily_budget_usd: float | None = Field(None, gt=0)
+
+    @field_validator("research_shared_history", mode="before")
+    @classmethod
+    def _shared_history_flag(cls, value: object) -> bool | None:
+        return _flag(value)
+
+    @field_validator("research_admins", mode="before")
+    @classmethod
+    def _admin_names(cls, value: object) -> object:
+        """A comma- or space-separated list of e-mail addresses or subjects."""
+        if isinstance(value, str):
+            return frozenset(name for name in value.replace(",", " ").split() if name)
+        return value
 
     @field_validator("research_database_url", mode="before")
     @classmethod
@@ -229,7 +257,7 @@ class EnvironmentValues(BaseModel):
         return text or None
 
     @field_validator("research_agent_timeout", "research_run_timeout", "research_budget_usd",
-                     "research_daily_budget_usd", mode="after")
+                     "research_daily_budget_usd", "research_user_daily_budget_usd", mode="after")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -313,6 +341,11 @@ def load_settings(
         daily_budget_tokens=values.research_daily_budget_tokens,
         daily_budget_usd=values.research_daily_budget_usd,
         webhook_url=values.research_webhook_url,
+        shared_history=values.research_shared_history,
+        admins=values.research_admins,
+        user_concurrency=values.research_user_concurrency,
+        user_daily_budget_tokens=values.research_user_daily_budget_tokens,
+        user_daily_budget_usd=values.research_user_daily_budget_usd,
     )
     check_budget_price(settings, describe_settings(settings)[1] if settings.model or not settings.base_url else None)
     return settings

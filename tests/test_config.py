@@ -71,3 +71,17 @@ async def test_tracing_is_off_unless_asked_for() -> None:
     await open_models(load_settings({"RESEARCH_TRACING": "1"}))
     assert get_trace_provider().create_trace("probe").export() is not None
     set_tracing_disabled(True)
+
+
+def test_list_settings_are_read_as_written_from_the_process_environment(monkeypatch, tmp_path) -> None:
+    """Prices and admins are text, not JSON: pydantic-settings must not try to decode them."""
+    monkeypatch.setenv("RESEARCH_DEMO", "1")
+    monkeypatch.setenv("RESEARCH_PRICES", "gpt-4.1-mini=0.40/1.60;llama3.1=0/0")
+    monkeypatch.setenv("RESEARCH_ADMINS", "Alice@Example.com, bob-subject")
+    monkeypatch.setenv("RESEARCH_SHARED_HISTORY", "yes")
+    monkeypatch.setenv("RESEARCH_USER_CONCURRENCY", "2")
+    monkeypatch.setenv("RESEARCH_USER_DAILY_BUDGET_TOKENS", "50000")
+    settings = load_settings(dotenv_path=tmp_path / "absent.env")
+    assert settings.prices == {"gpt-4.1-mini": (0.4, 1.6), "llama3.1": (0.0, 0.0)}
+    assert settings.admins == frozenset({"Alice@Example.com", "bob-subject"})
+    assert settings.shared_history and settings.user_concurrency == 2 and settings.user_daily_budget_tokens == 50_000
