@@ -109,8 +109,9 @@ def build_compare_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m research compare", description="What changed between two market reports of "
                      "the history (their job ids are in the app's History and its links): sizes, growth, competitors "
                      "and segments that entered, left or moved, figures whose checked status changed, new sources.")
-    parser.add_argument("earlier", metavar="JOB_A", help="the earlier report's job id")
-    parser.add_argument("later", metavar="JOB_B", help="the later report's job id")
+    parser.add_argument("earlier", metavar="JOB_A", help="one report's job id (in either order: the one that "
+                                                          "started first is the earlier)")
+    parser.add_argument("later", metavar="JOB_B", help="the other report's job id")
     parser.add_argument("--out", type=Path, metavar="FILE.md", help="write the comparison here (default: stdout)")
     parser.add_argument("--json", type=Path, metavar="FILE.json", help="also write it as JSON")
     return parser

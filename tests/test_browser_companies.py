@@ -205,8 +205,6 @@ def being_written(page: Page) -> Locator:
     return box.filter(has=page.get_by_text("As it is written", exact=True)).last
 
 
-@pytest.mark.xfail(strict=True, reason="ui/status.py::writing_preview parses with allow_partial=True, which drops a "
-                   "string still being written: the overview shows only once complete (needs 'trailing-strings')")
 def test_the_comparison_is_shown_as_it_is_written(stub_app, new_page) -> None:
     page = new_page()
     open_companies(page, stub_app)

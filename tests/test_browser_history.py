@@ -259,6 +259,7 @@ def test_addresses_in_any_case_open_their_page_and_keep_the_query(app, reports, 
 
 def tick_row(page: Page, row: int) -> None:
     """Tick (or untick) the checkbox of the table's ``row``-th row, from the top (a table showing every row)."""
+    grid_canvas(page).scroll_into_view_if_needed()  # a comparison above it may have moved it below the window
     box = grid_canvas(page).bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 16, box["y"] + grid_row_height(page) * (row + 1.5))

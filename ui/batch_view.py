@@ -7,7 +7,7 @@ import streamlit as st
 from research.jobs.service import CompanyBatchResult, JobSnapshot
 from research.reports import markdown as md
 from research.reports.charts import batch_revenue_chart
-from research.reports.companies import batch_headline, batch_report_parts
+from research.reports.companies import batch_headline, batch_report_parts, batch_title
 from research.reports.views import batch_progress
 
 
@@ -29,10 +29,13 @@ def headline_metrics(result: CompanyBatchResult, key: str) -> None:
 
 
 def report(result: CompanyBatchResult, key: str) -> None:
-    """The batch report: its head, the headline figures, then the comparison with the revenue chart after it."""
+    """The batch report: its title and headline figures first (on the first screen), the rest of its head,
+    then the comparison with the revenue chart after it."""
     parts = batch_report_parts(result)
-    st.markdown(parts.head)
+    title = batch_title(result)
+    st.markdown(title)
     headline_metrics(result, key)
+    st.markdown(parts.head.removeprefix(title).lstrip("\n"))
     st.markdown(parts.comparison)
     chart = batch_revenue_chart(result)
     if chart is not None:

@@ -17,6 +17,7 @@ EXAMPLES: tuple[tuple[str, ...], ...] = (("Stripe", "Adyen", "Klarna"), ("Datado
                                          ("Cloudflare", "Fastly", "Akamai"))
 """Batches one click researches, each a few companies worth comparing."""
 MAX_AT_ONCE = 20
+"""The most companies the form lets one batch research at the same time."""
 
 
 def _default_concurrency(settings: Settings) -> int:
@@ -88,11 +89,12 @@ def page() -> None:
     if job_id:
         intents.show_on_own_page(job_id, WorkflowKind.COMPANIES)
         _names_of_linked_job(job_id)
+    st.title("Company research")
+    if job_id:  # the batch comes first: no introduction, and the form folds away until asked for
         with st.expander("Research other companies", icon=":material/edit:"):
             names_form(settings)
         job_view.show(st.query_params.get("job") or job_id, new=new_batch_button)
         return
-    st.title("Company research")
     st.caption(f"Profile up to {MAX_COMPANIES} companies at once — industry, position, products, recent "
                "developments, advantages — then compare them.")
     names_form(settings)

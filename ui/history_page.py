@@ -351,7 +351,7 @@ def _actions(jobs: list[StoredJob], chosen: list[StoredJob]) -> None:
         shown = f"{len(jobs)} report" + ("s" if len(jobs) != 1 else "")
         st.caption(("The newest " if len(jobs) == LIMIT else "") + shown
                    + " · select a row to open, download, run again or delete it; select several to delete them "
-                     "together")
+                     "together, or two market reports to compare them")
 
 
 def page() -> None:

@@ -80,7 +80,7 @@ def agent_cards(snapshot: JobSnapshot) -> None:
 def writing_preview(text: str, field: str) -> None:
     """Show a JSON answer's ``field`` as the model writes it."""
     try:
-        partial = pydantic_core.from_json(text, allow_partial=True) if text else {}
+        partial = pydantic_core.from_json(text, allow_partial="trailing-strings") if text else {}
     except ValueError:
         partial = {}
     value = partial.get(field) if isinstance(partial, dict) else None

@@ -83,10 +83,15 @@ def render_batch_markdown(result: CompanyBatchResult) -> str:
     return "\n\n".join(batch_report_parts(result)) + "\n"
 
 
+def batch_title(result: CompanyBatchResult) -> str:
+    """The batch report's title in Markdown, the first block of its head, e.g. "# Company research: Stripe, Adyen"."""
+    return f"# Company research: {md.inline(result.title)}"
+
+
 def batch_report_parts(result: CompanyBatchResult) -> BatchReportParts:
     """The batch report as Markdown parts: summary counts, comparison, table, profiles, run details."""
     date = dt.datetime.fromtimestamp(result.started_at).strftime("%Y-%m-%d %H:%M")
-    head = [f"# Company research: {md.inline(result.title)}", f"_{date} · {result.status.value}_"]
+    head = [batch_title(result), f"_{date} · {result.status.value}_"]
     if result.demo:
         head.append(f"> **{DEMO_NOTICE}**")
     failed = [o for o in result.companies if not o.ok]
