@@ -32,6 +32,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from research.core.runs import JobStatus
 from research.inputs import MarketRequest, ResearchRequest, WorkflowKind
+from research.owners import LOCAL_ID
 from research.store_import import import_legacy
 
 JOB_KINDS: frozenset[str] = frozenset(WorkflowKind)
@@ -59,9 +60,11 @@ _JOBS = sa.Table(
     sa.Column("intent", sa.Text),  # the request's ``intent``; NULL: a deliberate second run, or an older row
     sa.Column("tokens", sa.BigInteger),  # what the run spent; NULL in older rows and while it runs
     sa.Column("cost_usd", _SECONDS),  # its estimated cost where the model's price is known
+    sa.Column("owner", sa.Text),  # who started it (research.owners); NULL in older rows: the local user's
 )
 sa.Index("jobs_by_created", _JOBS.c.created_at.desc())
 sa.Index("jobs_by_status", _JOBS.c.status)
+sa.Index("jobs_by_owner", _JOBS.c.owner, _JOBS.c.created_at.desc())
 _RUNNING_ROW = _JOBS.c.status == "running"
 sa.Index("one_running_job_per_intent", _JOBS.c.intent, unique=True, sqlite_where=_RUNNING_ROW,
          postgresql_where=_RUNNING_ROW)
@@ -70,7 +73,14 @@ _META = sa.Table("store_meta", _METADATA, sa.Column("key", sa.Text, primary_key=
 _REQUEST: TypeAdapter[ResearchRequest] = TypeAdapter(ResearchRequest)
 _SUMMARY = [_JOBS.c[name] for name in
             ("id", "kind", "topic", "status", "created_at", "finished_at", "provider", "model", "demo", "elapsed",
-             "worker", "tokens", "cost_usd")]
+             "worker", "tokens", "cost_usd", "owner")]
+
+
+def _owned_by(owner: str) -> sa.ColumnElement[bool]:
+    """The rows of ``owner`` (an :class:`research.owners.Owner` id; an older row without one is the local user's)."""
+    if owner == LOCAL_ID:
+        return sa.or_(_JOBS.c.owner == owner, _JOBS.c.owner.is_(None))
+    return _JOBS.c.owner == owner
 
 
 class DuplicateJob(Exception):
@@ -128,6 +138,8 @@ class StoredJob(BaseModel):
     """Input plus output tokens the run spent; None while it runs, and for jobs of older releases."""
     cost_usd: float | None = None
     """The run's estimated cost, where the model's price was known."""
+    owner: str = LOCAL_ID
+    """Who started it (an :class:`research.owners.Owner` id); jobs of older releases are the local user's."""
 
     @property
     def duration(self) -> float | None:
@@ -142,7 +154,7 @@ class StoredJob(BaseModel):
 
 
 def _job_from_row(row: sa.Row[Any]) -> StoredJob:
-    return StoredJob(**{**row._mapping, "demo": bool(row.demo)})
+    return StoredJob(**{**row._mapping, "demo": bool(row.demo), "owner": row.owner or LOCAL_ID})
 
 
 def _like_pattern(text: str) -> str:
@@ -223,8 +235,10 @@ class ReportStore:
                 time.sleep(0.05 * (attempt + 1))
 
     def record_started(self, job_id: str, *, request: ResearchRequest, provider: str, model: str, demo: bool,
-                       created_at: float, worker: str = "local", intent: str | None = None) -> None:
-        """Add a job with status "running" for the typed ``request``, run by the executor ``worker``.
+                       created_at: float, worker: str = "local", intent: str | None = None,
+                       owner: str = LOCAL_ID) -> None:
+        """Add a job with status "running" for the typed ``request``, run by the executor ``worker``, started by
+        ``owner`` (an :class:`research.owners.Owner` id).
 
         ``intent`` names what was asked (a request's ``intent``): while a job of the same intent
         is running, no second one is added and :class:`DuplicateJob` names the first
@@ -240,7 +254,7 @@ class ReportStore:
                     id=job_id, kind=str(request.kind), topic=request.title, status=JobStatus.RUNNING.value,
                     created_at=float(created_at), finished_at=None, provider=provider, model=model,
                     demo=int(bool(demo)), result_json=None, worker=worker, request_json=request.model_dump_json(),
-                    intent=intent))
+                    intent=intent, owner=owner))
         except sa.exc.IntegrityError:
             running = self.running_with_intent(intent) if intent is not None else None
             if running is None:
@@ -287,23 +301,27 @@ class ReportStore:
                 status=str(status), finished_at=float(finished_at), result_json=result_json,
                 elapsed=None if elapsed is None else float(elapsed), tokens=tokens, cost_usd=cost_usd))
 
-    def latest_complete(self, kind: str, topic: str, *, before: float) -> StoredJob | None:
-        """The newest complete job of ``kind`` on ``topic`` (whatever its case and spacing) created before
-        ``before``, or None."""
+    def latest_complete(self, kind: str, topic: str, *, before: float, owner: str = LOCAL_ID) -> StoredJob | None:
+        """The newest complete job of ``owner``'s of ``kind`` on ``topic`` (whatever its case and spacing) created
+        before ``before``, or None."""
         wanted = " ".join(topic.split()).lower()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(*_SUMMARY).where(
                 _JOBS.c.kind == str(kind), _JOBS.c.status == JobStatus.COMPLETE.value, _JOBS.c.created_at < before,
-                sa.func.lower(_JOBS.c.topic) == wanted).order_by(_JOBS.c.created_at.desc()).limit(20)).all()
+                sa.func.lower(_JOBS.c.topic) == wanted, _owned_by(owner))
+                .order_by(_JOBS.c.created_at.desc()).limit(20)).all()
         # lower() in SQL folds ASCII on SQLite; spacing and other letters are compared here
         return next((_job_from_row(row) for row in rows if " ".join(row.topic.split()).lower() == wanted), None)
 
-    def get(self, job_id: str) -> StoredJob | None:
-        """The job's summary, or None for an unknown or invalid id."""
+    def get(self, job_id: str, *, owner: str | None = None) -> StoredJob | None:
+        """The job's summary, or None for an unknown or invalid id (or, with ``owner``, one of another owner's)."""
         if not is_valid_job_id(job_id):
             return None
+        query = sa.select(*_SUMMARY).where(_JOBS.c.id == job_id)
+        if owner is not None:
+            query = query.where(_owned_by(owner))
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(*_SUMMARY).where(_JOBS.c.id == job_id)).first()
+            row = conn.execute(query).first()
         return None if row is None else _job_from_row(row)
 
     def result_json(self, job_id: str) -> str | None:
@@ -314,8 +332,8 @@ class ReportStore:
             return conn.execute(sa.select(_JOBS.c.result_json).where(_JOBS.c.id == job_id)).scalar_one_or_none()
 
     def list(self, limit: int = 200, *, search: str = "", statuses: Iterable[str] | None = None,
-             kinds: Iterable[str] | None = None) -> builtins.list[StoredJob]:
-        """Up to ``limit`` job summaries, newest first (result JSON is not loaded).
+             kinds: Iterable[str] | None = None, owner: str | None = None) -> builtins.list[StoredJob]:
+        """Up to ``limit`` job summaries, newest first (result JSON is not loaded); with ``owner``, only theirs.
 
         ``search`` keeps the jobs whose topic contains it, ignoring case (``%`` and
         ``_`` are plain characters; blank means every topic). ``statuses`` and
@@ -332,6 +350,8 @@ class ReportStore:
             query = query.where(sa.func.lower(_JOBS.c.topic).like(pattern, escape=_LIKE_ESCAPE))
         elif needle:  # the casefold() registered on each connection
             query = query.where(sa.func.casefold(_JOBS.c.topic).like(_like_pattern(needle.casefold()), escape=_LIKE_ESCAPE))
+        if owner is not None:
+            query = query.where(_owned_by(owner))
         for column, values in ((_JOBS.c.status, _checked(statuses, JOB_STATUSES, "status")),
                                (_JOBS.c.kind, _checked(kinds, JOB_KINDS, "kind"))):
             if values:
@@ -339,12 +359,16 @@ class ReportStore:
         with self.engine.connect() as conn:
             return [_job_from_row(row) for row in conn.execute(query)]
 
-    def delete(self, job_id: str) -> bool:
-        """Remove a job; True if it existed, False for an unknown or invalid id."""
+    def delete(self, job_id: str, *, owner: str | None = None) -> bool:
+        """Remove a job; True if it existed, False for an unknown or invalid id (or, with ``owner``, a job of
+        another owner's, which is left alone)."""
         if not is_valid_job_id(job_id):
             return False
+        query = sa.delete(_JOBS).where(_JOBS.c.id == job_id)
+        if owner is not None:
+            query = query.where(_owned_by(owner))
         with self.engine.begin() as conn:
-            return conn.execute(sa.delete(_JOBS).where(_JOBS.c.id == job_id)).rowcount > 0
+            return conn.execute(query).rowcount > 0
 
     def mark_interrupted(self, worker: str = "local", keep: Iterable[str] = ()) -> int:
         """Turn the "running" jobs of ``worker`` into "interrupted", except the ids in ``keep``; how many changed.

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from research.config import Settings
 from research.core.steps import StepOutcome
 from research.inputs import ResearchRequest
+from research.owners import LOCAL_ID
 
 _RESULT_MODULES = "research."
 """Results are models of this package: a tag naming anything else is refused."""
@@ -34,13 +35,15 @@ class JobOrder(BaseModel):
     retry_of: str | None = None
     """The job whose successful steps this one keeps (a retry of what failed)."""
     created_at: float = Field(default_factory=time.time)
+    owner: str = LOCAL_ID
+    """Who started the job (an :class:`research.owners.Owner` id; orders of earlier releases: the local user)."""
 
     @classmethod
     def of(cls, job_id: str, request: Any, settings: Settings, retry_of: str | None = None,
-           created_at: float | None = None) -> JobOrder:
+           created_at: float | None = None, owner: str = LOCAL_ID) -> JobOrder:
         """The order for a job, its settings stripped of secrets."""
         return cls(id=job_id, request=request, settings=without_secrets(settings), retry_of=retry_of,
-                   created_at=created_at or time.time())
+                   created_at=created_at or time.time(), owner=owner)
 
 
 def without_secrets(settings: Settings) -> Settings:

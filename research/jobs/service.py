@@ -39,6 +39,7 @@ from research.jobs.slots import ProviderSlots
 from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
 from research.ledger import DailyBudgetSpent, SpendLedger
 from research.logs import route_library_logs
+from research.owners import LOCAL, LOCAL_ACCESS, Access, Owner
 from research.pricing import estimated_cost
 from research.providers.source import ModelSource, open_models
 from research.reports.changes import RunComparison, compare_runs
@@ -52,6 +53,11 @@ __all__ = ["CompanyBatchResult", "DailyBudgetSpent", "Estimate", "JobResult", "J
 """The service, and what pages read of jobs (re-exported so the UI imports no other engine module)."""
 
 Request = MarketRequest | CompanyRequest
+
+
+def _intent(request: Request, owner: str) -> str:
+    """What a person asked for: the request's intent, the same request of two people being two intents."""
+    return request.intent if owner == LOCAL.id else f"{owner}\n{request.intent}"
 T = TypeVar("T")
 JobWatcher = Callable[[JobSnapshot], EventSink | None]
 """Told of every job this process starts or resumes; may return a sink for the job's events."""
@@ -129,42 +135,47 @@ class JobService:
     # What front ends call (from any thread).
 
     def submit(self, request: Request, settings: Settings | None = None, *, again: bool = False,
-               retry_of: str | None = None) -> str:
+               retry_of: str | None = None, owner: Owner = LOCAL) -> str:
         """Start researching a checked ``request``; returns the job id at once.
 
         While a job of the same request is running (in this process or another
         of the deployment) its id is returned and nothing starts, unless
         ``again``: a deliberate second run. ``retry_of`` keeps what succeeded in
-        that earlier job and runs the rest. Raises
-        :class:`research.config.ConfigError` when no model can be selected
-        (nothing is recorded then).
+        that earlier job and runs the rest. The job belongs to ``owner``; "the same
+        request" is the same owner's. Raises :class:`research.config.ConfigError`
+        when no model can be selected, and :class:`DailyBudgetSpent` when the
+        deployment's (or the owner's) daily budget is spent (nothing is recorded then).
         """
-        return self._call(self._submit(request, settings or self.settings, again or retry_of is not None, retry_of))
+        return self._call(self._submit(request, settings or self.settings, again or retry_of is not None, retry_of,
+                                       owner))
 
-    def run_again(self, job_id: str, settings: Settings | None = None) -> str | None:
-        """Start the job's request again as a new job; None when the request is unknown (an older release's row)."""
-        snapshot = self.snapshot(job_id)
-        if snapshot is None or snapshot.request is None:
+    def run_again(self, job_id: str, settings: Settings | None = None, access: Access = LOCAL_ACCESS) -> str | None:
+        """Start the job's request again as a new job of ``access``'s owner; None when the request is unknown
+        (an older release's row) or the job is not theirs to change."""
+        snapshot = self.snapshot(job_id, access)
+        if snapshot is None or snapshot.request is None or not access.may_change(snapshot.owner):
             return None
-        return self.submit(snapshot.request, settings, again=True)
+        return self.submit(snapshot.request, settings, again=True, owner=access.owner)
 
-    def retry_failed(self, job_id: str, settings: Settings | None = None) -> str | None:
+    def retry_failed(self, job_id: str, settings: Settings | None = None, access: Access = LOCAL_ACCESS) -> str | None:
         """Run again only what failed or did not finish in job ``job_id``, keeping what succeeded.
 
-        Returns the new job's id, or None when the job is unknown, still running or has no result.
+        Returns the new job's id, or None when the job is unknown, not ``access``'s to change, still running or
+        has no result.
         """
-        snapshot = self.snapshot(job_id)
-        if snapshot is None or not snapshot.finished or snapshot.request is None or snapshot.result is None:
+        snapshot = self.snapshot(job_id, access)
+        if snapshot is None or not snapshot.finished or snapshot.request is None or snapshot.result is None \
+                or not access.may_change(snapshot.owner):
             return None
         if self.store is None and job_id not in self._jobs:
             return None
-        return self.submit(snapshot.request, settings, retry_of=job_id)
+        return self.submit(snapshot.request, settings, retry_of=job_id, owner=access.owner)
 
     async def submit_refresh(self, request: Request) -> str | None:
         """A scheduled refresh of ``request``: a new job with this process's settings (on the jobs' loop);
         None when the deployment's daily budget is spent."""
         try:  # started outside the refresh workflow's context: the job is a workflow of its own
-            return await asyncio.create_task(self._submit(request, self.settings, True, None),
+            return await asyncio.create_task(self._submit(request, self.settings, True, None, LOCAL),
                                              context=contextvars.Context())
         except DailyBudgetSpent:
             return None
@@ -173,8 +184,14 @@ class JobService:
         """What researching ``request`` is expected to spend (a token range, and USD at the model's price)."""
         return estimate(request, settings or self.settings)
 
-    def snapshot(self, job_id: str) -> JobSnapshot | None:
-        """The job's current state, from memory or from the saved history."""
+    def snapshot(self, job_id: str, access: Access = LOCAL_ACCESS) -> JobSnapshot | None:
+        """The job's current state, from memory or from the saved history; None for an unknown id and for a
+        job ``access`` may not see (another person's: "not found", never "not yours")."""
+        snapshot = self._snapshot(job_id)
+        return snapshot if snapshot is not None and access.may_see(snapshot.owner) else None
+
+    def _snapshot(self, job_id: str) -> JobSnapshot | None:
+        """Any job's current state, whoever owns it (for the service itself)."""
         if not is_valid_job_id(job_id):
             return None
         with self._lock:
@@ -185,13 +202,13 @@ class JobService:
             return None
         return snapshot_from_store(self.store, job_id, self._running_elsewhere if self._engine else None)
 
-    def compare(self, job_a: str, job_b: str) -> RunComparison:
+    def compare(self, job_a: str, job_b: str, access: Access = LOCAL_ACCESS) -> RunComparison:
         """What changed between two market reports of the history, the one that started first as the earlier.
 
         ValueError, naming the job, when the two are the same job or either is not a finished market report
         with its result (e.g. "no market report '0123456789ab' in the history").
         """
-        return self.compare_snapshots(self.snapshot, job_a, job_b)
+        return self.compare_snapshots(lambda job_id: self.snapshot(job_id, access), job_a, job_b)
 
     @staticmethod
     def compare_snapshots(snapshot: Callable[[str], JobSnapshot | None], job_a: str, job_b: str) -> RunComparison:
@@ -223,11 +240,11 @@ class JobService:
         job.sinks.append(sink)
         return True
 
-    def cancel(self, job_id: str) -> bool:
-        """Ask a running job to stop; it ends as cancelled with what finished."""
+    def cancel(self, job_id: str, access: Access = LOCAL_ACCESS) -> bool:
+        """Ask a running job of ``access``'s owner to stop; it ends as cancelled with what finished."""
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None or job.done.is_set():
+        if job is None or job.done.is_set() or not access.may_change(job.owner):
             return False
         self._loop.call_soon_threadsafe(self._request_cancel, job)
         return True
@@ -295,7 +312,7 @@ class JobService:
             recovered = state is None
             if state is None:
                 state = JobState(order.id, order.request, self.with_secrets(order.settings), retry_of=order.retry_of,
-                                 created_at=order.created_at, resumed=True)
+                                 created_at=order.created_at, resumed=True, owner=order.owner)
                 self._jobs[order.id] = state
                 self._resuming.discard(order.id)
                 self._added.notify_all()
@@ -332,7 +349,9 @@ class JobService:
 
     def _changes_since_last(self, job_id: str, result: MarketResearchResult) -> RunComparison | None:
         assert self.store is not None
-        earlier = self.store.latest_complete(result.request.kind, result.topic, before=result.started_at)
+        owner = self._snapshot(job_id)
+        earlier = self.store.latest_complete(result.request.kind, result.topic, before=result.started_at,
+                                             owner=owner.owner if owner is not None else LOCAL.id)
         if earlier is None or earlier.id == job_id:
             return None
         snapshot = snapshot_from_store(self.store, earlier.id)
@@ -361,16 +380,17 @@ class JobService:
     def _running_with(self, intent: str) -> str | None:
         with self._lock:
             return next((job.id for job in self._jobs.values()
-                         if not job.done.is_set() and job.request.intent == intent), None)
+                         if not job.done.is_set() and _intent(job.request, job.owner) == intent), None)
 
-    async def _submit(self, request: Request, settings: Settings, again: bool, retry_of: str | None) -> str:
-        intent = None if again else request.intent
+    async def _submit(self, request: Request, settings: Settings, again: bool, retry_of: str | None,
+                      owner: Owner) -> str:
+        intent = None if again else _intent(request, owner.id)
         running = self._running_with(intent) if intent else None
         if running is not None:
             return running
         if self.ledger is not None and not settings.demo:  # DailyBudgetSpent: nothing is recorded
             await asyncio.to_thread(self.ledger.check_open)
-        job = JobState(new_job_id(), request, settings, retry_of=retry_of)
+        job = JobState(new_job_id(), request, settings, retry_of=retry_of, owner=owner.id)
         job.cancel_event = asyncio.Event()
         with self._lock:  # claimed before the first await: a second submit on this loop finds it
             self._jobs[job.id] = job
@@ -383,7 +403,7 @@ class JobService:
             if self.store is not None:  # the database decides across processes: one running job per intent
                 await asyncio.to_thread(self.store.record_started, job.id, request=request, provider=source.label,
                                         model=source.model_name, demo=source.is_demo, created_at=job.created_at,
-                                        worker=self.settings.worker_id, intent=intent)
+                                        worker=self.settings.worker_id, intent=intent, owner=owner.id)
         except BaseException as exc:
             self._forget(job.id)
             await source.aclose()
@@ -406,7 +426,7 @@ class JobService:
         try:
             if self._durable(job.settings):
                 self._models[job.id] = source  # :meth:`attach` hands them to the job
-                order = JobOrder.of(job.id, job.request, job.settings, job.retry_of, job.created_at)
+                order = JobOrder.of(job.id, job.request, job.settings, job.retry_of, job.created_at, job.owner)
                 if await durable_workflows.start_job(order) is None and job.result is None:  # cancelled early
                     await self._fail(job, "the job was cancelled before it began", JobStatus.CANCELLED)
                 return
@@ -481,15 +501,23 @@ class JobService:
         return cls(settings, ReportStore(settings.data_dir, settings.database_url), **options)
 
     def history(self, limit: int = 200, *, search: str = "", statuses: Iterable[str] | None = None,
-                kinds: Iterable[str] | None = None) -> list[StoredJob]:
-        """Up to ``limit`` saved jobs, newest first, as :meth:`research.store.ReportStore.list` filters them.
-
-        Empty without a history.
+                kinds: Iterable[str] | None = None, access: Access = LOCAL_ACCESS) -> list[StoredJob]:
+        """Up to ``limit`` saved jobs ``access`` may see, newest first, as :meth:`research.store.ReportStore.list`
+        filters them (their owner's own; everyone's in a shared history or for an admin). Empty without a history.
         """
         if self.store is None:
             return []
-        return self.store.list(limit, search=search, statuses=statuses, kinds=kinds)
+        owner = None if access.sees_everyone else access.owner.id
+        return self.store.list(limit, search=search, statuses=statuses, kinds=kinds, owner=owner)
 
-    def delete(self, job_id: str) -> bool:
-        """Remove a saved job from the history; True if it existed."""
-        return self.store is not None and self.store.delete(job_id)
+    def delete(self, job_id: str, access: Access = LOCAL_ACCESS) -> bool:
+        """Remove a saved job of ``access``'s owner (any job for an admin) from the history; True if it existed
+        and was theirs to delete."""
+        owner = None if access.admin else access.owner.id
+        if self.store is None or not self.store.delete(job_id, owner=owner):
+            return False
+        with self._lock:  # a finished job kept in memory is gone too (a running one ends as it would)
+            job = self._jobs.get(job_id)
+            if job is not None and job.done.is_set():
+                del self._jobs[job_id]
+        return True

@@ -21,6 +21,7 @@ from research.config import Settings
 from research.core.runs import JobStatus
 from research.core.steps import StatusEvent, StepState, elapsed
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
+from research.owners import LOCAL_ID
 from research.store import ReportStore, StoredJob
 from research.workflows import JobResult, workflow_for
 from research.workflows.keys import StepKey, StepKind
@@ -76,6 +77,8 @@ class JobSnapshot:
     budget_tokens: int | None = None
     budget_usd: float | None = None
     """The job's own budget, if it has one."""
+    owner: str = LOCAL_ID
+    """Who started the job (an :class:`research.owners.Owner` id)."""
 
     @property
     def spent_tokens(self) -> int:
@@ -129,9 +132,12 @@ class JobState:
     """Mutable job state, written by the loop thread, copied under a lock."""
 
     def __init__(self, job_id: str, request: MarketRequest | CompanyRequest, settings: Settings, *,
-                 retry_of: str | None = None, created_at: float | None = None, resumed: bool = False) -> None:
+                 retry_of: str | None = None, created_at: float | None = None, resumed: bool = False,
+                 owner: str = LOCAL_ID) -> None:
         self.id, self.request, self.settings, self.retry_of = job_id, request, settings, retry_of
         """``settings`` hold the key the job runs with (cleared when it ends); ``retry_of``: the job it retries."""
+        self.owner = owner
+        """Who started the job (an :class:`research.owners.Owner` id)."""
         self.resumed = resumed
         """True when this process recovered the job after a restart."""
         self.workflow = workflow_for(request.kind)
@@ -177,7 +183,7 @@ class JobState:
                                tuple(self.steps.values()),
                                {key: "".join(parts) for key, parts in self.texts.items()}, dict(self.partial),
                                self.result, self.error, self.resumed, self.settings.budget_tokens,
-                               self.settings.budget_usd)
+                               self.settings.budget_usd, self.owner)
 
 
 def snapshot_from_store(store: ReportStore, job_id: str,
@@ -206,7 +212,7 @@ def snapshot_from_store(store: ReportStore, job_id: str,
     budget = getattr(result, "budget", None)
     return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, status, steps, partial=partial,
                        result=result, error=error, budget_tokens=budget.limit_tokens if budget else None,
-                       budget_usd=budget.limit_usd if budget else None)
+                       budget_usd=budget.limit_usd if budget else None, owner=row.owner)
 
 
 def _running_elsewhere(row: StoredJob, request: MarketRequest | CompanyRequest | None) -> JobSnapshot:
@@ -215,4 +221,4 @@ def _running_elsewhere(row: StoredJob, request: MarketRequest | CompanyRequest |
     where = f"running in another app process (worker {row.worker or 'unknown'})"
     keys = workflow.step_keys(request) if request is not None else []
     steps = tuple(StepView(key, workflow.step_label(key), message=where) for key in keys)
-    return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, JobStatus.RUNNING, steps)
+    return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, JobStatus.RUNNING, steps, owner=row.owner)
