@@ -255,7 +255,8 @@ class DurableSteps:
         started = self.local.started.setdefault(call.key, asyncio.Event())
         here = self.local.outcomes.setdefault(call.key, asyncio.get_running_loop().create_future())
         try:
-            with SetWorkflowID(workflow_id), SetEnqueueOptions(priority=call.rank):
+            # partitioned by owner: RESEARCH_USER_CONCURRENCY holds one person's share of the queue's slots
+            with SetWorkflowID(workflow_id), SetEnqueueOptions(priority=call.rank, queue_partition_key=call.order.owner):
                 handle = await self.service.provider_queue().enqueue_async(research_step, call.model_dump_json())
             recorded = asyncio.ensure_future(handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
             await _say_when_held_back(started, recorded, ctx)
@@ -346,7 +347,7 @@ async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: 
             outcome.state = StepState.TIMED_OUT if timed_out else StepState.FAILED
 
     if call.calls_model and not call.queued:
-        async with service.slots.take(call.rank, on_wait=held_back):
+        async with service.slots.take(call.rank, on_wait=held_back, owner=call.order.owner):
             await work()
     else:
         await work()

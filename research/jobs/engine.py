@@ -129,6 +129,7 @@ class DurableEngine:
         self.queue = await DBOS.register_queue_async(
             PROVIDER_QUEUE, global_concurrency=self.settings.max_concurrency,
             worker_concurrency=self.settings.worker_concurrency, limiter=limiter,  # type: ignore[arg-type]
+            partition_concurrency=self.settings.user_concurrency,  # one person's share; partitions: owners
             polling_interval_sec=QUEUE_POLL_SECONDS, on_conflict="always_update")
 
     def close(self) -> None:

@@ -96,7 +96,7 @@ class JobService:
         self.settings, self.store = settings, store
         self.local_jobs: dict[str, durable_workflows.LocalJob] = {}
         """The durable jobs running on this loop, by id (their steps find their tools and page here)."""
-        self.slots = ProviderSlots(settings.worker_concurrency or settings.max_concurrency)
+        self.slots = ProviderSlots(settings.worker_concurrency or settings.max_concurrency, settings.user_concurrency)
         self.steps_for_others: set[asyncio.Task[Any]] = set()
         """Queued steps of other processes' jobs that this process is running."""
         self.ledger: SpendLedger | None = None
