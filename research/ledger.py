@@ -8,6 +8,11 @@ aside its worst case here, in one transaction that sees every other
 process's reservations, and settles with what it spent. A day is a UTC date;
 the budget resets at 00:00 UTC. A reservation a crashed process left behind
 stops counting after :data:`STALE_AFTER` seconds.
+
+With sign-in, ``RESEARCH_USER_DAILY_BUDGET_TOKENS`` / ``_USD`` hold for each
+person: a ledger of their own (:meth:`SpendLedger.for_person`, its rows keyed
+by the day and the person), which a request of theirs must fit as well as the
+deployment's (:class:`Ledgers`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import datetime as dt
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,7 +58,8 @@ def resets_in(now: float | None = None) -> str:
 
 
 class DailyBudgetSpent(RuntimeError):
-    """A new job was refused: the deployment's daily budget is spent. The message names the limit and the reset."""
+    """A new job was refused: the deployment's (or the person's) daily budget is spent. The message names the
+    limit and the reset."""
 
 
 @dataclass(frozen=True)
@@ -61,15 +68,18 @@ class Hold:
 
     id: str
     day: str
+    """The ledger row it counts against: the UTC date, and for a person's ledger the person too."""
     tokens: int
     usd: float
 
 
 class SpendLedger:
-    """The daily spend of a deployment in its database (SQLAlchemy ``engine``), with the daily limits."""
+    """The daily spend of a deployment (or, ``person`` given, of one person) in its database (SQLAlchemy
+    ``engine``), with the daily limits."""
 
-    def __init__(self, engine: sa.Engine, *, tokens: int | None = None, usd: float | None = None) -> None:
-        self.engine, self.tokens, self.usd = engine, tokens, usd
+    def __init__(self, engine: sa.Engine, *, tokens: int | None = None, usd: float | None = None,
+                 person: str | None = None) -> None:
+        self.engine, self.tokens, self.usd, self.person = engine, tokens, usd, person
         for attempt in range(5):  # another process may be creating the tables at the same moment
             try:
                 with engine.begin() as conn:
@@ -79,6 +89,19 @@ class SpendLedger:
                 if attempt == 4:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    def for_person(self, person: str, *, tokens: int | None, usd: float | None) -> SpendLedger:
+        """The ledger of one person (an :class:`research.owners.Owner` id) in the same database."""
+        return SpendLedger(self.engine, tokens=tokens, usd=usd, person=person)
+
+    def _row(self, day: str) -> str:
+        """The ledger's row of ``day``: the date for the deployment, "<date> <person>" for a person."""
+        return day if self.person is None else f"{day} {self.person}"
+
+    @property
+    def whose(self) -> str:
+        """Whose budget this is, for messages."""
+        return "this deployment" if self.person is None else "your account"
 
     @property
     def limit_label(self) -> str:
@@ -90,14 +113,15 @@ class SpendLedger:
     def spent(self, day: str | None = None) -> tuple[int, float]:
         """Tokens and USD spent on ``day`` (default: today), settled requests only."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(_DAYS.c.tokens, _DAYS.c.usd).where(_DAYS.c.day == (day or today()))).first()
+            row = conn.execute(sa.select(_DAYS.c.tokens, _DAYS.c.usd)
+                               .where(_DAYS.c.day == self._row(day or today()))).first()
         return (int(row[0]), float(row[1])) if row else (0, 0.0)
 
     def check_open(self) -> None:
         """Raise :class:`DailyBudgetSpent` when nothing is left of today's budget (a new job would not start)."""
         tokens, usd = self.spent()
         if (self.tokens is not None and tokens >= self.tokens) or (self.usd is not None and usd >= self.usd):
-            raise DailyBudgetSpent(f"The daily budget of this deployment ({self.limit_label}) is spent: "
+            raise DailyBudgetSpent(f"The daily budget of {self.whose} ({self.limit_label}) is spent: "
                                    f"{tokens:,} tokens (${usd:,.2f}) today. It resets {resets_in()}.")
 
     def _insert_day(self, day: str) -> sa.Insert:
@@ -106,7 +130,7 @@ class SpendLedger:
 
     def _try_hold(self, tokens: int, usd: float) -> tuple[Hold | None, bool]:
         """Set aside ``tokens`` and ``usd`` if they fit today; else (None, whether others are in flight)."""
-        day, now = today(), time.time()
+        day, now = self._row(today()), time.time()
         with self.engine.begin() as conn:
             conn.execute(self._insert_day(day))  # a write first: SQLite takes its lock, so the rest is serialised
             spent = conn.execute(sa.select(_DAYS.c.tokens, _DAYS.c.usd).where(_DAYS.c.day == day)
@@ -134,7 +158,8 @@ class SpendLedger:
             if hold is not None:
                 return hold
             if not others or time.monotonic() > give_up:
-                raise BudgetReached(f"{BUDGET_REACHED}: the deployment's daily budget ({self.limit_label}) "
+                whose = "the deployment's" if self.person is None else "your"
+                raise BudgetReached(f"{BUDGET_REACHED}: {whose} daily budget ({self.limit_label}) "
                                     f"has no room for the next request; it resets {resets_in()}")
             await asyncio.sleep(RECHECK_SECONDS)
 
@@ -147,3 +172,34 @@ class SpendLedger:
                 conn.execute(sa.update(_DAYS).where(_DAYS.c.day == hold.day)
                              .values(tokens=_DAYS.c.tokens + tokens, usd=_DAYS.c.usd + usd))
         await asyncio.to_thread(write)
+
+
+class Ledgers:
+    """Several daily budgets a request must fit at once (the deployment's and its person's): a shared budget
+    (:class:`research.core.budget.SharedBudget`) that holds on each in turn and settles on each."""
+
+    def __init__(self, *ledgers: SpendLedger) -> None:
+        self.ledgers = ledgers
+
+    def check_open(self) -> None:
+        """Raise :class:`DailyBudgetSpent` when any of the budgets is spent."""
+        for ledger in self.ledgers:
+            ledger.check_open()
+
+    async def hold(self, tokens: int, price: Price | None, output_tokens: int = 0) -> list[tuple[SpendLedger, Hold]]:
+        """Set aside the request's worst case in every ledger; :class:`BudgetReached` (and nothing held) when one
+        has no room."""
+        held: list[tuple[SpendLedger, Hold]] = []
+        try:
+            for ledger in self.ledgers:
+                held.append((ledger, await ledger.hold(tokens, price, output_tokens)))
+        except BaseException:
+            for ledger, hold in held:  # the request is not sent: what was set aside is given back
+                await ledger.settle(hold, 0, 0.0)
+            raise
+        return held
+
+    async def settle(self, hold: Any, tokens: int, usd: float) -> None:
+        """Replace each of the request's reservations by what it spent."""
+        for ledger, one in hold:
+            await ledger.settle(one, tokens, usd)

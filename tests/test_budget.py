@@ -27,6 +27,7 @@ from research.core.runs import JobStatus
 from research.core.steps import StepState
 from research.inputs import CompanyRequest, MarketRequest
 from research.jobs.service import DailyBudgetSpent
+from research.owners import Access, Owner
 from research.providers.demo_content import demo_output_for
 from research.reports.market import render_markdown
 from research.store import ReportStore
@@ -289,3 +290,32 @@ def test_the_estimate_before_a_run_is_a_range_priced_at_the_models_rate() -> Non
     assert local.low_usd is None and local.label.endswith("k tokens with llama"), "no price, no dollars"
     searched = estimate(MarketRequest.parse("plant-based dairy"), load_settings({"OPENAI_API_KEY": "sk-x"}))
     assert searched.high_tokens > market.high_tokens, "evidence passages make the prompts longer"
+
+
+# Each person's daily budget (with sign-in).
+
+ALICE = Owner.signed_in("http://127.0.0.1:9400", "alice")
+BOB = Owner.signed_in("http://127.0.0.1:9400", "bob")
+
+
+def test_a_persons_daily_budget_holds_them_alone(tmp_path: Path) -> None:
+    need, _ = asyncio.run(full_run())
+    meter = Metered()
+    with StubOpenAIServer(meter) as server:
+        settings = stub_settings(server.base_url, tmp_path / "data", RESEARCH_USER_DAILY_BUDGET_TOKENS=str(need // 2))
+        with durable_service(settings) as jobs:
+            first = jobs.submit(MarketRequest.parse("plant-based dairy"), owner=ALICE)
+            assert jobs.wait(first, 60)
+            alices = jobs.snapshot(first, Access.of(ALICE))
+            assert alices.status is JobStatus.PARTIAL, "half a report's need: Alice's report is cut short"
+            assert "budget reached: your daily budget" in "\n".join(s.message for s in alices.steps)
+            assert meter.total <= need // 2, "what the server reported stays within Alice's daily budget"
+
+            personal = jobs.budget_for(ALICE.id).ledgers[-1]  # the rest of today's budget, spent elsewhere
+            asyncio.run(personal.settle(asyncio.run(personal.hold(1, None)), need, 0.0))
+            with pytest.raises(DailyBudgetSpent, match=r"daily budget of your account \([\d,]+ tokens\) is spent"):
+                jobs.submit(MarketRequest.parse("vertical farming"), owner=ALICE)
+            bobs = jobs.submit(MarketRequest.parse("vertical farming"), owner=BOB)
+            assert jobs.wait(bobs, 60) and jobs.snapshot(bobs, Access.of(BOB)).status is JobStatus.PARTIAL
+            local = jobs.submit(MarketRequest.parse("oat milk"))  # no sign-in, no personal budget
+            assert jobs.wait(local, 60) and jobs.snapshot(local).status is JobStatus.COMPLETE

@@ -98,9 +98,12 @@ class JobHost(Protocol):
     local_jobs: dict[str, LocalJob]
     slots: ProviderSlots
     settings: Settings
-    ledger: SharedBudget | None
     steps_for_others: set[asyncio.Task[Any]]
     """Queued steps of other processes' jobs running here (the service finishes them before it stops)."""
+
+    def budget_for(self, owner: str) -> SharedBudget | None:
+        """The daily budgets ``owner``'s requests must fit (the deployment's, and the person's), if any."""
+        ...
 
     def with_secrets(self, settings: Settings) -> Settings:
         """``settings`` with this process's API keys."""
@@ -180,7 +183,8 @@ async def research_job(order_json: str) -> str:
                                     on_event=attachment.publish, cancel=attachment.cancel, models=attachment.models,
                                     reuse=attachment.reuse,
                                     executor=lambda tools: DurableSteps(order, tools, attachment, deadline, service, resumed),
-                                    started_at=began, executor_keeps_time=True, shared_budget=service.ledger)
+                                    started_at=began, executor_keeps_time=True,
+                                    shared_budget=service.budget_for(order.owner))
     finally:
         service.local_jobs.pop(order.id, None)
     await service.finished(order.id, result)
@@ -310,7 +314,8 @@ async def research_step(call_json: str) -> str:
         assert task is not None
         service.steps_for_others.add(task)
         try:
-            async with run_tools(service.with_secrets(settings), shared_budget=service.ledger) as tools:
+            async with run_tools(service.with_secrets(settings), shared_budget=service.budget_for(call.order.owner)) \
+                    as tools:
                 outcome = await _run_step(call, tools, lambda _event: None, boot != BOOT_ID, None, service)
         finally:
             service.steps_for_others.discard(task)

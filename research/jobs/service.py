@@ -37,7 +37,7 @@ from research.jobs.engine import DurableEngine
 from research.jobs.orders import JobOrder
 from research.jobs.slots import ProviderSlots
 from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
-from research.ledger import DailyBudgetSpent, SpendLedger
+from research.ledger import DailyBudgetSpent, Ledgers, SpendLedger
 from research.logs import route_library_logs
 from research.owners import LOCAL, LOCAL_ACCESS, Access, Owner
 from research.pricing import estimated_cost
@@ -103,6 +103,9 @@ class JobService:
         """The deployment's daily budget (``RESEARCH_DAILY_BUDGET_*``) in the history's database, if set."""
         if store is not None and (settings.daily_budget_tokens or settings.daily_budget_usd):
             self.ledger = SpendLedger(store.engine, tokens=settings.daily_budget_tokens, usd=settings.daily_budget_usd)
+        self._store_engine = store.engine if store is not None else None
+        self._personal: dict[str, SpendLedger] = {}
+        """Each signed-in person's daily budget (``RESEARCH_USER_DAILY_BUDGET_*``), once asked for."""
         self._keep, self._demo_speed, self._on_job = keep_in_memory, demo_speed, on_job
         self._jobs: dict[str, JobState] = {}
         self._lock = threading.Lock()
@@ -179,6 +182,18 @@ class JobService:
                                              context=contextvars.Context())
         except DailyBudgetSpent:
             return None
+
+    def budget_for(self, owner: str) -> Ledgers | None:
+        """The daily budgets a request of ``owner``'s jobs must fit: the deployment's (``RESEARCH_DAILY_BUDGET_*``)
+        and, for a signed-in person, their own (``RESEARCH_USER_DAILY_BUDGET_*``); None when neither is set."""
+        ledgers = [self.ledger] if self.ledger is not None else []
+        personal = self.settings.user_daily_budget_tokens or self.settings.user_daily_budget_usd
+        if personal and owner != LOCAL.id and self._store_engine is not None:
+            if owner not in self._personal:
+                self._personal[owner] = SpendLedger(self._store_engine, tokens=self.settings.user_daily_budget_tokens,
+                                                    usd=self.settings.user_daily_budget_usd, person=owner)
+            ledgers.append(self._personal[owner])
+        return Ledgers(*ledgers) if ledgers else None
 
     def estimate(self, request: Request, settings: Settings | None = None) -> Estimate:
         """What researching ``request`` is expected to spend (a token range, and USD at the model's price)."""
@@ -388,8 +403,9 @@ class JobService:
         running = self._running_with(intent) if intent else None
         if running is not None:
             return running
-        if self.ledger is not None and not settings.demo:  # DailyBudgetSpent: nothing is recorded
-            await asyncio.to_thread(self.ledger.check_open)
+        budget = self.budget_for(owner.id)
+        if budget is not None and not settings.demo:  # DailyBudgetSpent: nothing is recorded
+            await asyncio.to_thread(budget.check_open)
         job = JobState(new_job_id(), request, settings, retry_of=retry_of, owner=owner.id)
         job.cancel_event = asyncio.Event()
         with self._lock:  # claimed before the first await: a second submit on this loop finds it
@@ -432,7 +448,7 @@ class JobService:
                 return
             result = await run_workflow(job.workflow, job.request, job.settings, on_event=job.on_event,
                                         cancel=job.cancel_event, models=source, reuse=await self._reuse(job.retry_of),
-                                        shared_budget=self.ledger)
+                                        shared_budget=self.budget_for(job.owner))
             await self.finished(job.id, result)
         except Exception as exc:  # noqa: BLE001 - the page must learn of any failure
             await self._fail(job, f"the job stopped unexpectedly ({type(exc).__name__})")
