@@ -72,6 +72,11 @@ def test_a_key_pasted_in_the_ui_is_used_but_never_shown_or_saved(monkeypatch, tm
         job_id = at.query_params["job"]
         job_id = job_id[0] if isinstance(job_id, list) else job_id
         assert runtime.jobs().wait(job_id, 30)
+        at.run()  # the report is shown, the form (and its key box) folded away
+        next(b for b in at.button if b.label == "Run again").click().run()
+        again = at.query_params["job"]
+        again = again[0] if isinstance(again, list) else again
+        assert again != job_id and runtime.jobs().wait(again, 30)
         at.run()
         authorizations = {r.authorization for r in server.requests}
         other_session = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()

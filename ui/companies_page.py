@@ -76,7 +76,7 @@ def _names_of_linked_job(job_id: str) -> None:
     """After a reload or a shared link, the folded form holds the linked batch's names (once per job)."""
     if st.session_state.get("names_of_job") == job_id:
         return
-    snapshot = runtime.jobs().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id, runtime.access())
     if snapshot is not None and isinstance(snapshot.request, CompanyRequest):
         st.session_state[NAMES_KEY] = "\n".join(snapshot.request.names)
     st.session_state["names_of_job"] = job_id

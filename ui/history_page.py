@@ -23,6 +23,7 @@ import streamlit as st
 from research.config import ConfigError
 from research.inputs import WorkflowKind
 from research.jobs.service import JobSnapshot, JobStatus, StepState, StoredJob
+from research.owners import Access
 from research.reports import markdown as md
 from research.reports.changes import render_changes, render_comparison
 from research.reports.exports import EXPORTS, Export, download_name
@@ -44,7 +45,7 @@ ACTIONS_HEIGHT = 96  # px: the row above the table keeps one height, so selectin
 
 def _rendered(job_id: str, item: Export) -> str:
     """A finished job's result in one export format, made only when the download is clicked."""
-    snapshot = runtime.jobs().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id, runtime.access())
     if snapshot is None or snapshot.result is None:
         return ""
     return item.render(snapshot.result)
@@ -52,8 +53,9 @@ def _rendered(job_id: str, item: Export) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=2000)
 def _preview(job_id: str, status: str, finished_at: float | None) -> str:
-    """The job's preview cell; a finished job's result no longer changes (status and finish time are the key)."""
-    snapshot = runtime.jobs().snapshot(job_id)
+    """The job's preview cell; a finished job's result no longer changes (status and finish time are the key).
+    Only ever asked for the jobs the table lists to the person asking."""
+    snapshot = runtime.jobs().snapshot(job_id, runtime.access())
     return history_preview(snapshot.result if snapshot is not None else None)
 
 
@@ -116,9 +118,9 @@ def _gone_text(jobs: Sequence[StoredJob]) -> str:
 
 
 def _delete(job_ids: tuple[str, ...], done: str) -> None:
-    service = runtime.jobs()
+    service, access = runtime.jobs(), runtime.access()
     for job_id in job_ids:
-        service.delete(job_id)
+        service.delete(job_id, access)
     st.session_state.pop(CONFIRM, None)
     st.toast(done, icon=":material/delete:")
 
@@ -128,8 +130,8 @@ def _open_new(job: StoredJob, start_new: str) -> None:
     settings = runtime.session_settings(runtime.settings_or_stop())
     service = runtime.jobs()
     try:
-        new_id = (service.run_again(job.id, settings) if start_new == "again"
-                  else service.retry_failed(job.id, settings))
+        new_id = (service.run_again(job.id, settings, runtime.access()) if start_new == "again"
+                  else service.retry_failed(job.id, settings, runtime.access()))
     except ConfigError as exc:
         st.toast(f"Configuration problem: {exc}", icon=":material/settings:")
         return
@@ -229,15 +231,18 @@ def one(job: StoredJob) -> None:
                                        key=f"dl-{item.extension}-{job.id}", mime=item.mime, on_click="ignore",
                                        file_name=download_name(job.kind, job.topic, item.extension),
                                        icon=":material/download:", width="stretch")
-        if job.status.finished:
+        access = runtime.access()
+        if job.status.finished and access.may_change(job.owner):
             if st.button("Run again", key=f"again-{job.id}", icon=":material/replay:", type="tertiary",
                          help="Start the same research again with your current settings"):
                 _open_new(job, "again")
-            failed = failed_parts(runtime.jobs().snapshot(job.id)) if job.status is not JobStatus.COMPLETE else 0
+            failed = failed_parts(runtime.jobs().snapshot(job.id, access)) if job.status is not JobStatus.COMPLETE \
+                else 0
             if failed and st.button(f"Retry failed parts ({failed})", key=f"retry-{job.id}", icon=":material/build:",
                                     type="tertiary", help="Runs only the steps that failed or did not finish; "
                                                           "keeps the rest"):
                 _open_new(job, "retry")
+        if job.status.finished and access.may_delete(job.owner):
             st.button("Delete", key=f"del-{job.id}", icon=":material/delete:", type="tertiary",
                       on_click=_ask_delete, args=((job.id,),))
     started = dt.datetime.fromtimestamp(job.created_at)
@@ -271,7 +276,8 @@ def _close_comparison() -> None:
 
 def several(jobs: list[StoredJob]) -> None:
     """What can be done with several selected jobs: delete the finished ones together; compare two market reports."""
-    finished = tuple(job.id for job in jobs if job.status.finished)
+    access = runtime.access()
+    finished = tuple(job.id for job in jobs if job.status.finished and access.may_delete(job.owner))
     why = not_comparable(jobs) if len(jobs) == 2 else ""
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="history-several"):
         st.markdown(f"**{len(jobs)} selected**")
@@ -284,8 +290,11 @@ def several(jobs: list[StoredJob]) -> None:
                       type="tertiary", on_click=_ask_delete, args=(finished,))
     about = ", ".join(f"“{md.inline(job.topic)}”" for job in jobs[:NAMED_AT_MOST])
     about += f" and {len(jobs) - NAMED_AT_MOST} more" if len(jobs) > NAMED_AT_MOST else ""
-    if len(finished) < len(jobs):
-        running = len(jobs) - len(finished)
+    others = sum(1 for job in jobs if not access.may_delete(job.owner))
+    if others:
+        about += f" · {others} of another person's (read-only) left out"
+    if len(finished) + others < len(jobs):
+        running = len(jobs) - len(finished) - others
         about += f" · {running} running report" + (" is" if running == 1 else "s are") + " left out: a running job " \
                  "can be deleted once it ends"
     if why:
@@ -294,11 +303,11 @@ def several(jobs: list[StoredJob]) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
-def _compared(job_a: str, job_b: str) -> tuple[str, str, str]:
+def _compared(job_a: str, job_b: str, access: Access) -> tuple[str, str, str]:
     """Two finished market reports compared: both runs named, what changed (Markdown), and the comparison as a
     document to download; or ("", "", the reason) when they cannot be compared (finished jobs no longer change)."""
     try:
-        comparison = runtime.jobs().compare(job_a, job_b)
+        comparison = runtime.jobs().compare(job_a, job_b, access)
     except ValueError as exc:
         return "", "", str(exc)
     return comparison.runs, render_changes(comparison, heading="######"), render_comparison(comparison)
@@ -311,7 +320,7 @@ def comparison(chosen: list[StoredJob]) -> None:
     if not asked or sorted(asked) != sorted(ids) or not_comparable(chosen):
         st.session_state.pop(COMPARE, None)  # the selection changed since the click: the comparison no longer applies
         return
-    runs, changes, document = _compared(*sorted(ids))
+    runs, changes, document = _compared(*sorted(ids), runtime.access())
     with st.container(border=True, key="history-comparison"):
         if not runs:
             st.error(f"These reports cannot be compared: {md.inline(document)}.", icon=":material/error:")
@@ -338,7 +347,7 @@ def actions(jobs: list[StoredJob], chosen: list[StoredJob]) -> None:
 
 def _actions(jobs: list[StoredJob], chosen: list[StoredJob]) -> None:
     asked = st.session_state.get(CONFIRM)
-    deletable = [job for job in chosen if job.status.finished]
+    deletable = [job for job in chosen if job.status.finished and runtime.access().may_delete(job.owner)]
     if asked and asked == tuple(job.id for job in deletable):
         confirm(deletable)
         return
@@ -359,7 +368,7 @@ def page() -> None:
     st.title("History")
     service = runtime.jobs()  # marks jobs of a previous server process as interrupted before listing
     text, statuses, kinds = filters()
-    jobs = service.history(LIMIT, search=text, statuses=statuses, kinds=kinds)
+    jobs = service.history(LIMIT, search=text, statuses=statuses, kinds=kinds, access=runtime.access())
     chosen = selected(jobs)
     if not jobs:
         st.session_state[SHOWN] = []

@@ -16,7 +16,7 @@ def start(request: MarketRequest | CompanyRequest, settings: Settings) -> str | 
     None, with the reason on the page, when no model can be selected or the deployment's daily budget is spent.
     """
     try:
-        return runtime.jobs().submit(request, settings)
+        return runtime.jobs().submit(request, settings, owner=runtime.access().owner)
     except ConfigError as exc:
         st.error(f"Configuration problem: {exc}", icon=":material/settings:")
     except DailyBudgetSpent as exc:  # the message names the limit and when it resets
@@ -26,6 +26,6 @@ def start(request: MarketRequest | CompanyRequest, settings: Settings) -> str | 
 
 def show_on_own_page(job_id: str, here: str) -> None:
     """Switch to the page of the job's own workflow when a link opened it on another page."""
-    snapshot = runtime.jobs().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id, runtime.access())
     if snapshot is not None and snapshot.kind != here:
         st.switch_page(nav.page_for(snapshot.kind), query_params={"job": job_id})

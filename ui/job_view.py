@@ -42,7 +42,7 @@ def _progress(snapshot: JobSnapshot) -> None:
 @st.fragment(run_every=POLL_SECONDS)
 def live(job_id: str) -> None:
     """Redraw the running job twice a second, with each section as soon as it is written; rerun at the end."""
-    snapshot = runtime.jobs().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id, runtime.access())
     if snapshot is None or snapshot.finished:
         st.rerun()
     spent = f" · {snapshot.spend_label} so far" if snapshot.spent_tokens or snapshot.budget_tokens else ""
@@ -51,8 +51,9 @@ def live(job_id: str) -> None:
         if snapshot.resumed:
             st.info(RESUMED_NOTE, icon=":material/restart_alt:")
         _progress(snapshot)
-        if st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
-            runtime.jobs().cancel(job_id)
+        if runtime.access().may_change(snapshot.owner) and \
+                st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
+            runtime.jobs().cancel(job_id, runtime.access())
     if snapshot.kind is WorkflowKind.MARKET:
         report_view.sections(market_sections(snapshot.partial, snapshot.problems), f"live-{job_id}", only_ready=True)
 
@@ -86,17 +87,21 @@ def _open(start: Callable[[], str | None]) -> None:
 def run_again_buttons(snapshot: JobSnapshot, *, retry: bool = True) -> None:
     """Run the job again with this session's settings, or (``retry``) retry only what failed, keeping what
     succeeded. Drawn into the current container (the controls row)."""
+    if not runtime.access().may_change(snapshot.owner):  # another person's report in a shared history
+        st.caption(":material/visibility: Another person's report: read-only.")
+        return
     if snapshot.request is None:
         st.caption(OLDER_RELEASE)
         return
     settings = runtime.session_settings(runtime.settings_or_stop())
     failed = [s for s in snapshot.steps if s.state.finished and s.state is not StepState.DONE]
     st.button("Run again", key=f"again-{snapshot.id}", icon=":material/replay:",
-              on_click=_open, args=(lambda: runtime.jobs().run_again(snapshot.id, settings),))
+              on_click=_open, args=(lambda: runtime.jobs().run_again(snapshot.id, settings, runtime.access()),))
     if retry and snapshot.result is not None and failed and snapshot.status is not JobStatus.COMPLETE:
         st.button(f"Retry failed parts ({len(failed)})", key=f"retry-{snapshot.id}", icon=":material/build:",
                   help="Runs only the steps that failed or did not finish; keeps the rest",
-                  on_click=_open, args=(lambda: runtime.jobs().retry_failed(snapshot.id, settings),))
+                  on_click=_open, args=(lambda: runtime.jobs().retry_failed(snapshot.id, settings,
+                                                                                 runtime.access()),))
 
 
 def _stopped_early(snapshot: JobSnapshot, new: NewButton | None) -> None:
@@ -153,7 +158,7 @@ def finished(snapshot: JobSnapshot, new: NewButton | None = None) -> None:
 def show(job_id: str, new: NewButton | None = None) -> None:
     """Show the job named in the URL, running or finished; ``new`` draws the page's button for a new job
     (in the finished job's row of controls)."""
-    snapshot = runtime.jobs().snapshot(job_id)
+    snapshot = runtime.jobs().snapshot(job_id, runtime.access())
     if snapshot is None:
         st.error("There is no report at this link. It may have been deleted — see History.")
         if new is not None:

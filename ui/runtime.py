@@ -6,14 +6,32 @@ import streamlit as st
 
 from research.config import ConfigError, Settings, load_settings
 from research.jobs.service import JobService
+from research.owners import Access
+from ui import auth
 
 SESSION_KEY = "session_api_key"
-"""Where a key pasted in *Run options* lives: this browser session only."""
+"""The *Run options* box where a key is pasted (its widget state: gone when a run does not draw the box)."""
+KEPT_KEY = "session_api_key_kept"
+"""Where the pasted key is kept for this browser session while the form is folded away (never saved)."""
+
+
+def keep_session_key() -> None:
+    """Call first in every run: keep the pasted key across runs that do not draw the *Run options* box (a report
+    shown instead of the form), and put it back in the box when it is drawn again."""
+    if SESSION_KEY in st.session_state:
+        st.session_state[KEPT_KEY] = st.session_state[SESSION_KEY]
+    elif KEPT_KEY in st.session_state:
+        st.session_state[SESSION_KEY] = st.session_state[KEPT_KEY]
+
+
+def session_key() -> str:
+    """This session's pasted API key, or ""."""
+    return (st.session_state.get(SESSION_KEY) or st.session_state.get(KEPT_KEY) or "").strip()
 
 
 def session_settings(settings: Settings) -> Settings:
     """The settings with this session's pasted API key, if any (it is never saved, logged or shown)."""
-    session_key = (st.session_state.get(SESSION_KEY) or "").strip()
+    session_key = (st.session_state.get(SESSION_KEY) or st.session_state.get(KEPT_KEY) or "").strip()
     return settings.with_changes(api_key=session_key, demo=False) if session_key else settings
 
 
@@ -25,6 +43,13 @@ def settings_or_stop() -> Settings:
         st.error(f"Configuration problem: {exc}")
         st.stop()
         raise  # unreachable: st.stop() ends the script run
+
+
+def access() -> Access:
+    """What this session's person may do with jobs: their own (everything, without sign-in), everyone's to
+    read in a shared history (``RESEARCH_SHARED_HISTORY``), any to delete for an admin (``RESEARCH_ADMINS``)."""
+    settings = settings_or_stop()
+    return Access.of(auth.owner(), shared=settings.shared_history, admins=settings.admins)
 
 
 @st.cache_resource(show_spinner=False, on_release=JobService.close)

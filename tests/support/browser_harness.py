@@ -99,10 +99,13 @@ class StreamlitApp:
     """``streamlit run app.py`` as a subprocess on 127.0.0.1, restartable on the same port and data."""
 
     def __init__(self, base_url: str, data_dir: Path, *, port: int | None = None, log_path: Path | None = None,
-                 ready_timeout: float = 30.0, extra_env: Mapping[str, str] | None = None) -> None:
+                 ready_timeout: float = 30.0, extra_env: Mapping[str, str] | None = None,
+                 secrets_file: Path | None = None) -> None:
         self.base_url, self.data_dir = base_url, Path(data_dir)
         self.extra_env = dict(extra_env or {})
         """More variables for the app's environment (e.g. ``RESEARCH_SEARCH``); they win over the defaults."""
+        self.secrets_file = secrets_file
+        """The app's only secrets file (``--secrets.files``, e.g. with ``[auth]``); None: Streamlit's usual places."""
         self.port = port or free_port()
         self.log_path = log_path
         self.ready_timeout = ready_timeout
@@ -126,6 +129,8 @@ class StreamlitApp:
         out = self._log if self._log is not None else subprocess.DEVNULL
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", "--server.headless", "true"]
+        if self.secrets_file is not None:
+            command += ["--secrets.files", str(self.secrets_file)]
         self.process = subprocess.Popen(command, cwd=ROOT, env=app_env(self.base_url, self.data_dir, extra_env=self.extra_env),
                                         stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         try:
