@@ -8,8 +8,9 @@ import streamlit as st
 
 from research.config import ConfigError
 from research.inputs import WorkflowKind
-from research.jobs.service import JobSnapshot, JobStatus, StepState
+from research.jobs.service import JobSnapshot, JobStatus, Period, StepState
 from research.reports import markdown as md
+from research.reports.changes import render_changes
 from research.reports.exports import EXPORTS, download_name
 from research.reports.market import report_head, run_details
 from research.reports.sections import market_sections
@@ -67,6 +68,36 @@ def downloads(snapshot: JobSnapshot) -> None:
                                file_name=download_name(snapshot.kind, snapshot.title, item.extension),
                                key=f"{item.extension}-{snapshot.id}", icon=":material/download:",
                                type="primary" if number == 0 else "secondary", width="stretch")
+
+
+def _watch(job_id: str, key: str) -> None:
+    runtime.jobs().watch_topic(job_id, Period(st.session_state[key]), runtime.access())
+    st.toast("Watching this topic: each refreshed report opens with what changed.", icon=":material/notifications:")
+
+
+def _unwatch(job_id: str) -> None:
+    runtime.jobs().unwatch_topic(job_id, runtime.access())
+    st.toast("No longer watching this topic.", icon=":material/notifications_off:")
+
+
+def watch_menu(snapshot: JobSnapshot) -> None:
+    """*Watch*: have the report's topic researched again daily, weekly or monthly (or stop that)."""
+    watched = runtime.jobs().watched_topic(snapshot.id, runtime.access())
+    label = f"Watching ({watched.every})" if watched else "Watch"
+    with st.popover(label, icon=":material/notifications:", key=f"watch-{snapshot.id}"):
+        if watched is not None:
+            last = f", last on {watched.last_refreshed[:10]}" if watched.last_refreshed else ""
+            st.caption(f"Refreshed {watched.every} at 06:00 UTC{last}; each new report opens with what changed "
+                       "and appears in History.")
+            st.button("Stop watching", key=f"unwatch-{snapshot.id}", icon=":material/notifications_off:",
+                      on_click=_unwatch, args=(snapshot.id,))
+            return
+        key = f"watch-every-{snapshot.id}"
+        st.radio("Research this topic again", [p.value for p in Period], index=1, key=key, horizontal=True,
+                 help="At 06:00 UTC (weekly on Mondays, monthly on the 1st), within the daily budget; each new "
+                      "report opens with what changed since the last one.")
+        st.button("Watch this topic", key=f"do-watch-{snapshot.id}", type="primary",
+                  icon=":material/notifications:", on_click=_watch, args=(snapshot.id, key))
 
 
 OLDER_RELEASE = ("Saved by an earlier release, which kept only this job's title, not its company list: "
@@ -139,6 +170,8 @@ def finished(snapshot: JobSnapshot, new: NewButton | None = None) -> None:
         run_again_buttons(snapshot)
         if has_report:
             downloads(snapshot)
+        if has_report and snapshot.kind is WorkflowKind.MARKET and runtime.access().may_change(snapshot.owner):
+            watch_menu(snapshot)
     if result is None:
         return
     if result.status is JobStatus.FAILED:
@@ -150,6 +183,9 @@ def finished(snapshot: JobSnapshot, new: NewButton | None = None) -> None:
         st.markdown("\n\n".join(report_head(result)))
         report = market_sections(snapshot.partial, snapshot.problems)
         report_view.headline_metrics(result)
+        if result.changes is not None:  # what changed since this person's last report on the topic
+            with st.container(border=True, key=f"changes-{snapshot.id}"):
+                st.markdown(render_changes(result.changes, heading="####"))
         report_view.jump_links(report)
         report_view.sections(report, snapshot.id)
         st.markdown(run_details(result))

@@ -121,7 +121,7 @@ class JobHost(Protocol):
         """Write the job's result to the history and show it."""
         ...
 
-    async def submit_refresh(self, request: Any) -> str | None:
+    async def submit_refresh(self, request: Any, owner: str) -> str | None:
         """Start a scheduled refresh of ``request`` as a new job; None when the daily budget is spent."""
         ...
 

@@ -32,11 +32,11 @@ from research.core.runs import JobStatus
 from research.core.steps import EventSink, StepOutcome, StepState, TokenUsage
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.jobs import durable as durable_workflows
-from research.jobs import watch as _watch  # noqa: F401 - registers the scheduled refresh workflow
 from research.jobs.engine import DurableEngine
 from research.jobs.orders import JobOrder
 from research.jobs.slots import ProviderSlots
 from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
+from research.jobs.watch import Period, WatchedTopic, Watches  # also registers the scheduled refresh workflow
 from research.ledger import DailyBudgetSpent, Ledgers, SpendLedger
 from research.logs import route_library_logs
 from research.owners import LOCAL, LOCAL_ACCESS, Access, Owner
@@ -49,7 +49,7 @@ from research.workflows.estimate import Estimate, estimate
 from research.workflows.legacy import upgrade_result
 
 __all__ = ["CompanyBatchResult", "DailyBudgetSpent", "Estimate", "JobResult", "JobService", "JobSnapshot",
-           "JobStatus", "MarketResearchResult", "StepState", "StepView", "StoredJob"]
+           "JobStatus", "MarketResearchResult", "Period", "StepState", "StepView", "StoredJob", "WatchedTopic"]
 """The service, and what pages read of jobs (re-exported so the UI imports no other engine module)."""
 
 Request = MarketRequest | CompanyRequest
@@ -174,14 +174,37 @@ class JobService:
             return None
         return self.submit(snapshot.request, settings, retry_of=job_id, owner=access.owner)
 
-    async def submit_refresh(self, request: Request) -> str | None:
-        """A scheduled refresh of ``request``: a new job with this process's settings (on the jobs' loop);
-        None when the deployment's daily budget is spent."""
+    async def submit_refresh(self, request: Request, owner: str = LOCAL.id) -> str | None:
+        """A scheduled refresh of ``request`` for ``owner`` (who watches it): a new job with this process's
+        settings (on the jobs' loop); None when the daily budget is spent."""
+        person = LOCAL if owner == LOCAL.id else Owner(id=owner)
         try:  # started outside the refresh workflow's context: the job is a workflow of its own
-            return await asyncio.create_task(self._submit(request, self.settings, True, None, LOCAL),
+            return await asyncio.create_task(self._submit(request, self.settings, True, None, person),
                                              context=contextvars.Context())
         except DailyBudgetSpent:
             return None
+
+    def watch_topic(self, job_id: str, every: Period, access: Access = LOCAL_ACCESS) -> WatchedTopic | None:
+        """Refresh the topic of market report ``job_id`` ``every`` period for ``access``'s owner (their reports,
+        each opening with what changed); None when the job is not theirs or not a market report."""
+        request = self._watchable(job_id, access)
+        return None if request is None else Watches(self.settings).add(request, every, access.owner.id)
+
+    def unwatch_topic(self, job_id: str, access: Access = LOCAL_ACCESS) -> bool:
+        """Stop refreshing the topic of ``job_id`` for ``access``'s owner; False when they did not watch it."""
+        request = self._watchable(job_id, access)
+        return request is not None and Watches(self.settings).remove(request, access.owner.id)
+
+    def watched_topic(self, job_id: str, access: Access = LOCAL_ACCESS) -> WatchedTopic | None:
+        """How often ``access``'s owner has the topic of ``job_id`` refreshed, if they do."""
+        request = self._watchable(job_id, access)
+        return None if request is None else Watches(self.settings).watching(request, access.owner.id)
+
+    def _watchable(self, job_id: str, access: Access) -> MarketRequest | None:
+        snapshot = self.snapshot(job_id, access)
+        if snapshot is None or not access.may_change(snapshot.owner) or not isinstance(snapshot.request, MarketRequest):
+            return None
+        return snapshot.request
 
     def budget_for(self, owner: str) -> Ledgers | None:
         """The daily budgets a request of ``owner``'s jobs must fit: the deployment's (``RESEARCH_DAILY_BUDGET_*``)

@@ -31,6 +31,7 @@ from research.config import Settings
 from research.inputs import MarketRequest
 from research.jobs import durable
 from research.jobs.engine import APP_NAME, ensure_schema
+from research.owners import LOCAL_ID
 from research.retrieval.guard import Refused, check_url, guarded_transport
 from research.store import database_url_for
 
@@ -57,12 +58,15 @@ class Period(StrEnum):
 
 
 class WatchOrder(BaseModel):
-    """What a schedule passes its refreshes: the request, and how often (as set, and as a cron expression)."""
+    """What a schedule passes its refreshes: the request, how often (as set, and as a cron expression), and
+    whose the refreshed reports are."""
 
     request: MarketRequest
     every: str
     cron: str
     created_at: float
+    owner: str = LOCAL_ID
+    """Who watches the topic (an :class:`research.owners.Owner` id): the refreshed reports are theirs."""
 
 
 class WatchedTopic(BaseModel):
@@ -74,9 +78,9 @@ class WatchedTopic(BaseModel):
     """When its schedule last fired (ISO time, UTC), if it has."""
 
 
-def schedule_name(request: MarketRequest) -> str:
-    """The schedule of ``request``'s topic (one per topic, whatever its spelling)."""
-    return PREFIX + request.intent
+def schedule_name(request: MarketRequest, owner: str = LOCAL_ID) -> str:
+    """The schedule of ``request``'s topic watched by ``owner`` (one per topic and person, whatever its spelling)."""
+    return PREFIX + request.intent + ("" if owner == LOCAL_ID else f"\n{owner}")
 
 
 class Watches:
@@ -90,34 +94,41 @@ class Watches:
         ensure_schema(self.settings)
         return DBOSClient(system_database_url=self._url, application_name=APP_NAME)
 
-    def add(self, request: MarketRequest, every: Period | str) -> WatchedTopic:
+    def add(self, request: MarketRequest, every: Period | str, owner: str = LOCAL_ID) -> WatchedTopic:
         """Watch ``request``'s topic ``every`` period (a :class:`Period`, or a cron expression with seconds first,
-        e.g. for tests); watching it again replaces its period."""
+        e.g. for tests) for ``owner``; watching it again replaces its period."""
         cron = every.cron if isinstance(every, Period) else str(every)
-        order = WatchOrder(request=request, every=str(every), cron=cron, created_at=time.time())
+        order = WatchOrder(request=request, every=str(every), cron=cron, created_at=time.time(), owner=owner)
+        name = schedule_name(request, owner)
         client = self._client()
         try:
-            if client.get_schedule(schedule_name(request)) is not None:
-                client.delete_schedule(schedule_name(request))
-            client.create_schedule(schedule_name=schedule_name(request), workflow_name=REFRESH, schedule=cron,
+            if client.get_schedule(name) is not None:
+                client.delete_schedule(name)
+            client.create_schedule(schedule_name=name, workflow_name=REFRESH, schedule=cron,
                                    context=order.model_dump_json())
         finally:
             client.destroy()
         return WatchedTopic(topic=request.topic, every=order.every)
 
-    def remove(self, request: MarketRequest) -> bool:
-        """Stop watching ``request``'s topic; False when it was not watched."""
+    def remove(self, request: MarketRequest, owner: str = LOCAL_ID) -> bool:
+        """Stop ``owner``'s watching ``request``'s topic; False when they did not watch it."""
+        name = schedule_name(request, owner)
         client = self._client()
         try:
-            if client.get_schedule(schedule_name(request)) is None:
+            if client.get_schedule(name) is None:
                 return False
-            client.delete_schedule(schedule_name(request))
+            client.delete_schedule(name)
             return True
         finally:
             client.destroy()
 
-    def list(self) -> list[WatchedTopic]:
-        """Every watched topic, in the order they were added."""
+    def watching(self, request: MarketRequest, owner: str = LOCAL_ID) -> WatchedTopic | None:
+        """``owner``'s watch of ``request``'s topic, if they watch it."""
+        return next((topic for topic in self.list(owner) if MarketRequest.parse(topic.topic).intent == request.intent),
+                    None)
+
+    def list(self, owner: str | None = LOCAL_ID) -> list[WatchedTopic]:
+        """The topics ``owner`` watches (None: everyone's), in the order they were added."""
         client = self._client()
         try:
             schedules = client.list_schedules(schedule_name_prefix=PREFIX)
@@ -125,7 +136,8 @@ class Watches:
             client.destroy()
         orders = [(WatchOrder.model_validate_json(s["context"]), s.get("last_fired_at")) for s in schedules]
         return [WatchedTopic(topic=order.request.topic, every=order.every, last_refreshed=fired)
-                for order, fired in sorted(orders, key=lambda pair: pair[0].created_at)]
+                for order, fired in sorted(orders, key=lambda pair: pair[0].created_at)
+                if owner is None or order.owner == owner]
 
 
 def webhook_message(job_id: str, snapshot: Any) -> dict[str, Any]:
@@ -159,7 +171,7 @@ async def refresh_topic(scheduled_at: dt.datetime, context: str) -> str:
     """One scheduled refresh of a watched topic: a new job on it, then the webhook; returns the job's status."""
     order = WatchOrder.model_validate_json(context)
     host = durable.serving()
-    job_id = await DBOS.run_step_async({"name": "submit"}, host.submit_refresh, order.request)
+    job_id = await DBOS.run_step_async({"name": "submit"}, host.submit_refresh, order.request, order.owner)
     if job_id is None:  # the deployment's daily budget is spent: this period's refresh is skipped
         _log.warning("a watched topic's refresh was skipped: the daily budget is spent")
         return "skipped"
