@@ -151,3 +151,40 @@ def test_a_second_report_on_the_topic_opens_with_what_changed_in_every_format(tm
         assert "Umbrella Corp" in text and "Initech" in text and "+20 %" in text
     exported = json.loads(render_json(result))["changes"]
     assert exported["competitors"]["entered"] == ["Umbrella Corp"] and exported["market_size"]["change_percent"] == 20.0
+
+
+def test_the_paragraph_on_what_changed_is_written_from_the_comparison_and_its_numbers_checked(tmp_path) -> None:
+    answers: dict[str, Edit] = dict(FIRST)
+    invent = {"on": False}
+
+    def respond(request: StubRequest) -> Reply:
+        title = schema_title(request)
+        if invent["on"] and title == "SectionText" and "What changed since" in request.user_text:
+            return Reply(content=json.dumps({"prose": "The market grew 45 % as Umbrella Corp entered."}))
+        data = json.loads(demo_output_for(title, request.user_text))
+        if title in answers:
+            answers[title](data)
+        return Reply(content=json.dumps(data))
+
+    with StubOpenAIServer(respond) as server:
+        settings = stub_settings(server.base_url, tmp_path / "data")
+        with durable_service(settings) as jobs:
+            assert jobs.wait(jobs.submit(MarketRequest.parse("plant-based dairy")), 60)
+            answers.update(CompetitorReport=competitors(("ACME", 34.0), ("Umbrella Corp", 12.0)),
+                           MarketData=market_size(12.0))
+            second = jobs.submit(MarketRequest.parse("plant-based dairy"))
+            assert jobs.wait(second, 60)
+            invent["on"] = True
+            third = jobs.submit(MarketRequest.parse("plant-based dairy"), again=True)
+            assert jobs.wait(third, 60)
+            written, invented = jobs.snapshot(second).result, jobs.snapshot(third).result
+            writer_requests = [r for r in server.requests if "What changed since" in r.user_text]
+    assert len(writer_requests) == 2, "one request of the section writer per report that has an earlier one"
+    assert "Initech" in writer_requests[0].user_text, "the writer is given the comparison (Initech left)"
+    summary = written.changes.summary
+    assert "USD 10 billion (2025) to USD 12 billion (2025), a change of +20.0 %" in summary
+    assert "Umbrella Corp appear among the competitors for the first time" in summary
+    assert written.changes.summary_notes == [] and written.changes_text.usage.requests == 1
+    assert summary in render_markdown(written) and "What changed" in render_markdown(written).split("## Run details")[1]
+    assert invented.changes.summary_notes == ["Data check: the text mentions 45 %, which is not in the research data."]
+    assert "45 %, which is not in the research data" in render_markdown(invented)

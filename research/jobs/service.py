@@ -32,6 +32,7 @@ from research.core.runs import JobStatus
 from research.core.steps import EventSink, StepOutcome, StepState, TokenUsage
 from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.jobs import durable as durable_workflows
+from research.jobs.changes_writer import write_changes
 from research.jobs.engine import DurableEngine
 from research.jobs.orders import JobOrder
 from research.jobs.slots import ProviderSlots
@@ -368,6 +369,8 @@ class JobService:
         if self.store is not None and isinstance(result, MarketResearchResult) and result.status.has_report \
                 and result.changes is None:
             result.changes = await asyncio.to_thread(self._changes_since_last, job_id, result)
+            if result.changes is not None:
+                await self._write_changes(job_id, result, result.changes)
         if self.store is not None:
             usage = result.usage
             await asyncio.to_thread(self.store.record_finished, job_id, status=result.status,
@@ -384,6 +387,18 @@ class JobService:
                 state.done.set()
 
     # Inside.
+
+    async def _write_changes(self, job_id: str, result: MarketResearchResult, comparison: RunComparison) -> None:
+        """The section writer's paragraph on ``comparison``, with the job's own settings and models."""
+        with self._lock:
+            state = self._jobs.get(job_id)
+        if state is None:
+            return
+        written = await write_changes(comparison, result, state.settings, models=self._models.get(job_id),
+                                      shared_budget=self.budget_for(state.owner))
+        result.changes_text = written
+        if written.result is not None:
+            comparison.summary, comparison.summary_notes = written.result.prose, list(written.result.notes)
 
     def _changes_since_last(self, job_id: str, result: MarketResearchResult) -> RunComparison | None:
         assert self.store is not None

@@ -209,6 +209,26 @@ def parse_request(user_message: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def demo_changes(comparison: Mapping[str, Any]) -> str:
+    """The demo's paragraph on what changed between two runs, from the comparison's JSON alone."""
+    size = comparison.get("market_size") if isinstance(comparison.get("market_size"), dict) else {}
+    parts = []
+    if size.get("before") and size.get("before") == size.get("after"):
+        parts.append(f"The market size estimate is unchanged at {size['before']}.")
+    elif size.get("before") and size.get("after"):
+        change = size.get("change_percent")
+        moved = f", a change of {change:+.1f} %" if isinstance(change, int | float) else ""
+        parts.append(f"The market size estimate moved from {size['before']} to {size['after']}{moved}.")
+    competitors = comparison.get("competitors") if isinstance(comparison.get("competitors"), dict) else {}
+    for key, verb in (("entered", "appear among the competitors for the first time"), ("left", "are no longer named")):
+        names = [str(name) for name in competitors.get(key) or []]
+        if names:
+            parts.append(f"{', '.join(names[:3])} {verb}.")
+    if not parts:
+        parts.append("Nothing material moved between the two runs.")
+    return " ".join(parts) + " Both runs are demo data: the change is illustrative, not a market movement."
+
+
 def demo_output_for(schema_title: str, user_message: str) -> str:
     """JSON text of the demo output for the agent whose output schema is titled ``schema_title``."""
     request = parse_request(user_message)
@@ -230,6 +250,9 @@ def demo_output_for(schema_title: str, user_message: str) -> str:
         result = (demo_company(str(request.get("company") or ""), today) if schema_title == "CompanyProfile" else
                   demo_comparison(profiles if isinstance(profiles, dict) else {},
                                   [g for g in gaps if isinstance(g, dict)] if isinstance(gaps, list) else []))
+    elif schema_title == "SectionText" and str(request.get("section") or "").startswith("What changed"):
+        findings = request.get("findings")
+        result = SectionText(prose=demo_changes(findings if isinstance(findings, dict) else {}))
     elif schema_title in ("ExecutiveSummary", "SectionText"):
         findings, missing = request.get("findings"), request.get("missing_inputs")
         findings = findings if isinstance(findings, dict) else {}

@@ -128,6 +128,10 @@ class RunComparison(BaseModel):
     new_sources: list[Source] = []
     earlier_topic: str = ""
     """The earlier report's topic as it was typed ("" in comparisons saved before it was kept: the same topic)."""
+    summary: str | None = None
+    """One paragraph on the comparison by the section writer (from the comparison alone; its numbers checked)."""
+    summary_notes: list[str] = []
+    """The paragraph's data-check notes (e.g. a number the comparison does not hold)."""
 
     @property
     def material(self) -> bool:
@@ -270,6 +274,9 @@ def changes_table(comparison: RunComparison) -> str:
 def render_changes(comparison: RunComparison, *, heading: str = "##") -> str:
     """The comparison as a Markdown section: "What changed since <date>", a table and the lists."""
     parts = [f"{heading} What changed since {comparison.since}"]
+    if comparison.summary:
+        parts.append(md.prose(comparison.summary))
+        parts += [f"> {md.inline(note)}" for note in comparison.summary_notes]
     if not comparison.material:
         parts.append(NO_CHANGE)
     else:

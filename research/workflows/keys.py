@@ -79,6 +79,9 @@ class StepKind(StrEnum):
     """A company's profile ("company:Stripe")."""
     COMPARISON = "comparison"
     """The comparison of the companies ("report:comparison")."""
+    CHANGES = "changes"
+    """The paragraph on what changed since the person's last report on the topic ("report:changes"), written
+    once the run has ended (not a step of the graph)."""
 
 
 AGENT_KINDS = (StepKind.EVIDENCE, StepKind.AGENT, StepKind.SECTION)
@@ -87,7 +90,8 @@ COMPANY_KINDS = (StepKind.COMPANY_EVIDENCE, StepKind.COMPANY)
 """The kinds whose subject is a company name as the user asked for it."""
 _PREFIXES = {StepKind.EVIDENCE: "evidence:", StepKind.AGENT: "agent:", StepKind.SECTION: "section:",
              StepKind.COMPANY_EVIDENCE: "evidence:company:", StepKind.COMPANY: "company:"}
-_FIXED = {StepKind.SUMMARY: "report:summary", StepKind.COMPARISON: "report:comparison"}
+_FIXED = {StepKind.SUMMARY: "report:summary", StepKind.COMPARISON: "report:comparison",
+          StepKind.CHANGES: "report:changes"}
 _PARSE_ORDER = (StepKind.COMPANY_EVIDENCE, StepKind.COMPANY, StepKind.EVIDENCE, StepKind.AGENT, StepKind.SECTION)
 """Longest prefix first: "evidence:company:…" is a company's evidence, never an agent called "company:…"."""
 
@@ -104,6 +108,8 @@ class StepKey(str):
     """The summary step's key, "report:summary"."""
     COMPARISON: StepKey
     """The comparison step's key, "report:comparison"."""
+    CHANGES: StepKey
+    """The what-changed paragraph's key, "report:changes"."""
 
     _kind: StepKind
     _subject: str
@@ -166,6 +172,8 @@ class StepKey(str):
                 return f"{self._subject}: evidence"
             case StepKind.COMPARISON:
                 return "Comparison"
+            case StepKind.CHANGES:
+                return "What changed"
         raise AssertionError(self._kind)  # pragma: no cover - every kind is named above
 
     @property
@@ -221,6 +229,7 @@ class StepKey(str):
 
 StepKey.SUMMARY = StepKey(StepKind.SUMMARY)
 StepKey.COMPARISON = StepKey(StepKind.COMPARISON)
+StepKey.CHANGES = StepKey(StepKind.CHANGES)
 
 
 def step_label(key: str) -> str:

@@ -63,6 +63,8 @@ class MarketResearchResult(RunResult):
     """What each agent's figures rest on: its queries and the passages it was given, kept with the run."""
     changes: RunComparison | None = None
     """What changed since the latest earlier complete report on the same topic, when there is one."""
+    changes_text: StepOutcome[SectionText] | None = None
+    """The section writer's paragraph on ``changes`` (from the comparison alone), written after the run."""
 
     @property
     def topic(self) -> str:
@@ -76,8 +78,10 @@ class MarketResearchResult(RunResult):
 
     @property
     def all_outcomes(self) -> list[StepOutcome[Any]]:
-        """Every step's outcome, in display order: evidence, research, sections, summary."""
-        return [*self.evidence.values(), *self.research, *self.sections.values(), self.summary]
+        """Every step's outcome, in display order: evidence, research, sections, summary (and the paragraph on
+        what changed, written after the run)."""
+        changes = [self.changes_text] if self.changes_text is not None else []
+        return [*self.evidence.values(), *self.research, *self.sections.values(), self.summary, *changes]
 
     def grounded(self) -> list[tuple[Any, Evidence | None]]:
         """Each research output with the evidence kept for it ([] for a run saved before evidence was kept)."""
