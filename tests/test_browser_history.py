@@ -290,6 +290,14 @@ def test_two_runs_of_a_topic_are_compared_and_each_row_shows_its_spend(app, repo
     download = page.get_by_role("button", name="Download comparison (.md)")
     expect(download).to_be_visible()
     screenshot(page, "history-compare-1024x768")
+    box = page.locator(".st-key-history-comparison")
+    charts = box.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    expect(charts.nth(1)).to_be_attached()  # both reports' charts, side by side
+    assert charts.count() % 2 == 0
+    first, second = (charts.nth(n).bounding_box() for n in (0, charts.count() // 2))
+    assert first and second and first["x"] < second["x"] and abs(first["y"] - second["y"]) < 5, "side by side"
+    charts.first.scroll_into_view_if_needed()
+    screenshot(page, "history-compare-charts-1024x768")
     no_errors(page)
 
     with page.expect_download() as saved:

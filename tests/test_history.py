@@ -415,6 +415,11 @@ def test_compare_shows_what_changed_from_the_earlier_run_with_its_download(serve
     assert text.index("USD 10 billion") < text.index("USD 12 billion"), "the earlier run comes first"
     download = at.get_by_key("history-comparison").get("download_button")
     assert [b.label for b in download] == ["Download comparison (.md)"]
+    box = at.get_by_key("history-comparison")
+    charts, tiles = box.get("plotly_chart"), box.get("metric")
+    assert len(charts) >= 2 and len(charts) % 2 == 0, "both reports' charts, side by side"
+    sizes = [t.value for t in tiles if t.label.startswith("Market size")]
+    assert sizes == ["10.0 bn", "12.0 bn"], "each report's headline figures, the earlier on the left"
 
     comparison = runtime.jobs().compare(later, earlier)  # what the page shows and downloads, in either order
     assert (comparison.earlier_id, comparison.later_id) == (earlier, later)

@@ -22,14 +22,16 @@ import streamlit as st
 
 from research.config import ConfigError
 from research.inputs import WorkflowKind
-from research.jobs.service import JobSnapshot, JobStatus, StepState, StoredJob
+from research.jobs.service import JobSnapshot, JobStatus, MarketResearchResult, StepState, StoredJob
 from research.owners import Access
 from research.reports import markdown as md
 from research.reports.changes import render_changes, render_comparison
+from research.reports.charts import chart_for_section
 from research.reports.exports import EXPORTS, Export, download_name
 from research.reports.preview import history_preview
+from research.reports.sections import market_sections
 from research.reports.views import workflow_label
-from ui import nav, runtime
+from ui import nav, report_view, runtime
 
 LIMIT = 200
 TABLE = "history-table"  # the table's widget key (its selection: row positions)
@@ -337,6 +339,23 @@ def comparison(chosen: list[StoredJob]) -> None:
                       on_click=_close_comparison)
         if runs:
             st.markdown(changes)
+            side_by_side(chosen)
+
+
+def side_by_side(chosen: list[StoredJob]) -> None:
+    """The two reports' headline figures and charts side by side, the earlier on the left."""
+    access = runtime.access()
+    for column, job in zip(st.columns(2, gap="medium"), sorted(chosen, key=lambda job: job.created_at)):
+        snapshot = runtime.jobs().snapshot(job.id, access)
+        if snapshot is None or not isinstance(snapshot.result, MarketResearchResult):
+            continue
+        with column:
+            st.markdown(f"**{md.inline(job.topic)}** · {when(job)}")
+            report_view.headline_metrics(snapshot.result, key=f"compare-headline-{job.id}")
+            for section in market_sections(snapshot.partial, snapshot.problems):
+                figure = chart_for_section(section)
+                if figure is not None:
+                    st.plotly_chart(figure, key=f"compare-{job.id}-{section.key}", config={"displaylogo": False})
 
 
 def actions(jobs: list[StoredJob], chosen: list[StoredJob]) -> None:

@@ -29,13 +29,13 @@ def sections(report: list[ReportSection], key: str, *, only_ready: bool = False)
             st.markdown(details)
 
 
-def headline_metrics(result: MarketResearchResult) -> None:
+def headline_metrics(result: MarketResearchResult, key: str = "headline") -> None:
     """The report's key figures at a glance, each with its checked status (in full in its tooltip).
 
     Each tile is as wide as its text and the row wraps, so on a narrow screen a tile moves to the next
     line instead of cutting its label, value or name short.
     """
-    with st.container(horizontal=True, wrap=True, gap="small", key="headline"):
+    with st.container(horizontal=True, wrap=True, gap="small", key=key):
         for metric in sorted(metrics_of(result), key=lambda m: m.column):
             # the line under a value is a caption, not a change
             quiet = {"delta": metric.delta, "delta_color": "off", "delta_arrow": "off"} if metric.caption else {}
