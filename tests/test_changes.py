@@ -10,9 +10,11 @@ from test_cli import run_cli
 
 from research.config import Settings
 from research.core.runs import JobStatus
-from research.inputs import MarketRequest
+from research.inputs import CompanyRequest, MarketRequest
 from research.providers.demo_content import demo_output_for
 from research.reports.changes import NO_CHANGE, compare_runs, render_changes, render_comparison, same_name
+from research.reports.companies import render_batch_json, render_batch_markdown
+from research.reports.html import render_batch_html
 from research.reports.html import render_market_html as render_html
 from research.reports.market import render_json, render_markdown
 from research.store import ReportStore
@@ -188,3 +190,35 @@ def test_the_paragraph_on_what_changed_is_written_from_the_comparison_and_its_nu
     assert summary in render_markdown(written) and "What changed" in render_markdown(written).split("## Run details")[1]
     assert invented.changes.summary_notes == ["Data check: the text mentions 45 %, which is not in the research data."]
     assert "45 %, which is not in the research data" in render_markdown(invented)
+
+
+def test_a_second_batch_says_which_companies_were_added_or_dropped_and_whose_figures_moved(tmp_path) -> None:
+    revenue = {"stripe": 14_000.0, "adyen": 2_000.0}  # by the name's first word, in any case
+
+    def respond(request: StubRequest) -> Reply:
+        title = schema_title(request)
+        data = json.loads(demo_output_for(title, request.user_text))
+        if title == "CompanyProfile" and data["name"].split()[0].casefold() in revenue:
+            data["revenue_estimate_usd_millions"] = revenue[data["name"].split()[0].casefold()]
+        return Reply(content=json.dumps(data))
+
+    with StubOpenAIServer(respond) as server:
+        settings = stub_settings(server.base_url, tmp_path / "data")
+        with durable_service(settings) as jobs:
+            first = jobs.submit(CompanyRequest.parse(["Stripe", "Adyen", "Klarna"], 3))
+            assert jobs.wait(first, 60)
+            revenue["stripe"] = 16_100.0
+            second = jobs.submit(CompanyRequest.parse(["stripe", "Adyen N.V.", "Wise"], 3))
+            unrelated = jobs.submit(CompanyRequest.parse(["Datadog"], 1))
+            assert jobs.wait(second, 60) and jobs.wait(unrelated, 60)
+            results = [jobs.snapshot(job).result for job in (first, second, unrelated)]
+    assert results[0].changes is None and results[2].changes is None, "nothing earlier shares a company"
+    changes = results[1].changes
+    assert changes is not None and changes.earlier_id == first
+    assert (changes.added, changes.dropped) == (["Wise"], ["Klarna"])
+    assert [(c.name, c.revenue_percent) for c in changes.companies] == [("stripe", 15.0)], "Adyen did not move"
+    markdown = render_batch_markdown(results[1])
+    assert markdown.index("## What changed since") < markdown.index("## Comparison")
+    for text in (markdown, render_batch_html(results[1])):
+        assert "Wise" in text and "Klarna" in text and "14,000.0 → 16,100.0" in text and "+15 %" in text
+    assert json.loads(render_batch_json(results[1]))["changes"]["dropped"] == ["Klarna"]

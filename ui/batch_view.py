@@ -36,6 +36,9 @@ def report(result: CompanyBatchResult, key: str) -> None:
     st.markdown(title)
     headline_metrics(result, key)
     st.markdown(parts.head.removeprefix(title).lstrip("\n"))
+    if parts.changes:
+        with st.container(border=True, key=f"batch-changes-{key}"):
+            st.markdown(parts.changes)
     st.markdown(parts.comparison)
     chart = batch_revenue_chart(result)
     if chart is not None:

@@ -43,6 +43,7 @@ from research.logs import route_library_logs
 from research.owners import LOCAL, LOCAL_ACCESS, Access, Owner
 from research.pricing import estimated_cost
 from research.providers.source import ModelSource, open_models
+from research.reports.batch_changes import BatchComparison, compare_batches, shares_companies
 from research.reports.changes import RunComparison, compare_runs
 from research.store import DuplicateJob, ReportStore, StoredJob, is_valid_job_id, new_job_id
 from research.workflows import CompanyBatchResult, JobResult, MarketResearchResult, run_workflow, workflow_for
@@ -54,6 +55,8 @@ __all__ = ["CompanyBatchResult", "DailyBudgetSpent", "Estimate", "JobResult", "J
 """The service, and what pages read of jobs (re-exported so the UI imports no other engine module)."""
 
 Request = MarketRequest | CompanyRequest
+BATCHES_LOOKED_AT = 50
+"""How many of a person's latest batches are searched for one that shares companies with a new batch."""
 
 
 def _intent(request: Request, owner: str) -> str:
@@ -371,6 +374,9 @@ class JobService:
             result.changes = await asyncio.to_thread(self._changes_since_last, job_id, result)
             if result.changes is not None:
                 await self._write_changes(job_id, result, result.changes)
+        if self.store is not None and isinstance(result, CompanyBatchResult) and result.succeeded \
+                and result.changes is None:
+            result.changes = await asyncio.to_thread(self._batch_changes_since_last, job_id, result)
         if self.store is not None:
             usage = result.usage
             await asyncio.to_thread(self.store.record_finished, job_id, status=result.status,
@@ -411,6 +417,22 @@ class JobService:
         if snapshot is None or not isinstance(snapshot.result, MarketResearchResult):
             return None
         return compare_runs(snapshot.result, result, earlier_id=earlier.id, later_id=job_id)
+
+    def _batch_changes_since_last(self, job_id: str, result: CompanyBatchResult) -> BatchComparison | None:
+        """What changed since the owner's latest earlier batch (complete or partial) sharing a company with it."""
+        assert self.store is not None
+        owner = self._snapshot(job_id)
+        earlier = self.store.list(BATCHES_LOOKED_AT, kinds=[WorkflowKind.COMPANIES],
+                                  statuses=[JobStatus.COMPLETE, JobStatus.PARTIAL],
+                                  owner=owner.owner if owner is not None else LOCAL.id)
+        for row in earlier:
+            if row.id == job_id or row.created_at >= result.started_at:
+                continue
+            snapshot = snapshot_from_store(self.store, row.id)
+            if snapshot is not None and isinstance(snapshot.result, CompanyBatchResult) and \
+                    shares_companies(snapshot.result.request.names, result.request.names):
+                return compare_batches(snapshot.result, result, earlier_id=row.id, later_id=job_id)
+        return None
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the jobs' loop and wait for its value."""

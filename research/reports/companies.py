@@ -14,6 +14,7 @@ from research.agents.company import CompanyProfile
 from research.core.runs import JobStatus
 from research.core.steps import StepOutcome
 from research.reports import markdown as md
+from research.reports.batch_changes import render_batch_changes
 from research.reports.market import _bullets, checked, run_facts, sources_markdown
 from research.reports.texts import DEMO_NOTICE
 from research.workflows.companies import CompanyBatchResult, profiled_as
@@ -72,6 +73,8 @@ class BatchReportParts(NamedTuple):
     """The batch report's parts, in order (the page puts the revenue chart after the comparison)."""
 
     head: str
+    changes: str
+    """What changed since the person's last batch of these companies ("" when there is none)."""
     comparison: str
     table: str
     profiles: str
@@ -79,8 +82,8 @@ class BatchReportParts(NamedTuple):
 
 
 def render_batch_markdown(result: CompanyBatchResult) -> str:
-    """The batch report: summary counts, comparison, table, one profile per company, run details."""
-    return "\n\n".join(batch_report_parts(result)) + "\n"
+    """The batch report: summary counts, what changed, comparison, table, one profile per company, run details."""
+    return "\n\n".join(part for part in batch_report_parts(result) if part) + "\n"
 
 
 def batch_title(result: CompanyBatchResult) -> str:
@@ -115,7 +118,8 @@ def batch_report_parts(result: CompanyBatchResult) -> BatchReportParts:
     details = f"## Run details\n\n{run_facts(result, f'concurrency {result.concurrency}')}"
     if result.demo:
         details += f"\n\n_{DEMO_NOTICE}_"
-    return BatchReportParts("\n\n".join(head), "\n\n".join(section), table, profiles, details)
+    changes = render_batch_changes(result.changes) if result.changes is not None else ""
+    return BatchReportParts("\n\n".join(head), changes, "\n\n".join(section), table, profiles, details)
 
 
 BATCH_HEADLINE_COLUMNS = 3

@@ -189,6 +189,7 @@ def render_batch_html(result: CompanyBatchResult) -> str:
         comparison += chart_html(chart, "revenue")
     comparison += markdown_html(parts.table)
     blocks = [f"<header>\n{markdown_html(parts.head)}</header>",
+              *([_section("changes", markdown_html(parts.changes), page_break=False)] if parts.changes else []),
               _section("comparison", comparison, page_break=False),
               _section("profiles", markdown_html(parts.profiles), page_break=True),
               _section("run-details", markdown_html(parts.details), page_break=False)]

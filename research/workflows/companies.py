@@ -22,6 +22,7 @@ from research.core.limits import Limits
 from research.core.runs import RunFacts, RunResult, overall_status
 from research.core.steps import StepContext, StepOutcome
 from research.inputs import CompanyRequest, WorkflowKind
+from research.reports.batch_changes import BatchComparison
 from research.retrieval.types import Evidence
 from research.workflows import keys
 from research.workflows.base import Findings, RunTools, Workflow, run_workflow
@@ -65,6 +66,8 @@ class CompanyBatchResult(RunResult):
     comparison: StepOutcome[CompanyComparison]
     evidence: list[StepOutcome[Evidence]] = []
     """What each company's figures rest on, in the companies' order, kept with the run."""
+    changes: BatchComparison | None = None
+    """What changed since the person's latest earlier batch that shares companies with this one, if any."""
 
     @property
     def title(self) -> str:
