@@ -309,3 +309,23 @@ def test_two_runs_of_a_topic_are_compared_and_each_row_shows_its_spend(app, repo
     expect(page.get_by_role("link", name="Open")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("^What changed since"))).to_have_count(0)
     no_errors(page)
+
+
+def test_the_first_visit_to_a_fresh_server_opens_the_page_typed(reports, browser, tmp_path) -> None:
+    """Before any session has run app.py, Streamlit knows only the page files: an address must still open its
+    page (no "Page not found"), through the app's navigation (its sidebar)."""
+    address = "/Companies"
+    log = tmp_path / "fresh.log"
+    with StreamlitApp("", reports[0], log_path=log, extra_env={"RESEARCH_DEMO": "1"}) as fresh:
+        context = browser.new_context(viewport={"width": 1024, "height": 768})
+        context.set_default_timeout(WAIT)
+        page = context.new_page()
+        try:
+            page.goto(fresh.url + address)
+            expect(page.get_by_role("heading", level=1).first).to_have_text("Company research")
+            expect(page.get_by_role("heading", name="Model provider")).to_be_visible()
+            assert page.get_by_text("Page not found").count() == 0
+            assert page.url.endswith(address.lower()), page.url
+            assert not server_errors(log)
+        finally:
+            context.close()

@@ -8,7 +8,8 @@ provider on 127.0.0.1, each person in a browser context of their own, the app ag
   open it, read-only: no *Run again*, *Delete* or *Watch*; on her running job no *Cancel*.
 - ``RESEARCH_ADMINS=<Bob's e-mail>``: Bob sees Alice's report in History and deletes it.
 
-One app (one data folder, one port: the redirect URI names it) is restarted with each test's settings.
+One app (one data folder, one port: the redirect URI names it) is restarted with each test's settings;
+Alice and Bob sign in once (their sign-in cookies outlive the restarts) and reload `/` after each.
 Screenshots: ``artifacts/screenshots/people-*.png``; the server's output: ``artifacts/browser-tests/people.log``.
 """
 
@@ -36,7 +37,7 @@ from browser import (
     server_errors,
     topic_box,
 )
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 from stub import Plan, agent_of, serve
 
 from tests.support.browser_harness import free_port
@@ -94,13 +95,6 @@ def app(stub, provider, tmp_path_factory) -> Iterator[StreamlitApp]:
         yield server
 
 
-def configure(app: StreamlitApp, env: dict[str, str]) -> None:
-    """Run the app with ``env`` (sharing and admins): restart it, on the same port and data, if it runs otherwise."""
-    if app.extra_env != env:
-        app.extra_env = dict(env)
-        app.restart()
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     require_chromium()
@@ -110,21 +104,55 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def new_context(browser, app) -> Iterator[Callable[[], Page]]:
-    """Fresh browser contexts (no sign-in cookie), one per person; the test's part of the log must have no error."""
-    contexts = []
-    log_start["at"] = log_size(LOG)
+def new_context(browser: Browser) -> BrowserContext:
+    """A fresh browser context: no sign-in cookie."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(WAIT)
+    return context
 
-    def make() -> Page:
-        context = browser.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(WAIT)
-        contexts.append(context)
-        return context.new_page()
 
-    yield make
+@pytest.fixture(scope="module")
+def people(browser, app) -> Iterator[dict[str, Page]]:
+    """Alice's and Bob's pages, each in a browser context of their own, signed in once for the module: the
+    sign-in cookie outlives the app's restarts (the same secrets, so the same cookie secret)."""
+    contexts = [new_context(browser) for _ in PEOPLE]
+    pages = {subject: context.new_page() for subject, context in zip(PEOPLE, contexts, strict=True)}
+    for subject, page in pages.items():  # both at once: each page loads while the other signs in
+        page.goto(app.url + "/")
+        page.get_by_role("button", name=auth.SIGN_IN, exact=True).click()
+        page.get_by_placeholder("sub").fill(subject)
+        page.get_by_role("button", name="Authorize").click()
+    for subject, page in pages.items():
+        expect_signed_in(page, subject)
+    yield pages
     for context in contexts:
         context.close()
+
+
+def expect_signed_in(page: Page, subject: str) -> None:
+    """The Research page, with ``subject`` named in the sidebar as signed in."""
+    expect(topic_box(page)).to_be_visible()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text(f"Signed in as {PEOPLE[subject]['name']}")).to_be_visible()
+    no_errors(page)
+
+
+@pytest.fixture
+def configure(app, people) -> Iterator[Callable[[dict[str, str]], None]]:
+    """Run the app with the given settings (sharing, admins): restart it, on the same port and data, if it runs
+    with others; then each person opens `/` afresh, still signed in. The test's part of the log has no error."""
+    log_start["at"] = log_size(LOG)
+
+    def run_with(env: dict[str, str]) -> None:
+        if app.extra_env != env:
+            app.extra_env = dict(env)
+            app.restart()
+        for page in people.values():  # also: a server that has run no page yet says "Page not found" at /history
+            page.goto(app.url + "/", wait_until="commit")
+        for subject, page in people.items():
+            expect_signed_in(page, subject)
+
+    yield run_with
     errors = server_errors(LOG, log_start["at"])
     assert not errors, f"the app raised (see {LOG}): {errors}"
 
@@ -132,19 +160,6 @@ def new_context(browser, app) -> Iterator[Callable[[], Page]]:
 def no_errors(page: Page) -> None:
     expect(exceptions(page)).to_have_count(0)
     expect(page.get_by_text("Page not found")).to_have_count(0)
-
-
-def signed_in(new_context: Callable[[], Page], app: StreamlitApp, subject: str) -> Page:
-    """A browser context of its own in which ``subject`` has signed in (through the mock provider's form)."""
-    page = new_context()
-    page.goto(app.url + "/")
-    page.get_by_role("button", name=auth.SIGN_IN, exact=True).click()
-    page.get_by_placeholder("sub").fill(subject)
-    page.get_by_role("button", name="Authorize").click()
-    expect(topic_box(page)).to_be_visible()
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(sidebar.get_by_text(f"Signed in as {PEOPLE[subject]['name']}")).to_be_visible()
-    return page
 
 
 def generate(page: Page, topic: str) -> str:
@@ -158,7 +173,11 @@ def generate(page: Page, topic: str) -> str:
 
 
 def open_history(page: Page, app: StreamlitApp) -> None:
-    page.goto(app.url + "/history")
+    """Open History as a person does, from the sidebar (from History itself: load it afresh)."""
+    if page.url.startswith(app.url + "/history"):
+        page.goto(app.url + "/history")
+    else:
+        page.locator('[data-testid="stSidebar"]').get_by_role("link", name="History", exact=True).click()
     expect(page.get_by_role("heading", name="History", exact=True)).to_be_visible()
     expect(page.locator(IDLE)).to_have_count(1)
     no_errors(page)
@@ -202,14 +221,13 @@ def delete_selected(page: Page, topic: str) -> None:
     no_errors(page)
 
 
-def test_without_sharing_each_person_sees_and_deletes_only_their_own_reports(app, new_context) -> None:
-    configure(app, PLAIN)
-    alice = signed_in(new_context, app, "alice")
+def test_without_sharing_each_person_sees_and_deletes_only_their_own_reports(app, browser, people, configure) -> None:
+    configure(PLAIN)
+    alice, bob = people["alice"], people["bob"]
     alices = "Kombucha in Lisbon"
     job_id = generate(alice, alices)
     screenshot(alice, "people-alice-report")
 
-    bob = signed_in(new_context, app, "bob")
     bobs = "Bike repair in Oslo"
     generate(bob, bobs)
     assert history_titles(bob, app) == [bobs], "Bob's History lists his report only"
@@ -225,7 +243,7 @@ def test_without_sharing_each_person_sees_and_deletes_only_their_own_reports(app
     expect(bob.get_by_role("button", name="Download")).to_have_count(0)
     screenshot(bob, "people-bob-alices-link")
 
-    anonymous = new_context()  # not signed in: the link gives only the sign-in page
+    anonymous = new_context(browser).new_page()  # not signed in: the link gives only the sign-in page
     anonymous.goto(f"{app.url}/?job={job_id}")
     expect(anonymous.get_by_role("button", name=auth.SIGN_IN, exact=True)).to_be_visible()
     expect(anonymous.locator(IDLE)).to_have_count(1)
@@ -233,6 +251,7 @@ def test_without_sharing_each_person_sees_and_deletes_only_their_own_reports(app
                    topic_box(anonymous), generate_button(anonymous)):
         expect(absent).to_have_count(0)
     screenshot(anonymous, "people-anonymous-alices-link")
+    anonymous.context.close()
 
     assert history_titles(alice, app) == [alices], "Alice's History lists her report only"
     click_grid_row(alice, alices)
@@ -246,14 +265,13 @@ def test_without_sharing_each_person_sees_and_deletes_only_their_own_reports(app
     assert history_titles(bob, app) == [bobs], "Bob's report is untouched"
 
 
-def test_a_shared_history_shows_bob_alices_reports_read_only(app, new_context) -> None:
-    configure(app, PLAIN)
-    alice = signed_in(new_context, app, "alice")
+def test_a_shared_history_shows_bob_alices_reports_read_only(app, people, configure) -> None:
+    configure(PLAIN)
+    alice, bob = people["alice"], people["bob"]
     alices = "Sauna tourism in Finland"
     job_id = generate(alice, alices)
 
-    configure(app, SHARED)  # the app restarted with a shared history: the report is still Alice's
-    bob = signed_in(new_context, app, "bob")
+    configure(SHARED)  # the app restarted with a shared history: the report is still Alice's
     assert alices in history_titles(bob, app)
     click_grid_row(bob, alices)
     expect(bob.get_by_role("link", name="Open")).to_be_visible()
@@ -271,9 +289,7 @@ def test_a_shared_history_shows_bob_alices_reports_read_only(app, new_context) -
     screenshot(bob, "people-shared-bob-opens-alices")
 
     # A job of Alice's still running: Bob can watch it run, not cancel it.
-    alice.goto(app.url + "/")  # her page's connection went with the restart: load it afresh
-    expect(topic_box(alice)).to_be_visible()
-    topic_box(alice).fill(HANGING)
+    topic_box(alice).fill(HANGING)  # her page is on `/` since the restart
     generate_button(alice).click()
     expect(alice.get_by_role("button", name="Cancel")).to_be_visible()
     running = job_id_of(alice)
@@ -289,13 +305,12 @@ def test_a_shared_history_shows_bob_alices_reports_read_only(app, new_context) -
     expect_no_changes_offered(bob)
 
 
-def test_an_admin_sees_alices_report_and_deletes_it(app, new_context) -> None:
-    configure(app, ADMIN)
-    alice = signed_in(new_context, app, "alice")
+def test_an_admin_sees_alices_report_and_deletes_it(app, people, configure) -> None:
+    configure(ADMIN)
+    alice, bob = people["alice"], people["bob"]
     alices = "Vinyl records in Berlin"
     job_id = generate(alice, alices)
 
-    bob = signed_in(new_context, app, "bob")
     assert alices in history_titles(bob, app)
     click_grid_row(bob, alices)
     expect(bob.get_by_role("link", name="Open")).to_be_visible()
