@@ -180,9 +180,13 @@ def finished(snapshot: JobSnapshot, new: NewButton | None = None) -> None:
     if snapshot.kind is WorkflowKind.COMPANIES:
         batch_view.report(result, snapshot.id)
     else:  # the same title, notices and run details as the downloaded report
-        st.markdown("\n\n".join(report_head(result)))
+        head = report_head(result)  # the grounding line goes under the tiles, so they fit the first screen
+        grounding = [line for line in head if line.startswith("**Grounding:**")]
+        st.markdown("\n\n".join(line for line in head if line not in grounding))
         report = market_sections(snapshot.partial, snapshot.problems)
         report_view.headline_metrics(result)
+        if grounding:
+            st.markdown(grounding[0])
         if result.changes is not None:  # what changed since this person's last report on the topic
             with st.container(border=True, key=f"changes-{snapshot.id}"):
                 st.markdown(render_changes(result.changes, heading="####"))
