@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,8 +43,10 @@ class Receiver(LocalServer):
     class handler(QuietHandler):  # noqa: N801 - the base class names its handler this way
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with self.server.owner.lock:
+            with self.server.owner.arrived:
                 self.server.owner.received.append(json.loads(body))
+                self.server.owner.keys.append(self.headers.get("Idempotency-Key", ""))
+                self.server.owner.arrived.notify_all()
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -53,7 +54,15 @@ class Receiver(LocalServer):
     def __init__(self) -> None:
         super().__init__()
         self.received: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        self.keys: list[str] = []
+        """Each post's Idempotency-Key header."""
+        self.arrived = threading.Condition()
+        """Notified with each body received."""
+
+    def wait_for(self, count: int, what: str) -> None:
+        """Block until ``count`` bodies have been received (AssertionError after :data:`WAIT` seconds)."""
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.received) >= count, WAIT), f"timed out waiting for {what}"
 
     @property
     def url(self) -> str:
@@ -83,14 +92,6 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[str]:
     return worker
 
 
-def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def test_a_watched_topic_is_refreshed_once_per_period_by_two_workers_through_a_restart(postgres_url: str,
                                                                                         tmp_path: Path) -> None:
     database = fresh_database(postgres_url, "watch")
@@ -103,13 +104,13 @@ def test_a_watched_topic_is_refreshed_once_per_period_by_two_workers_through_a_r
         workers = {name: start_worker(environment(server, database, name, tmp_path / name, **hooks))
                    for name in ("worker-a", "worker-b")}
         try:
-            wait_for(lambda: len(receiver.received) >= 2, "two refreshes announced")
+            receiver.wait_for(2, "two refreshes announced")
             workers["worker-a"].send_signal(signal.SIGKILL)  # a crash: no clean-up of any kind
             workers["worker-a"].wait(timeout=10)
             workers["worker-a"] = start_worker(environment(server, database, "worker-a", tmp_path / "worker-a",
                                                            **hooks))
             seen = len(receiver.received)
-            wait_for(lambda: len(receiver.received) >= seen + 2, "two more refreshes after the restart")
+            receiver.wait_for(seen + 2, "two more refreshes after the restart")
         finally:
             for worker in workers.values():
                 worker.send_signal(signal.SIGINT)
@@ -123,7 +124,10 @@ def test_a_watched_topic_is_refreshed_once_per_period_by_two_workers_through_a_r
     assert len({tuple(p) for p in periods}) == len(refreshes), "one refresh per scheduled time"
     assert len(jobs) == len(refreshes), "each refresh made exactly one job, whichever worker ran it"
     posted = [hook["job_id"] for hook in receiver.received]
-    assert len(posted) == len(set(posted)), "each report announced once"
+    assert receiver.keys == posted, "each post's Idempotency-Key is its job, so a receiver can drop a repeat"
+    assert set(posted) <= {job_id for job_id, _ in jobs} and len(set(posted)) >= 4, "the reports announced"
+    repeats = len(posted) - len(set(posted))
+    assert repeats <= 1, "at most the post that was in flight when worker-a was killed is repeated"
     assert {hook["topic"] for hook in receiver.received} == {"Vertical farming"}
     assert all(hook["status"] == "complete" and hook["link"] == f"/research?job={hook['job_id']}"
                for hook in receiver.received)

@@ -155,13 +155,18 @@ def webhook_message(job_id: str, snapshot: Any) -> dict[str, Any]:
             "link": f"/research?job={job_id}", "status": snapshot.status.value, "changes": headline}
 
 
-async def post_webhook(url: str, body: str, allow_private: bool) -> int:
-    """POST ``body`` (JSON) to ``url`` through the address guard; raises on a refused address or an HTTP error."""
+async def post_webhook(url: str, body: str, allow_private: bool, key: str = "") -> int:
+    """POST ``body`` (JSON) to ``url`` through the address guard; raises on a refused address or an HTTP error.
+
+    Delivery is at least once: a process that stops after the receiver got the post but before DBOS recorded
+    it posts again when the refresh resumes. ``key`` (the job id) goes in the ``Idempotency-Key`` header, so
+    a receiver can drop a repeat."""
     await check_url(url, allow_private=allow_private)
     transport = guarded_transport(allow_private=allow_private, max_connections=1)
     async with httpx2.AsyncClient(transport=transport, timeout=WEBHOOK_TIMEOUT, trust_env=False,
                                   follow_redirects=False) as client:
-        response = await client.post(url, content=body, headers={"Content-Type": "application/json"})
+        response = await client.post(url, content=body, headers={"Content-Type": "application/json",
+                                                                 **({"Idempotency-Key": key} if key else {})})
     response.raise_for_status()
     return response.status_code
 
@@ -184,7 +189,7 @@ async def refresh_topic(scheduled_at: dt.datetime, context: str) -> str:
         try:
             await DBOS.run_step_async({"name": "webhook", "retries_allowed": True, "max_attempts": WEBHOOK_ATTEMPTS,
                                        "interval_seconds": 1.0, "backoff_rate": 3.0},
-                                      post_webhook, url, body, host.settings.fetch_private)
+                                      post_webhook, url, body, host.settings.fetch_private, job_id)
         except Exception as exc:  # noqa: BLE001 - logged; the job is done whatever the receiver does
             reason = "refused address" if isinstance(exc, Refused) else type(exc).__name__
             _log.warning("the webhook to %s failed after %d attempts (%s)", urlsplit(url).hostname, WEBHOOK_ATTEMPTS,
