@@ -8,7 +8,8 @@ import streamlit as st
 
 from research.config import ConfigError
 from research.inputs import WorkflowKind
-from research.jobs.service import JobSnapshot, JobStatus, Period, StepState
+from research.jobs.service import JobSnapshot, JobStatus, Period, StepState, WatchedTopic
+from research.owners import Access
 from research.reports import markdown as md
 from research.reports.changes import render_changes
 from research.reports.exports import EXPORTS, download_name
@@ -70,19 +71,28 @@ def downloads(snapshot: JobSnapshot) -> None:
                                type="primary" if number == 0 else "secondary", width="stretch")
 
 
+@st.cache_data(show_spinner=False, ttl=60, max_entries=500)
+def _watched(job_id: str, access: Access) -> WatchedTopic | None:
+    """How often the person has the report's topic refreshed (read from the schedules once a minute at most:
+    each read opens a database client; watching or not clears it)."""
+    return runtime.jobs().watched_topic(job_id, access)
+
+
 def _watch(job_id: str, key: str) -> None:
     runtime.jobs().watch_topic(job_id, Period(st.session_state[key]), runtime.access())
+    _watched.clear()
     st.toast("Watching this topic: each refreshed report opens with what changed.", icon=":material/notifications:")
 
 
 def _unwatch(job_id: str) -> None:
     runtime.jobs().unwatch_topic(job_id, runtime.access())
+    _watched.clear()
     st.toast("No longer watching this topic.", icon=":material/notifications_off:")
 
 
 def watch_menu(snapshot: JobSnapshot) -> None:
     """*Watch*: have the report's topic researched again daily, weekly or monthly (or stop that)."""
-    watched = runtime.jobs().watched_topic(snapshot.id, runtime.access())
+    watched = _watched(snapshot.id, runtime.access())
     label = f"Watching ({watched.every})" if watched else "Watch"
     with st.popover(label, icon=":material/notifications:", key=f"watch-{snapshot.id}"):
         if watched is not None:
