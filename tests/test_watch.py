@@ -59,10 +59,14 @@ class Receiver(LocalServer):
         self.arrived = threading.Condition()
         """Notified with each body received."""
 
+    def reports(self) -> int:
+        """How many different reports have been announced (a repeated post of one report counts once)."""
+        return len({hook["job_id"] for hook in self.received})
+
     def wait_for(self, count: int, what: str) -> None:
-        """Block until ``count`` bodies have been received (AssertionError after :data:`WAIT` seconds)."""
+        """Block until ``count`` different reports have been announced (AssertionError after :data:`WAIT` s)."""
         with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.received) >= count, WAIT), f"timed out waiting for {what}"
+            assert self.arrived.wait_for(lambda: self.reports() >= count, WAIT), f"timed out waiting for {what}"
 
     @property
     def url(self) -> str:
@@ -109,7 +113,8 @@ def test_a_watched_topic_is_refreshed_once_per_period_by_two_workers_through_a_r
             workers["worker-a"].wait(timeout=10)
             workers["worker-a"] = start_worker(environment(server, database, "worker-a", tmp_path / "worker-a",
                                                            **hooks))
-            seen = len(receiver.received)
+            with receiver.arrived:
+                seen = receiver.reports()
             receiver.wait_for(seen + 2, "two more refreshes after the restart")
         finally:
             for worker in workers.values():
