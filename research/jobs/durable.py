@@ -90,6 +90,7 @@ class Attachment(Protocol):
     models: Any
     settings: Settings
     reuse: dict[str, StepOutcome[Any]] | None
+    resumed: bool
 
 
 class JobHost(Protocol):
@@ -113,7 +114,7 @@ class JobHost(Protocol):
         """The provider queue of the started engine."""
         ...
 
-    async def attach(self, order: JobOrder, resumed: bool) -> Attachment:
+    async def attach(self, order: JobOrder) -> Attachment:
         """Show the job, submitted here or resumed after a restart; its events, cancel flag, models, settings."""
         ...
 
@@ -155,10 +156,6 @@ def _boot() -> str:
     return BOOT_ID
 
 
-def _began() -> tuple[str, float]:
-    return BOOT_ID, time.time()
-
-
 async def _outside_the_job(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` with no DBOS context: a workflow it enqueues stands alone, tied to the job by its id."""
     return await asyncio.create_task(coro, context=contextvars.Context())
@@ -172,10 +169,9 @@ async def research_job(order_json: str) -> str:
     outcomes and the rest run; its deadline counts from when it first began.
     """
     order = JobOrder.model_validate_json(order_json)
-    boot, began = await DBOS.run_step_async({"name": "began"}, _began)
-    resumed = boot != BOOT_ID
     service = serving()
-    attachment = await service.attach(order, resumed=resumed)
+    attachment = await service.attach(order)
+    resumed, began = attachment.resumed, order.created_at  # a job starts as it is submitted: no step records it
     settings = attachment.settings
     deadline = began + settings.run_timeout
     try:
@@ -208,27 +204,32 @@ class DurableSteps:
         self._reserved = {step.key: DBOS.reserve_step() for step in graph}
         self._before_restart: set[str] = set()
         """The steps whose outcomes were recorded before a restart."""
+        self._ran_here: dict[str, StepOutcome[Any]] = {}
+        """By step key: the outcome of a step that ran in this process, until :meth:`__call__` takes it."""
 
     async def __call__(self, step: Step, inputs: StepInputs, ctx: StepContext) -> Any:
+        queued = self.queued and step.calls_model
         call = StepCall(order=self.order, key=step.key, deadline=self.deadline,
-                        inputs={key: dump_outcome(o) for key, o in inputs.outcomes.items()},
+                        # a step run in this process takes its inputs as they are; only a queued one needs JSON
+                        inputs={key: dump_outcome(o) for key, o in inputs.outcomes.items()} if queued else {},
                         rank=self._ranks.get(step.key, len(self._ranks) + 1),
-                        queued=self.queued and step.calls_model, calls_model=step.calls_model,
-                        **self._budget_left())
+                        queued=queued, calls_model=step.calls_model, **self._budget_left())
         left = None if self.deadline is None else self.deadline - time.time()
-        checkpointed = self._reserved[step.key].run_async({"name": step.key}, self._carry_out, call, ctx)
+        checkpointed = self._reserved[step.key].run_async({"name": step.key}, self._carry_out, call, inputs, ctx)
         try:  # after the deadline, recorded steps still come back, and the rest end at once as out of time
             text = await asyncio.wait_for(checkpointed, left if left and left > 0 else None)
         except TimeoutError:
             limit = round(self.order.settings.run_timeout, 1)
             raise RecordedFailure(f"stopped: the run's time limit of {limit:g} s was reached", timed_out=True) from None
-        outcome, extra = load_outcome(text)
-        job_boot = extra.get("job_boot", extra.get("boot"))
-        if job_boot != BOOT_ID:
-            self._before_restart.add(step.key)
-            outcome.note = outcome.note or RECORDED_NOTE  # finished before this process started
-        if job_boot != BOOT_ID or extra.get("boot") != BOOT_ID:  # spent before, or elsewhere: the budget counts it
-            self.local.tools.budget.count(outcome.usage.input_tokens, outcome.usage.output_tokens)
+        outcome = self._ran_here.pop(step.key, None)  # its recorded JSON need not be read back
+        if outcome is None:  # recorded before a restart, or run by another process
+            outcome, extra = load_outcome(text)
+            job_boot = extra.get("job_boot", extra.get("boot"))
+            if job_boot != BOOT_ID:
+                self._before_restart.add(step.key)
+                outcome.note = outcome.note or RECORDED_NOTE  # finished before this process started
+            if job_boot != BOOT_ID or extra.get("boot") != BOOT_ID:  # spent before, or elsewhere: the budget counts it
+                self.local.tools.budget.count(outcome.usage.input_tokens, outcome.usage.output_tokens)
         ctx.outcome.attempts, ctx.outcome.usage, ctx.outcome.note = outcome.attempts, outcome.usage, outcome.note
         if outcome.ok:
             return outcome.result
@@ -242,15 +243,21 @@ class DurableSteps:
         usd = None if budget.usd is None else max(budget.usd - (budget.spent_usd or 0.0), 1e-9)
         return {"budget_tokens": tokens, "budget_usd": usd}
 
-    async def _carry_out(self, call: StepCall, ctx: StepContext) -> str:
-        """The step's outcome as JSON (the DBOS step's output): run here, or by whichever process dequeues it."""
+    async def _carry_out(self, call: StepCall, inputs: StepInputs, ctx: StepContext) -> str:
+        """The step's outcome as JSON (the DBOS step's output): run here, or by whichever process dequeues it.
+
+        An outcome that came to be in this process is also kept as it is, for :meth:`__call__` to take.
+        """
         if call.queued:
-            outcome, extra = load_outcome(await _outside_the_job(self._queued(call, ctx)))
-            return dump_outcome(outcome, boot=extra.get("boot"), job_boot=BOOT_ID)  # who ran it, who recorded it
+            text = await _outside_the_job(self._queued(call, ctx))
+            outcome, extra = load_outcome(text) if call.key not in self._ran_here else (self._ran_here[call.key], {})
+            return dump_outcome(outcome, boot=extra.get("boot", BOOT_ID), job_boot=BOOT_ID)  # who ran it, recorded it
         # Not recorded, in a job resumed after a restart: if its inputs were all ready before the restart, the step
         # had started then (or was waiting for a slot), so it starts again now.
-        again = self.resumed and all(key in self._before_restart for key in call.inputs)
-        outcome = await _run_step(call, self.local.tools, self.local.publish, again, self.local, self.service)
+        again = self.resumed and all(key in self._before_restart for key in inputs.outcomes)
+        outcome = await _run_step(call, self.local.tools, self.local.publish, again, self.local, self.service,
+                                  inputs)
+        self._ran_here[call.key] = outcome
         return dump_outcome(outcome, boot=BOOT_ID)
 
     async def _queued(self, call: StepCall, ctx: StepContext) -> str:
@@ -270,7 +277,8 @@ class DurableSteps:
             if recorded in done:  # run by another process
                 return recorded.result()
             recorded.cancel()  # it runs here: its outcome is handed over, no need to read the database for it
-            return dump_outcome(await here, boot=BOOT_ID)
+            self._ran_here[call.key] = await here
+            return dump_outcome(self._ran_here[call.key], boot=BOOT_ID)
         except asyncio.CancelledError:
             await asyncio.shield(DBOS.cancel_workflow_async(workflow_id))  # never resumed, nor run elsewhere
             raise
@@ -323,7 +331,8 @@ async def research_step(call_json: str) -> str:
 
 
 async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: bool, local: LocalJob | None,
-                    service: JobHost) -> StepOutcome[Any]:
+                    service: JobHost, inputs: StepInputs | None = None) -> StepOutcome[Any]:
+    """Run the step ``call`` names; ``inputs``: its inputs' outcomes, when not read from the call's JSON."""
     request = call.order.request
     workflow = workflow_for(request.kind)
     limits = workflow.limits(request, call.order.settings)
@@ -341,9 +350,9 @@ async def _run_step(call: StepCall, tools: RunTools, publish: EventSink, rerun: 
             outcome.state, outcome.error, outcome.attempts = stopped
             return
         ctx._emit(StepState.RUNNING, "running again after a restart" if rerun else "")
-        inputs = StepInputs({key: load_outcome(text)[0] for key, text in call.inputs.items()})
+        given = inputs if inputs is not None else StepInputs({key: load_outcome(text)[0] for key, text in call.inputs.items()})
         try:
-            outcome.result = await step.work(inputs, ctx)
+            outcome.result = await step.work(given, ctx)
             outcome.state = StepState.DONE
         except BudgetReached as exc:  # a request that did not fit was never sent
             outcome.state, outcome.error = StepState.SKIPPED, str(exc)

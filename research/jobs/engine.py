@@ -30,8 +30,9 @@ from research.logs import route_library_logs
 from research.store import database_url_for
 
 APP_NAME = "market-research"
-APP_VERSION = "research-jobs-3"
-"""3: each graph step is a step of the job's own workflow at a reserved place; 2: plain JSON (1 pickled)."""
+APP_VERSION = "research-jobs-4"
+"""4: no "began" step (a job's start is its order's); 3: each graph step is a step of the job's own workflow at a
+reserved place; 2: plain JSON (1 pickled)."""
 PROVIDER_QUEUE = "research-provider"
 """The queue every model-calling step waits in when the limit is deployment-wide."""
 QUEUE_POLL_SECONDS = 0.01

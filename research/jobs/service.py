@@ -78,6 +78,8 @@ class Attachment:
     settings: Settings
     """The job's settings with this process's keys."""
     reuse: dict[str, StepOutcome[Any]] | None
+    resumed: bool
+    """True when this process did not submit the job: DBOS resumed it after a restart."""
 
 
 _running: JobService | None = None
@@ -347,7 +349,7 @@ class JobService:
             raise RuntimeError("the durable engine is not started")
         return self._engine.queue
 
-    async def attach(self, order: JobOrder, resumed: bool) -> Attachment:
+    async def attach(self, order: JobOrder) -> Attachment:
         """Show a durable job: one submitted here, or one this process resumed after a restart."""
         with self._lock:
             state = self._jobs.get(order.id)
@@ -360,11 +362,11 @@ class JobService:
                 self._added.notify_all()
         if recovered:
             self._told(state)
-        state.resumed = state.resumed or resumed
         if state.cancel_event is None:
             state.cancel_event = asyncio.Event()
         reuse = await self._reuse(order.retry_of)
-        return Attachment(state.on_event, state.cancel_event, self._models.get(order.id), state.settings, reuse)
+        return Attachment(state.on_event, state.cancel_event, self._models.get(order.id), state.settings, reuse,
+                          resumed=recovered)
 
     async def finished(self, job_id: str, result: JobResult) -> None:
         """Write a job's result to the history and show it on its page (a market report with what changed since
