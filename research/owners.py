@@ -31,6 +31,11 @@ class Owner(BaseModel):
         return cls(id=f"{issuer} {subject}", email=email or None, name=name or None)
 
     @property
+    def label(self) -> str | None:
+        """How others see them named beside their reports: their name, else their e-mail address (None: neither)."""
+        return self.name or self.email
+
+    @property
     def subject(self) -> str:
         """The provider's subject (the id's last part; the local user's is "local")."""
         return self.id.rsplit(" ", 1)[-1]

@@ -61,6 +61,7 @@ _JOBS = sa.Table(
     sa.Column("tokens", sa.BigInteger),  # what the run spent; NULL in older rows and while it runs
     sa.Column("cost_usd", _SECONDS),  # its estimated cost where the model's price is known
     sa.Column("owner", sa.Text),  # who started it (research.owners); NULL in older rows: the local user's
+    sa.Column("owner_name", sa.Text),  # how they were named when they started it (Owner.label); NULL: unknown
 )
 sa.Index("jobs_by_created", _JOBS.c.created_at.desc())
 sa.Index("jobs_by_status", _JOBS.c.status)
@@ -73,7 +74,7 @@ _META = sa.Table("store_meta", _METADATA, sa.Column("key", sa.Text, primary_key=
 _REQUEST: TypeAdapter[ResearchRequest] = TypeAdapter(ResearchRequest)
 _SUMMARY = [_JOBS.c[name] for name in
             ("id", "kind", "topic", "status", "created_at", "finished_at", "provider", "model", "demo", "elapsed",
-             "worker", "tokens", "cost_usd", "owner")]
+             "worker", "tokens", "cost_usd", "owner", "owner_name")]
 
 
 def _owned_by(owner: str) -> sa.ColumnElement[bool]:
@@ -140,6 +141,8 @@ class StoredJob(BaseModel):
     """The run's estimated cost, where the model's price was known."""
     owner: str = LOCAL_ID
     """Who started it (an :class:`research.owners.Owner` id); jobs of older releases are the local user's."""
+    owner_name: str | None = None
+    """How the person who started it was named then (their name or e-mail address); None when unknown."""
 
     @property
     def duration(self) -> float | None:
@@ -236,9 +239,9 @@ class ReportStore:
 
     def record_started(self, job_id: str, *, request: ResearchRequest, provider: str, model: str, demo: bool,
                        created_at: float, worker: str = "local", intent: str | None = None,
-                       owner: str = LOCAL_ID) -> None:
+                       owner: str = LOCAL_ID, owner_name: str | None = None) -> None:
         """Add a job with status "running" for the typed ``request``, run by the executor ``worker``, started by
-        ``owner`` (an :class:`research.owners.Owner` id).
+        ``owner`` (an :class:`research.owners.Owner` id) named ``owner_name``.
 
         ``intent`` names what was asked (a request's ``intent``): while a job of the same intent
         is running, no second one is added and :class:`DuplicateJob` names the first
@@ -254,7 +257,7 @@ class ReportStore:
                     id=job_id, kind=str(request.kind), topic=request.title, status=JobStatus.RUNNING.value,
                     created_at=float(created_at), finished_at=None, provider=provider, model=model,
                     demo=int(bool(demo)), result_json=None, worker=worker, request_json=request.model_dump_json(),
-                    intent=intent, owner=owner))
+                    intent=intent, owner=owner, owner_name=owner_name))
         except sa.exc.IntegrityError:
             running = self.running_with_intent(intent) if intent is not None else None
             if running is None:
@@ -300,6 +303,12 @@ class ReportStore:
             conn.execute(sa.update(_JOBS).where(_JOBS.c.id == job_id).values(
                 status=str(status), finished_at=float(finished_at), result_json=result_json,
                 elapsed=None if elapsed is None else float(elapsed), tokens=tokens, cost_usd=cost_usd))
+
+    def name_of(self, owner: str) -> str | None:
+        """How ``owner`` was last named beside a job of theirs (None when no job of theirs says)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(_JOBS.c.owner_name).where(_owned_by(owner), _JOBS.c.owner_name.is_not(None))
+                                .order_by(_JOBS.c.created_at.desc()).limit(1)).scalar()
 
     def latest_complete(self, kind: str, topic: str, *, before: float, owner: str = LOCAL_ID) -> StoredJob | None:
         """The newest complete job of ``owner``'s of ``kind`` on ``topic`` (whatever its case and spacing) created

@@ -5,7 +5,8 @@ provider on 127.0.0.1, each person in a browser context of their own, the app ag
   this link" and offers him nothing to delete; an anonymous visitor following it gets only the sign-in
   page. Alice sees it in her History, deletes it (select, *Delete*, confirm) and it is gone.
 - ``RESEARCH_SHARED_HISTORY=1`` (the same app restarted): Bob's History lists Alice's report and he can
-  open it, read-only: no *Run again*, *Delete* or *Watch*; on her running job no *Cancel*.
+  open it, read-only: a *By* column and the page name her; no *Run again*, *Delete* or *Watch*; on her
+  running job no *Cancel*, and it says whose it is.
 - ``RESEARCH_ADMINS=<Bob's e-mail>``: Bob sees Alice's report in History and deletes it.
 
 One app (one data folder, one port: the redirect URI names it) is restarted with each test's settings;
@@ -54,7 +55,8 @@ PEOPLE = {"alice": ALICE, "bob": BOB}
 HANGING = "Hanging research of Alice"
 """The research agents' requests about this topic never answer (a job that keeps running until cancelled)."""
 NO_REPORT = "There is no report at this link. It may have been deleted — see History."
-READ_ONLY = "Another person's report: read-only."
+READ_ONLY = f"Started by {ALICE['name']}: read-only."
+"""What Bob's page says on a job of Alice's in a shared history."""
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 """The app once its script run has ended (everything it draws is drawn)."""
 PLAIN: dict[str, str] = {}
@@ -273,7 +275,11 @@ def test_a_shared_history_shows_bob_alices_reports_read_only(app, people, config
 
     configure(SHARED)  # the app restarted with a shared history: the report is still Alice's
     assert alices in history_titles(bob, app)
+    by = {cells[0]: cells[2] for cells in grid_texts(bob)}  # Report, Preview, By, …
+    assert by[alices] == ALICE["name"], "the By column names whose report it is"
+    assert all(whose == "you" for topic, whose in by.items() if topic != alices), "Bob's own reports are his"
     click_grid_row(bob, alices)
+    expect(bob.get_by_text(f"by {ALICE['name']}")).to_be_visible()  # the selected row's caption
     expect(bob.get_by_role("link", name="Open")).to_be_visible()
     expect(bob.get_by_role("button", name="Download", exact=True)).to_be_visible()  # reading includes downloading
     expect_no_changes_offered(bob)
@@ -296,6 +302,7 @@ def test_a_shared_history_shows_bob_alices_reports_read_only(app, people, config
     bob.goto(f"{app.url}/?job={running}")
     expect(bob.get_by_text(f"Researching “{HANGING}”…")).to_be_visible()
     expect(bob.locator(".st-key-agent-market")).to_be_visible()
+    expect(bob.get_by_text(READ_ONLY)).to_be_visible()  # said while it runs too
     expect_no_changes_offered(bob)
     no_errors(bob)
     screenshot(bob, "people-shared-bob-alices-running")

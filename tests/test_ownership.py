@@ -92,13 +92,17 @@ def test_the_same_request_of_two_people_is_two_jobs_and_runs_again_as_the_askers
 def test_a_shared_history_is_read_only_and_an_admin_may_delete_any_report(service) -> None:
     alices = finished(service, ALICE)
     shared = Access.of(BOB, shared=True)
-    assert [j.id for j in service.history(access=shared)] == [alices]
-    assert service.snapshot(alices, shared) is not None, "everyone's reports open in a shared history"
+    assert [(j.id, j.owner_name) for j in service.history(access=shared)] == [(alices, "Alice")], \
+        "the history names whose each report is (her name; an e-mail address when the provider gives no name)"
+    assert service.snapshot(alices, shared).owner_name == "Alice"
+    bobs = finished(service, BOB)
+    assert service.snapshot(bobs, shared).owner_name == "bob@example.com"
+    assert service.store.name_of(ALICE.id) == "Alice" and service.store.name_of(MALLORY.id) is None
     assert not shared.may_change(ALICE.id) and service.run_again(alices, access=shared) is None
     assert not service.delete(alices, shared), "read-only"
     admin = Access.of(BOB, admins=frozenset({"BOB@example.com"}))  # e-mail addresses in any case
     assert admin.admin and not Access.of(BOB, admins=frozenset({"alice"})).admin
-    assert [j.id for j in service.history(access=admin)] == [alices]
+    assert [j.id for j in service.history(access=admin)] == [bobs, alices]
     assert service.delete(alices, admin) and service.snapshot(alices, Access.of(ALICE)) is None
 
 

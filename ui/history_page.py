@@ -180,22 +180,31 @@ def selected(jobs: list[StoredJob]) -> list[StoredJob]:
 
 
 def table(jobs: list[StoredJob]) -> None:
-    """One row per job: its title, figure preview, start, status, duration, workflow and spend; rows can be selected."""
+    """One row per job: its title, figure preview, start, status, duration, workflow and spend; rows can be selected.
+
+    Where everyone's reports are listed (a shared history, or an admin's), a *By* column says whose each one is, in
+    the place of *Duration* (a selected row's caption still gives it)."""
+    everyone = runtime.access().sees_everyone
+    columns = [name for name in COLUMNS if name != "Duration"] if everyone else list(COLUMNS)
+    if everyone:
+        columns.insert(columns.index("Preview") + 1, "By")
     data = pd.DataFrame({
         "Report": [job.topic for job in jobs],
         "Preview": [preview(job) or None for job in jobs],
+        "By": [runtime.whose(job.owner, job.owner_name) for job in jobs],
         "Started": [dt.datetime.fromtimestamp(job.created_at) for job in jobs],
         "Status": [job.status.value for job in jobs],
         "Duration": pd.Series([job.duration for job in jobs], dtype="float64"),
         "Workflow": [workflow_label(job.kind).removesuffix(" research") for job in jobs],
         "Spend": [spend(job) or None for job in jobs],
-    }, columns=list(COLUMNS))
+    }, columns=columns)
     # The widths (530 px and the selection column) fill a 1024 px window beside the sidebar; a wider table shares
     # the rest out among them. Long titles, previews and spends are cut there (a selected row's caption has them).
     config = {
         "Report": st.column_config.TextColumn("Report", width=108, help="The topic, or the companies"),
         "Preview": st.column_config.TextColumn(
             "Preview", width=84, help="Market size (year) and leader with its share, or the batch's size"),
+        "By": st.column_config.TextColumn("By", width=58, help="Who started it"),
         "Started": st.column_config.DatetimeColumn("Started", format="D MMM, HH:mm", width=80),
         "Status": st.column_config.TextColumn("Status", width=66),
         "Duration": st.column_config.NumberColumn("Duration", format="%.1f s", width=58,
@@ -248,7 +257,10 @@ def one(job: StoredJob) -> None:
             st.button("Delete", key=f"del-{job.id}", icon=":material/delete:", type="tertiary",
                       on_click=_ask_delete, args=((job.id,),))
     started = dt.datetime.fromtimestamp(job.created_at)
-    about = [f"“{md.inline(job.topic)}”", md.inline(preview(job)), f"{started.day} {started:%b %Y, %H:%M}",
+    whose = runtime.whose(job.owner, job.owner_name)
+    took = f"{job.duration:.1f} s" if job.duration is not None else ""
+    about = [f"“{md.inline(job.topic)}”", md.inline(preview(job)), "" if whose == "you" else f"by {md.inline(whose)}",
+             f"{started.day} {started:%b %Y, %H:%M}", took,
              md.inline(spend(job)).replace("$", "\\$"), md.inline(job.model), "demo" if job.demo else "",
              "" if job.status.finished else "a running job can be deleted once it ends"]
     st.caption(" · ".join(part for part in about if part))

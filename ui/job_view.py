@@ -53,8 +53,9 @@ def live(job_id: str) -> None:
         if snapshot.resumed:
             st.info(RESUMED_NOTE, icon=":material/restart_alt:")
         _progress(snapshot)
-        if runtime.access().may_change(snapshot.owner) and \
-                st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
+        if not runtime.access().may_change(snapshot.owner):  # another person's job in a shared history
+            st.caption(read_only(snapshot))
+        elif st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
             runtime.jobs().cancel(job_id, runtime.access())
     if snapshot.kind is WorkflowKind.MARKET:
         report_view.sections(market_sections(snapshot.partial, snapshot.problems), f"live-{job_id}", only_ready=True)
@@ -125,11 +126,17 @@ def _open(start: Callable[[], str | None]) -> None:
         st.query_params["job"] = job_id
 
 
+def read_only(snapshot: JobSnapshot) -> str:
+    """The note on another person's job in a shared history: whose it is, and that this page only reads it."""
+    whose = runtime.whose(snapshot.owner, snapshot.owner_name)
+    return f":material/visibility: Started by {md.inline(whose)}: read-only."
+
+
 def run_again_buttons(snapshot: JobSnapshot, *, retry: bool = True) -> None:
     """Run the job again with this session's settings, or (``retry``) retry only what failed, keeping what
     succeeded. Drawn into the current container (the controls row)."""
     if not runtime.access().may_change(snapshot.owner):  # another person's report in a shared history
-        st.caption(":material/visibility: Another person's report: read-only.")
+        st.caption(read_only(snapshot))
         return
     if snapshot.request is None:
         st.caption(OLDER_RELEASE)

@@ -52,6 +52,11 @@ def access() -> Access:
     return Access.of(auth.owner(), shared=settings.shared_history, admins=settings.admins)
 
 
+def whose(owner: str, owner_name: str | None) -> str:
+    """Who started a job, as this session's person reads it: "you", their name (or e-mail), or "another person"."""
+    return "you" if access().owns(owner) else owner_name or "another person"
+
+
 @st.cache_resource(show_spinner=False, on_release=JobService.close)
 def jobs() -> JobService:
     """The one job service (and event-loop thread) of this server process, with the history.

@@ -37,13 +37,15 @@ class JobOrder(BaseModel):
     created_at: float = Field(default_factory=time.time)
     owner: str = LOCAL_ID
     """Who started the job (an :class:`research.owners.Owner` id; orders of earlier releases: the local user)."""
+    owner_name: str | None = None
+    """How they are named beside the job (:attr:`research.owners.Owner.label`)."""
 
     @classmethod
     def of(cls, job_id: str, request: Any, settings: Settings, retry_of: str | None = None,
-           created_at: float | None = None, owner: str = LOCAL_ID) -> JobOrder:
+           created_at: float | None = None, owner: str = LOCAL_ID, owner_name: str | None = None) -> JobOrder:
         """The order for a job, its settings stripped of secrets."""
         return cls(id=job_id, request=request, settings=without_secrets(settings), retry_of=retry_of,
-                   created_at=created_at or time.time(), owner=owner)
+                   created_at=created_at or time.time(), owner=owner, owner_name=owner_name)
 
 
 def without_secrets(settings: Settings) -> Settings:

@@ -183,7 +183,7 @@ class JobService:
     async def submit_refresh(self, request: Request, owner: str = LOCAL.id) -> str | None:
         """A scheduled refresh of ``request`` for ``owner`` (who watches it): a new job with this process's
         settings (on the jobs' loop); None when the daily budget is spent."""
-        person = LOCAL if owner == LOCAL.id else Owner(id=owner)
+        person = LOCAL if owner == LOCAL.id else Owner(id=owner, name=await asyncio.to_thread(self._name_of, owner))
         try:  # started outside the refresh workflow's context: the job is a workflow of its own
             return await asyncio.create_task(self._submit(request, self.settings, True, None, person),
                                              context=contextvars.Context())
@@ -356,7 +356,8 @@ class JobService:
             recovered = state is None
             if state is None:
                 state = JobState(order.id, order.request, self.with_secrets(order.settings), retry_of=order.retry_of,
-                                 created_at=order.created_at, resumed=True, owner=order.owner)
+                                 created_at=order.created_at, resumed=True, owner=order.owner,
+                                 owner_name=order.owner_name)
                 self._jobs[order.id] = state
                 self._resuming.discard(order.id)
                 self._added.notify_all()
@@ -468,7 +469,7 @@ class JobService:
         budget = self.budget_for(owner.id)
         if budget is not None and not settings.demo:  # DailyBudgetSpent: nothing is recorded
             await asyncio.to_thread(budget.check_open)
-        job = JobState(new_job_id(), request, settings, retry_of=retry_of, owner=owner.id)
+        job = JobState(new_job_id(), request, settings, retry_of=retry_of, owner=owner.id, owner_name=owner.label)
         job.cancel_event = asyncio.Event()
         with self._lock:  # claimed before the first await: a second submit on this loop finds it
             self._jobs[job.id] = job
@@ -481,7 +482,8 @@ class JobService:
             if self.store is not None:  # the database decides across processes: one running job per intent
                 await asyncio.to_thread(self.store.record_started, job.id, request=request, provider=source.label,
                                         model=source.model_name, demo=source.is_demo, created_at=job.created_at,
-                                        worker=self.settings.worker_id, intent=intent, owner=owner.id)
+                                        worker=self.settings.worker_id, intent=intent, owner=owner.id,
+                                        owner_name=owner.label)
         except BaseException as exc:
             self._forget(job.id)
             await source.aclose()
@@ -496,6 +498,10 @@ class JobService:
         task.add_done_callback(self._tasks.discard)
         return job.id
 
+    def _name_of(self, owner: str) -> str | None:
+        """How ``owner`` is named beside their jobs (a scheduled refresh has no signed-in person to ask)."""
+        return self.store.name_of(owner) if self.store is not None else None
+
     def _forget(self, job_id: str) -> None:
         with self._lock:
             self._jobs.pop(job_id, None)
@@ -504,7 +510,8 @@ class JobService:
         try:
             if self._durable(job.settings):
                 self._models[job.id] = source  # :meth:`attach` hands them to the job
-                order = JobOrder.of(job.id, job.request, job.settings, job.retry_of, job.created_at, job.owner)
+                order = JobOrder.of(job.id, job.request, job.settings, job.retry_of, job.created_at, job.owner,
+                                    job.owner_name)
                 if await durable_workflows.start_job(order) is None and job.result is None:  # cancelled early
                     await self._fail(job, "the job was cancelled before it began", JobStatus.CANCELLED)
                 return

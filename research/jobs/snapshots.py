@@ -79,6 +79,8 @@ class JobSnapshot:
     """The job's own budget, if it has one."""
     owner: str = LOCAL_ID
     """Who started the job (an :class:`research.owners.Owner` id)."""
+    owner_name: str | None = None
+    """How they are named beside it (their name or e-mail address), when known."""
 
     @property
     def spent_tokens(self) -> int:
@@ -133,11 +135,11 @@ class JobState:
 
     def __init__(self, job_id: str, request: MarketRequest | CompanyRequest, settings: Settings, *,
                  retry_of: str | None = None, created_at: float | None = None, resumed: bool = False,
-                 owner: str = LOCAL_ID) -> None:
+                 owner: str = LOCAL_ID, owner_name: str | None = None) -> None:
         self.id, self.request, self.settings, self.retry_of = job_id, request, settings, retry_of
         """``settings`` hold the key the job runs with (cleared when it ends); ``retry_of``: the job it retries."""
-        self.owner = owner
-        """Who started the job (an :class:`research.owners.Owner` id)."""
+        self.owner, self.owner_name = owner, owner_name
+        """Who started the job (an :class:`research.owners.Owner` id), and how they are named."""
         self.resumed = resumed
         """True when this process recovered the job after a restart."""
         self.workflow = workflow_for(request.kind)
@@ -183,7 +185,7 @@ class JobState:
                                tuple(self.steps.values()),
                                {key: "".join(parts) for key, parts in self.texts.items()}, dict(self.partial),
                                self.result, self.error, self.resumed, self.settings.budget_tokens,
-                               self.settings.budget_usd, self.owner)
+                               self.settings.budget_usd, self.owner, self.owner_name)
 
 
 def snapshot_from_store(store: ReportStore, job_id: str,
@@ -212,7 +214,7 @@ def snapshot_from_store(store: ReportStore, job_id: str,
     budget = getattr(result, "budget", None)
     return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, status, steps, partial=partial,
                        result=result, error=error, budget_tokens=budget.limit_tokens if budget else None,
-                       budget_usd=budget.limit_usd if budget else None, owner=row.owner)
+                       budget_usd=budget.limit_usd if budget else None, owner=row.owner, owner_name=row.owner_name)
 
 
 def _running_elsewhere(row: StoredJob, request: MarketRequest | CompanyRequest | None) -> JobSnapshot:
@@ -221,4 +223,5 @@ def _running_elsewhere(row: StoredJob, request: MarketRequest | CompanyRequest |
     where = f"running in another app process (worker {row.worker or 'unknown'})"
     keys = workflow.step_keys(request) if request is not None else []
     steps = tuple(StepView(key, workflow.step_label(key), message=where) for key in keys)
-    return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, JobStatus.RUNNING, steps, owner=row.owner)
+    return JobSnapshot(row.id, row.kind, row.topic, request, row.created_at, JobStatus.RUNNING, steps, owner=row.owner,
+                       owner_name=row.owner_name)
