@@ -296,6 +296,9 @@ def test_two_runs_of_a_topic_are_compared_and_each_row_shows_its_spend(app, repo
     assert charts.count() % 2 == 0
     first, second = (charts.nth(n).bounding_box() for n in (0, charts.count() // 2))
     assert first and second and first["x"] < second["x"] and abs(first["y"] - second["y"]) < 5, "side by side"
+    for n in range(charts.count()):  # half a page wide: each title wraps instead of running past the chart's edge
+        chart, title = charts.nth(n).bounding_box(), charts.nth(n).locator(".gtitle").bounding_box()
+        assert chart and title and title["x"] + title["width"] <= chart["x"] + chart["width"], "a title is cut off"
     charts.first.scroll_into_view_if_needed()
     screenshot(page, "history-compare-charts-1024x768")
     no_errors(page)

@@ -26,7 +26,7 @@ from research.jobs.service import JobSnapshot, JobStatus, MarketResearchResult, 
 from research.owners import Access
 from research.reports import markdown as md
 from research.reports.changes import render_changes, render_comparison
-from research.reports.charts import chart_for_section
+from research.reports.charts import chart_for_section, narrow
 from research.reports.exports import EXPORTS, Export, download_name
 from research.reports.preview import history_preview
 from research.reports.sections import market_sections
@@ -367,7 +367,7 @@ def side_by_side(chosen: list[StoredJob]) -> None:
             for section in market_sections(snapshot.partial, snapshot.problems):
                 figure = chart_for_section(section)
                 if figure is not None:
-                    st.plotly_chart(figure, key=f"compare-{job.id}-{section.key}", config={"displaylogo": False})
+                    st.plotly_chart(narrow(figure), key=f"compare-{job.id}-{section.key}", config={"displaylogo": False})
 
 
 def actions(jobs: list[StoredJob], chosen: list[StoredJob]) -> None:

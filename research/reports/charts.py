@@ -7,6 +7,7 @@ placed in a figure, because Plotly renders some HTML tags in titles, labels and 
 
 from __future__ import annotations
 
+import textwrap
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -82,6 +83,23 @@ def _style(fig: go.Figure, title: str, *, legend: bool = False) -> go.Figure:
     )
     if legend:
         fig.update_layout(legend=dict(orientation="h", x=0, y=1.02, xanchor="left", yanchor="bottom"))
+    return fig
+
+
+NARROW_TITLE_CHARS = 30
+"""A title's line length in a half-width chart (two side by side on a 1024 px screen)."""
+
+
+def narrow(fig: go.Figure) -> go.Figure:
+    """``fig`` for half a page (two reports' charts side by side): its title wrapped onto lines rather than cut
+    off at the figure's edge, and its legend under the plot rather than between the title and the plot."""
+    lines = textwrap.wrap(fig.layout.title.text or "", NARROW_TITLE_CHARS) or [""]  # entities hold no spaces
+    top = 24 + 22 * len(lines)
+    fig.update_layout(title=dict(text="<br>".join(lines), font=dict(size=15)),
+                      margin=dict(t=top, b=100 if fig.layout.showlegend else 40))
+    if fig.layout.showlegend:
+        fig.update_layout(legend=dict(orientation="h", x=0, y=-0.3, xanchor="left", yanchor="top"),
+                          height=HEIGHT + 50)
     return fig
 
 
