@@ -169,6 +169,11 @@ def test_the_expected_spend_shows_before_generate_and_the_live_spend_during_the_
     generate_button(page).click()
     spent = page.get_by_text(re.compile(r"Researching “Slow customer research”… · [1-9][\d,]* of 50,000 tokens so far"))
     expect(spent).to_be_visible()  # the market and competitor agents have answered; the customer agent has not
+    tiles = page.locator('[class*="st-key-live-tiles-"]')  # the key figures fill in as the agents finish
+    expect(tiles.get_by_text("being researched")).to_have_count(1)  # the customer agent's tile only
+    expect(tiles.get_by_text("Largest segment")).to_be_visible()
+    expect(tiles.get_by_text("being checked")).to_be_visible()  # no count of verified figures while research runs
+    expect(tiles.locator('[data-testid="stMetricValue"]').first).not_to_have_text("…")  # the market size is in
     screenshot(page, "research-live-spend")
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text(re.compile(r"^Cancelled in .* tokens"))).to_be_visible()

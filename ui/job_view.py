@@ -13,7 +13,7 @@ from research.owners import Access
 from research.reports import markdown as md
 from research.reports.changes import render_changes
 from research.reports.exports import EXPORTS, download_name
-from research.reports.market import report_head, run_details
+from research.reports.market import headline_metrics_so_far, report_head, run_details
 from research.reports.sections import market_sections
 from research.reports.views import being_written, duration_label
 from ui import batch_view, report_view, runtime, status
@@ -57,7 +57,8 @@ def live(job_id: str) -> None:
             st.caption(read_only(snapshot))
         elif st.button("Cancel", key=f"cancel-{job_id}", icon=":material/stop_circle:"):
             runtime.jobs().cancel(job_id, runtime.access())
-    if snapshot.kind is WorkflowKind.MARKET:
+    if snapshot.kind is WorkflowKind.MARKET:  # the key figures fill in as the research agents finish
+        report_view.tiles(headline_metrics_so_far(snapshot.partial, snapshot.problems), key=f"live-tiles-{job_id}")
         report_view.sections(market_sections(snapshot.partial, snapshot.problems), f"live-{job_id}", only_ready=True)
 
 

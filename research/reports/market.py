@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,7 +261,33 @@ def _missing(column: int, label: str, outcome: Any, what: str) -> HeadlineMetric
 def headline_metrics(result: MarketResearchResult) -> list[HeadlineMetric]:
     """The report's key figures at a glance, each with its checked status; a tile whose data is missing shows
     a dash and why."""
-    market, competitors, customers = (o.result if o.ok else None for o in result.research)
+    outcomes = {0: result.market, 1: result.market, 2: result.competitor, 3: result.customer}
+    return _tiles(*(o.result if o.ok else None for o in result.research),
+                  absent=lambda column, label, what: _missing(column, label, outcomes[column], what))
+
+
+def headline_metrics_so_far(results: Mapping[str, Any], problems: Mapping[str, str]) -> list[HeadlineMetric]:
+    """The key figures while the report is researched (results and problems by step key, as
+    :func:`research.reports.sections.market_sections` takes them): each agent's once it has finished, "…" while it
+    researches, a dash and why when it failed."""
+    keys = {0: StepKey.agent("market"), 1: StepKey.agent("market"), 2: StepKey.agent("competitor"),
+            3: StepKey.agent("customer")}
+
+    def absent(column: int, label: str, what: str) -> HeadlineMetric:
+        problem = problems.get(keys[column])
+        if problem:
+            return HeadlineMetric(column, label, "—", f"no {what}", f"No {what}: {problem}")
+        return HeadlineMetric(column, label, "…", "being researched", f"The {what} is still being researched")
+
+    found = (results.get(keys[0]), results.get(keys[2]), results.get(keys[3]))
+    return _tiles(*found, absent=absent, pending=any(keys[c] not in results and keys[c] not in problems
+                                                     for c in (0, 2, 3)))
+
+
+def _tiles(market: MarketData | None, competitors: CompetitorReport | None, customers: CustomerReport | None, *,
+           absent: Callable[[int, str, str], HeadlineMetric], pending: bool = False) -> list[HeadlineMetric]:
+    """The five tiles from the research agents' data; ``absent`` gives a tile whose data is not there, and
+    ``pending`` (research still running) holds back the count of verified figures."""
     metrics: list[HeadlineMetric] = []
     if market is not None:
         size, growth = market.market_size, market.growth
@@ -273,12 +299,12 @@ def headline_metrics(result: MarketResearchResult) -> list[HeadlineMetric]:
                                       f"{growth.period or 'period not stated'} · {growth_status.short}",
                                       f"{growth.cagr_percent:g} % a year — {growth_status.value}"))
     else:
-        metrics.append(_missing(0, "Market size", result.market, "market data"))
-        metrics.append(_missing(1, "Growth (CAGR)", result.market, "market data"))
-    for column, label, data, outcome, what in ((2, "Leader", competitors, result.competitor, "competitor data"),
-                                               (3, "Largest segment", customers, result.customer, "customer data")):
+        metrics.append(absent(0, "Market size", "market data"))
+        metrics.append(absent(1, "Growth (CAGR)", "market data"))
+    for column, label, data, what in ((2, "Leader", competitors, "competitor data"),
+                                      (3, "Largest segment", customers, "customer data")):
         if data is None:
-            metrics.append(_missing(column, label, outcome, what))
+            metrics.append(absent(column, label, what))
             continue
         part = data.largest()
         share = data.share_of(part)
@@ -289,6 +315,9 @@ def headline_metrics(result: MarketResearchResult) -> list[HeadlineMetric]:
     if any(f.status is FigureStatus.ILLUSTRATIVE for f in figures):
         metrics.append(HeadlineMetric(4, "Figures verified", "none", "demo: illustrative",
                                       "Demo figures: their sources are invented, so none is verified"))
+    elif pending:
+        metrics.append(HeadlineMetric(4, "Figures verified", "…", "being checked",
+                                      "Each figure is checked against its sources as its research arrives"))
     elif not figures:
         metrics.append(HeadlineMetric(4, "Figures verified", "—", "no figures to check",
                                       "No research data arrived, so there are no figures to check"))
