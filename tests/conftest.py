@@ -20,3 +20,19 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
                  "RESEARCH_RATE_LIMIT", "RESEARCH_WORKER_CONCURRENCY", "RESEARCH_PRICES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201 - a Playwright Browser (imported only by the browser tests)
+    """Debian's Chromium, launched once for a test module (skipped without it; on CI a failure)."""
+    from browser import require_chromium  # tests/browser.py: imported as the browser tests import it
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser_harness import launch_chromium
+
+    require_chromium()
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+

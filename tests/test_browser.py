@@ -26,14 +26,13 @@ from browser import (
     grid_texts,
     heading,
     job_id_of,
-    launch_chromium,
     log_size,
     require_chromium,
     screenshot,
     server_errors,
     topic_box,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from stub import Plan, agent_of, serve
 
 from research.store import ReportStore
@@ -68,15 +67,6 @@ def app(stub, tmp_path_factory) -> Iterator[StreamlitApp]:
     with StreamlitApp(stub.base_url, tmp_path_factory.mktemp("browser-data"), log_path=LOG,
                       extra_env={"RESEARCH_MAX_CONCURRENCY": "16"}) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(autouse=True)

@@ -18,13 +18,12 @@ from browser import (
     StreamlitApp,
     exceptions,
     job_id_of,
-    launch_chromium,
     log_size,
     require_chromium,
     screenshot,
     server_errors,
 )
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 from stub import Plan, serve
 
 from tests.support.responders import latency_responder
@@ -60,15 +59,6 @@ def stub_app(tmp_path_factory) -> Iterator[StreamlitApp]:
     with serve(plan) as stub, StreamlitApp(stub.base_url, tmp_path_factory.mktemp("companies-stub-data"),
                                            log_path=LOG) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(autouse=True)

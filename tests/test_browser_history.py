@@ -24,13 +24,12 @@ from browser import (
     grid_canvas,
     grid_row_height,
     grid_texts,
-    launch_chromium,
     log_size,
     require_chromium,
     screenshot,
     server_errors,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from research.config import load_settings
 from research.inputs import CompanyRequest, MarketRequest
@@ -84,15 +83,6 @@ def app(reports) -> Iterator[StreamlitApp]:
     LOG.unlink(missing_ok=True)
     with StreamlitApp("", data, log_path=LOG, extra_env={"RESEARCH_DEMO": "1"}) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(autouse=True)

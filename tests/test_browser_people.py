@@ -31,14 +31,13 @@ from browser import (
     grid_texts,
     heading,
     job_id_of,
-    launch_chromium,
     log_size,
     require_chromium,
     screenshot,
     server_errors,
     topic_box,
 )
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from stub import Plan, agent_of, serve
 
 from tests.support.browser_harness import free_port
@@ -95,15 +94,6 @@ def app(stub, provider, tmp_path_factory) -> Iterator[StreamlitApp]:
     with StreamlitApp(stub.base_url, tmp_path_factory.mktemp("people-data"), port=port, log_path=LOG,
                       secrets_file=secrets_file, extra_env=PLAIN) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def new_context(browser: Browser) -> BrowserContext:

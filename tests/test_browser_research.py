@@ -18,14 +18,13 @@ from browser import (
     exceptions,
     generate_button,
     heading,
-    launch_chromium,
     log_size,
     require_chromium,
     screenshot,
     server_errors,
     topic_box,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from stub import Plan, agent_of, serve
 
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
@@ -62,15 +61,6 @@ def app(stub, tmp_path_factory) -> Iterator[StreamlitApp]:
     LOG.unlink(missing_ok=True)
     with StreamlitApp(stub.base_url, tmp_path_factory.mktemp("research-page"), log_path=LOG) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -20,14 +20,13 @@ from browser import (
     StreamlitApp,
     exceptions,
     generate_button,
-    launch_chromium,
     log_size,
     require_chromium,
     screenshot,
     server_errors,
     topic_box,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from streamlit.testing.v1 import AppTest
 from stub import Plan, serve
 
@@ -67,15 +66,6 @@ def app(stub, provider, tmp_path_factory) -> Iterator[StreamlitApp]:
     with StreamlitApp(stub.base_url, tmp_path_factory.mktemp("signin-data"), port=port, log_path=LOG,
                       secrets_file=secrets_file) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
