@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import streamlit as st
 
 from research.providers.demo_content import demo_output_for, parse_request
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
@@ -58,3 +63,17 @@ class Plan:
 def serve(plan: Plan | None = None) -> StubOpenAIServer:
     """A stub server answering according to ``plan`` (start it with ``with``)."""
     return StubOpenAIServer(plan or Plan())
+
+
+@contextmanager
+def app_served(plan: Plan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StubOpenAIServer]:
+    """For an AppTest: the app talks to a stub server answering by ``plan``, keeps its history in a fresh folder
+    under ``tmp_path``, and starts (and leaves) with empty caches, so each test gets its own job service."""
+    st.cache_resource.clear()
+    with serve(plan) as stub:
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
+        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+        yield stub
+    st.cache_resource.clear()
+

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from stub import Plan, serve
+from stub import Plan, app_served
 
 from research.core.steps import StepState
 from tests.support.openai_server import Reply
@@ -22,13 +22,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 @pytest.fixture
 def server(monkeypatch, tmp_path):
     """The app talks to a stub server; history goes to a fresh folder; caches start empty."""
-    st.cache_resource.clear()
-    with serve(Plan(latency={"section": 0.1, "summary": 0.2})) as stub:
-        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
-        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
-        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+    with app_served(Plan(latency={"section": 0.1, "summary": 0.2}), monkeypatch, tmp_path) as stub:
         yield stub
-    st.cache_resource.clear()
 
 
 def start(topic: str) -> AppTest:
@@ -107,12 +102,7 @@ def test_demo_mode_is_labelled(monkeypatch, tmp_path) -> None:
 
 
 def test_cancel_stops_the_job_and_keeps_what_finished(monkeypatch, tmp_path) -> None:
-    st.cache_resource.clear()
-    plan = Plan(always={"customer": lambda r: Reply(hang=True)})
-    with serve(plan) as stub:
-        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
-        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
-        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+    with app_served(Plan(always={"customer": lambda r: Reply(hang=True)}), monkeypatch, tmp_path):
         at = start("plant-based dairy")
         job_id = at.query_params["job"]
         job_id = job_id[0] if isinstance(job_id, list) else job_id
@@ -134,10 +124,9 @@ def test_cancel_stops_the_job_and_keeps_what_finished(monkeypatch, tmp_path) -> 
         assert runtime.jobs().wait(job_id, 30), "the job stops"
         at.run()
         saved = runtime.jobs().store.get(job_id)
-    assert saved.status == "cancelled"
-    assert any(s.label.startswith("Cancelled in") for s in at.status), "a cancelled report with what finished"
-    assert "Cancelled" in texts(at) and "## Market Overview" in texts(at)
-    st.cache_resource.clear()
+        assert saved.status == "cancelled"
+        assert any(s.label.startswith("Cancelled in") for s in at.status), "a cancelled report with what finished"
+        assert "Cancelled" in texts(at) and "## Market Overview" in texts(at)
 
 
 

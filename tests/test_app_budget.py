@@ -7,9 +7,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
-from stub import Plan, serve
+from stub import Plan, app_served
 
 from ui import runtime
 
@@ -18,13 +17,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 @pytest.fixture
 def server(monkeypatch, tmp_path):
-    st.cache_resource.clear()
-    with serve(Plan(latency={"section": 0.05, "summary": 0.05})) as stub:
-        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
-        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
-        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+    with app_served(Plan(latency={"section": 0.05, "summary": 0.05}), monkeypatch, tmp_path) as stub:
         yield stub
-    st.cache_resource.clear()
 
 
 def job_of(at: AppTest) -> str:

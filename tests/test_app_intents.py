@@ -6,9 +6,8 @@ import threading
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
-from stub import Plan, agent_of, serve
+from stub import Plan, agent_of, app_served, serve
 
 from research.config import Settings
 from research.inputs import CompanyRequest
@@ -22,13 +21,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 @pytest.fixture
 def server(monkeypatch, tmp_path):
-    st.cache_resource.clear()
-    with serve(Plan(latency={"market": 0.3, "competitor": 0.3, "customer": 0.3})) as stub:
-        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
-        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
-        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+    with app_served(Plan(latency={"market": 0.3, "competitor": 0.3, "customer": 0.3}), monkeypatch, tmp_path) as stub:
         yield stub
-    st.cache_resource.clear()
 
 
 def generate(at: AppTest) -> AppTest:

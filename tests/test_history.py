@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
-from stub import Plan, serve
+from stub import Plan, app_served
 
 from research.config import Settings, load_settings
 from research.core.runs import JobStatus
@@ -43,13 +42,8 @@ MARKET_SIZE = re.compile(r"^[A-Z]{3} \d[\d,]*(\.\d)? (k|M|bn|tn) \(\d{4}\)")
 @pytest.fixture
 def server(monkeypatch, tmp_path):
     """The app talks to a stub server; history goes to a fresh folder; caches start empty."""
-    st.cache_resource.clear()
-    with serve(Plan()) as stub:
-        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
-        monkeypatch.setenv("RESEARCH_MODEL", "stub-model")
-        monkeypatch.setenv("RESEARCH_DATA_DIR", str(tmp_path / "data"))
+    with app_served(Plan(), monkeypatch, tmp_path) as stub:
         yield stub
-    st.cache_resource.clear()
 
 
 def history() -> AppTest:
