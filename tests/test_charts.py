@@ -256,7 +256,11 @@ def test_verified_figures_are_solid_and_estimates_hatched() -> None:
 def test_a_narrow_chart_wraps_its_title_and_keeps_escaped_text_whole() -> None:
     fig = charts._style(go.Figure(go.Bar(x=[1], y=[2], name="a")),
                         charts.plain("Competitors by estimated market share of <Acme & Sons> — estimate"), legend=True)
-    lines = charts.narrow(fig).layout.title.text.split("<br>")
+    before = fig.to_json()
+    narrowed = charts.narrow(fig)
+    lines = narrowed.layout.title.text.split("<br>")
     assert len(lines) > 1 and all(len(line) <= charts.NARROW_TITLE_CHARS for line in lines)
-    assert "&lt;Acme" in fig.layout.title.text and "&amp;" in fig.layout.title.text and "<Acme" not in fig.layout.title.text
-    assert fig.layout.legend.y < 0, "the legend goes under the plot, not between the title and the plot"
+    title = narrowed.layout.title.text
+    assert "&lt;Acme" in title and "&amp;" in title and "<Acme" not in title
+    assert narrowed.layout.legend.y < 0, "the legend goes under the plot, not between the title and the plot"
+    assert fig.to_json() == before, "the report's own (kept) figure is left as it was"

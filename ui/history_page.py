@@ -257,9 +257,9 @@ def one(job: StoredJob) -> None:
             st.button("Delete", key=f"del-{job.id}", icon=":material/delete:", type="tertiary",
                       on_click=_ask_delete, args=((job.id,),))
     started = dt.datetime.fromtimestamp(job.created_at)
-    whose = runtime.whose(job.owner, job.owner_name)
+    by = "" if access.owns(job.owner) else f"by {md.inline(runtime.whose(job.owner, job.owner_name))}"
     took = f"{job.duration:.1f} s" if job.duration is not None else ""
-    about = [f"“{md.inline(job.topic)}”", md.inline(preview(job)), "" if whose == "you" else f"by {md.inline(whose)}",
+    about = [f"“{md.inline(job.topic)}”", md.inline(preview(job)), by,
              f"{started.day} {started:%b %Y, %H:%M}", took,
              md.inline(spend(job)).replace("$", "\\$"), md.inline(job.model), "demo" if job.demo else "",
              "" if job.status.finished else "a running job can be deleted once it ends"]

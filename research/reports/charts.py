@@ -90,9 +90,11 @@ NARROW_TITLE_CHARS = 30
 """A title's line length in a half-width chart (two side by side on a 1024 px screen)."""
 
 
-def narrow(fig: go.Figure) -> go.Figure:
-    """``fig`` for half a page (two reports' charts side by side): its title wrapped onto lines rather than cut
-    off at the figure's edge, and its legend under the plot rather than between the title and the plot."""
+def narrow(figure: go.Figure) -> go.Figure:
+    """A copy of ``figure`` for half a page (two reports' charts side by side): its title wrapped onto lines rather
+    than cut off at the figure's edge, and its legend under the plot rather than between the title and the plot.
+    (A copy: :func:`chart_for_section` keeps its figures for the report's own page.)"""
+    fig = go.Figure(figure)
     lines = textwrap.wrap(fig.layout.title.text or "", NARROW_TITLE_CHARS) or [""]  # entities hold no spaces
     top = 24 + 22 * len(lines)
     fig.update_layout(title=dict(text="<br>".join(lines), font=dict(size=15)),
