@@ -11,7 +11,6 @@ market comparison matches them (:func:`research.reports.changes.same_name`).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -19,7 +18,7 @@ from pydantic import BaseModel
 
 from research.agents.company import CompanyProfile
 from research.reports import markdown as md
-from research.reports.changes import SIZE_STEP, same_name
+from research.reports.changes import SIZE_STEP, day_label, same_name
 
 
 class CompanyBatch(Protocol):
@@ -82,8 +81,7 @@ class BatchComparison(BaseModel):
     @property
     def since(self) -> str:
         """The earlier batch's date as people read it, e.g. "4 Dec 2026"."""
-        moment = dt.datetime.fromtimestamp(self.earlier_at)
-        return f"{moment.day} {moment:%b %Y}"
+        return day_label(self.earlier_at)
 
 
 def _profiles(batch: CompanyBatch) -> list[CompanyProfile]:

@@ -142,8 +142,7 @@ class RunComparison(BaseModel):
     @property
     def since(self) -> str:
         """The earlier report's date, e.g. "4 Dec 2026"."""
-        moment = dt.datetime.fromtimestamp(self.earlier_at)
-        return f"{moment.day} {moment:%b %Y}"
+        return day_label(self.earlier_at)
 
     @property
     def runs(self) -> str:
@@ -155,9 +154,14 @@ class RunComparison(BaseModel):
         return f"“{md.inline(earlier)}” ({_moment(self.earlier_at)}) → “{md.inline(self.topic)}” ({_moment(self.later_at)})"
 
 
-def _moment(at: float) -> str:
+def day_label(at: float) -> str:
+    """The day of ``at`` (seconds since the epoch) as people read it, e.g. "4 Dec 2026"."""
     moment = dt.datetime.fromtimestamp(at)
-    return f"{moment.day} {moment:%b %Y}, {moment:%H:%M}"
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def _moment(at: float) -> str:
+    return f"{day_label(at)}, {dt.datetime.fromtimestamp(at):%H:%M}"
 
 
 def same_name(a: str, b: str) -> bool:
