@@ -1,6 +1,6 @@
 """Companies: research many companies at once and compare them (drawn by ui.companies_page)."""
 
-from ui import companies_page, shell
+from ui import companies_page, nav
 
-shell.through_app()
+nav.through_app(nav.companies())
 companies_page.page()

@@ -1,6 +1,6 @@
 """History: every saved job in a compact table, searchable and filterable (drawn by ui.history_page)."""
 
-from ui import history_page, shell
+from ui import history_page, nav
 
-shell.through_app()
+nav.through_app(nav.history())
 history_page.page()

@@ -1,6 +1,6 @@
 """Research: one market topic, three agents, the report (drawn by ui.research_page)."""
 
-from ui import research_page, shell
+from ui import nav, research_page
 
-shell.through_app()
+nav.through_app(nav.research())
 research_page.page()

@@ -33,8 +33,7 @@ _PAGES = {  # by address; the first is the default page, also at `/`
 }
 _DEFAULT = next(iter(_PAGES))
 ROUTED = "nav-routed"
-"""Session key set by :func:`navigate` and taken by :func:`ui.shell.through_app`: this run's page came through
-the app's navigation."""
+"""Session key set by :func:`navigate` (``app.py``): this session's pages run through the app's navigation."""
 
 
 def _page(address: str, url_path: str | None = None) -> StreamlitPage:
@@ -95,3 +94,19 @@ def navigate(url: str | None) -> StreamlitPage:
     st.switch_page(_page(address), query_params=st.query_params.to_dict())
     raise AssertionError("unreachable: st.switch_page ends the run")
 
+
+def through_app(page: StreamlitPage) -> None:
+    """Go through ``app.py`` when Streamlit ran a page file on its own; call first in each file of `pages/`.
+
+    Until some session has run ``app.py`` (just after the server starts), Streamlit treats `pages/` as
+    the pages of an app without ``st.navigation``, at addresses named after the files: a first visit to
+    `/history` runs `pages/history.py` alone, without the page setup, the sidebar or the other pages. This
+    sets the app's pages up (which ends that treatment for the whole server) and opens ``page`` again,
+    through ``app.py``. The files are named like the pages' own addresses, so those work on a fresh
+    server; an address in another case (`/History`) is not a file's, so that one first visit shows
+    Streamlit's "Page not found" notice over the page it then opens.
+    """
+    if st.session_state.get(ROUTED):
+        return
+    navigate(st.context.url)  # the address is this page file's name
+    st.switch_page(page, query_params=st.query_params.to_dict())
