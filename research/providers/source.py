@@ -17,6 +17,7 @@ from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from research.agents.wire import OutputSupport
 from research.config import DEMO_MODEL_NAME, ConfigError, ProviderKind, Settings, describe_settings
 from research.core.gates import GATES, ServerGate
+from research.providers.client import QuickParseOpenAI
 from research.providers.streams import CheckedChatCompletionsModel, CheckedResponsesModel
 
 __all__ = ["DEMO_MODEL_NAME", "ModelSource", "ProviderKind", "describe_settings", "open_models"]
@@ -93,7 +94,7 @@ async def open_models(settings: Settings, *, demo_speed: float = 1.0) -> ModelSo
         return ModelSource("demo", DEMO_MODEL_NAME, "demo", None, {}, model)
 
     # The SDK's runner does every retry (and reports it); the client must not retry on its own.
-    client = AsyncOpenAI(
+    client = QuickParseOpenAI(
         api_key=settings.key or "not-needed",
         base_url=settings.base_url,
         max_retries=0,
