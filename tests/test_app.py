@@ -74,7 +74,7 @@ def test_history_lists_the_run_and_a_job_link_reopens_it(server) -> None:
     assert runtime.jobs().wait(job_id, 30)
 
     history = AppTest.from_file(APP, default_timeout=30).run()
-    history.switch_page("pages/History.py").run()
+    history.switch_page("pages/history.py").run()
     assert not history.exception
     table = history.dataframe[0].value
     assert list(table["Report"]) == ["vertical farming"]
@@ -132,7 +132,7 @@ def test_cancel_stops_the_job_and_keeps_what_finished(monkeypatch, tmp_path) -> 
 
 def test_companies_page_runs_a_batch_and_history_lists_it(server) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
-    at.switch_page("pages/Companies.py").run()
+    at.switch_page("pages/companies.py").run()
     at.text_area(key="companies").input("Stripe\n\nstripe\nDatadog\nCloudflare")
     next(b for b in at.button if b.label == "Research companies").click().run()
     assert not at.exception
@@ -146,13 +146,13 @@ def test_companies_page_runs_a_batch_and_history_lists_it(server) -> None:
     assert len(at.get("plotly_chart")) == 1
 
     history = AppTest.from_file(APP, default_timeout=30).run()
-    history.switch_page("pages/History.py").run()
+    history.switch_page("pages/history.py").run()
     assert list(history.dataframe[0].value["Report"]) == ["Stripe, Datadog, Cloudflare"]
 
 
 def test_companies_page_refuses_too_many_names(server) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
-    at.switch_page("pages/Companies.py").run()
+    at.switch_page("pages/companies.py").run()
     at.text_area(key="companies").input("\n".join(f"Company {i}" for i in range(60)))
     next(b for b in at.button if b.label == "Research companies").click().run()
     assert "60 companies given; the limit is 50 per run." in [e.value for e in at.error]
@@ -177,7 +177,7 @@ def test_reports_saved_by_the_previous_release_open_from_history(monkeypatch, tm
         store.record_finished(ids[kind], status=data["status"], finished_at=data["finished_at"], result_json=raw)
 
     history = AppTest.from_file(APP, default_timeout=30).run()
-    history.switch_page("pages/History.py").run()
+    history.switch_page("pages/history.py").run()
     assert not history.exception
     assert set(history.dataframe[0].value["Report"]) == {"oat milk in the Nordics", "Stripe, Adyen, Klarna"}
 
@@ -194,7 +194,7 @@ def test_reports_saved_by_the_previous_release_open_from_history(monkeypatch, tm
     assert len(market.get("plotly_chart")) == 2, "a chart for each agent whose data was saved"
 
     batch = AppTest.from_file(APP, default_timeout=30)
-    batch.switch_page("pages/Companies.py")
+    batch.switch_page("pages/companies.py")
     batch.query_params["job"] = ids["companies"]
     batch.run()
     assert not batch.exception

@@ -106,11 +106,7 @@ def metric(page: Page, label: str) -> Locator:
 
 
 def open_companies(page: Page, app: StreamlitApp) -> None:
-    """Open the app's home page, then the companies page from the sidebar, as a person does.
-
-    (Not ``/companies`` typed first: on a fresh server Streamlit answers a first visit to an address of its
-    ``pages/`` folder with a "Page not found" dialog, which is the navigation's business, not this page's.)
-    """
+    """Open the app's home page, then the companies page from the sidebar, as a person does."""
     page.goto(app.url + "/")
     home = page.get_by_role("heading", name="Market research studio")
     expect(home.or_(exceptions(page)).first).to_be_visible(timeout=WAIT)

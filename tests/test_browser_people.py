@@ -139,7 +139,7 @@ def configure(app, people) -> Iterator[Callable[[dict[str, str]], None]]:
         if app.extra_env != env:
             app.extra_env = dict(env)
             app.restart()
-        for page in people.values():  # also: a server that has run no page yet says "Page not found" at /history
+        for page in people.values():
             page.goto(app.url + "/", wait_until="commit")
         for subject, page in people.items():
             expect_signed_in(page, subject)

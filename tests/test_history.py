@@ -48,7 +48,7 @@ def server(monkeypatch, tmp_path):
 
 def history() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30).run()
-    at.switch_page("pages/History.py").run()
+    at.switch_page("pages/history.py").run()
     assert not at.exception
     return at
 

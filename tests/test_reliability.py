@@ -70,7 +70,7 @@ def test_a_job_running_when_the_server_dies_shows_as_interrupted_after_restart(t
     st.cache_resource.clear()
     monkeypatch.setenv("RESEARCH_DATA_DIR", str(data))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
-    at.switch_page("pages/History.py").run()
+    at.switch_page("pages/history.py").run()
     assert list(at.dataframe[0].value["Status"]) == ["interrupted"]
     st.cache_resource.clear()
 

@@ -27,13 +27,14 @@ class _Spec(NamedTuple):
 
 
 _PAGES = {  # by address; the first is the default page, also at `/`
-    "research": _Spec("pages/Research.py", "Research", ":material/analytics:"),
-    "companies": _Spec("pages/Companies.py", "Companies", ":material/domain:"),
-    "history": _Spec("pages/History.py", "History", ":material/history:"),
+    "research": _Spec("pages/research.py", "Research", ":material/analytics:"),
+    "companies": _Spec("pages/companies.py", "Companies", ":material/domain:"),
+    "history": _Spec("pages/history.py", "History", ":material/history:"),
 }
 _DEFAULT = next(iter(_PAGES))
 ROUTED = "nav-routed"
-"""Session key set by :func:`navigate` (``app.py``): this session's pages run through the app's navigation."""
+"""Session key set by :func:`navigate` and taken by :func:`ui.shell.through_app`: this run's page came through
+the app's navigation."""
 
 
 def _page(address: str, url_path: str | None = None) -> StreamlitPage:
@@ -94,16 +95,3 @@ def navigate(url: str | None) -> StreamlitPage:
     st.switch_page(_page(address), query_params=st.query_params.to_dict())
     raise AssertionError("unreachable: st.switch_page ends the run")
 
-
-def through_app(page: StreamlitPage) -> None:
-    """Go through ``app.py`` when Streamlit ran a page file on its own; call first in each file of `pages/`.
-
-    Until some session has run ``app.py`` (just after the server starts), Streamlit treats `pages/` as
-    the pages of an app without ``st.navigation``: a first visit to `/History` runs `pages/History.py`
-    alone, without the page setup, the sidebar or the lower-case addresses. This sets the app's pages up
-    (which ends that treatment for the whole server) and opens ``page`` again, through ``app.py``.
-    """
-    if st.session_state.get(ROUTED):
-        return
-    navigate(st.context.url)  # the address is this page file's name, in another case than the page's own
-    st.switch_page(page, query_params=st.query_params.to_dict())

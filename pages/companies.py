@@ -1,6 +1,6 @@
 """Companies: research many companies at once and compare them (drawn by ui.companies_page)."""
 
-from ui import companies_page, nav
+from ui import companies_page, shell
 
-nav.through_app(nav.companies())
+shell.through_app()
 companies_page.page()

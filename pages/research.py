@@ -1,6 +1,6 @@
 """Research: one market topic, three agents, the report (drawn by ui.research_page)."""
 
-from ui import nav, research_page
+from ui import research_page, shell
 
-nav.through_app(nav.research())
+shell.through_app()
 research_page.page()

@@ -1,6 +1,6 @@
 """History: every saved job in a compact table, searchable and filterable (drawn by ui.history_page)."""
 
-from ui import history_page, nav
+from ui import history_page, shell
 
-nav.through_app(nav.history())
+shell.through_app()
 history_page.page()
