@@ -145,7 +145,8 @@ def wait_until_gone(page: Page, *gone: str) -> list[str]:
 @pytest.fixture(scope="module", autouse=True)
 def _warm(app, browser) -> None:
     """Open `/` once: until a session has run `app.py`, Streamlit treats `pages/` as an app without st.navigation
-    and says "Page not found" for a first visit to `/history` (see the test of addresses below for `/History`)."""
+    and says "Page not found" for a first visit to an address in another case than the page's, e.g. `/History`
+    (the test of addresses below starts a fresh server for the first visits)."""
     page = browser.new_page()
     page.goto(app.url + "/")
     expect(page.get_by_role("heading", name="Market research studio")).to_be_visible(timeout=WAIT)
@@ -221,11 +222,12 @@ def test_the_table_is_compact_previews_figures_and_deletes_one_or_several(app, r
 def test_addresses_in_any_case_open_their_page_and_keep_the_query(app, reports, new_page) -> None:
     _, ids = reports
     job_id = ids["Stripe, Datadog, Adyen"]
-    app.restart()  # a fresh server: the first visit is to `/History` (Streamlit's `pages/` folder rule applies)
+    app.restart()  # a fresh server: the first visit is to `/history` (Streamlit's `pages/` folder rule applies)
     page = new_page(1024, 768)
-    page.goto(app.url + "/History")
+    page.goto(app.url + "/history")
     page_title(page, "History")
     expect(page).to_have_url(app.url + "/history")
+    assert page.get_by_text("Page not found").count() == 0
 
     for typed, title, address in (("/COMPANIES", "Company research", "/companies"), ("/Companies", "Company research", "/companies"),
                                   ("/history", "History", "/history"), ("/HiStOrY", "History", "/history"),
@@ -305,20 +307,20 @@ def test_two_runs_of_a_topic_are_compared_and_each_row_shows_its_spend(app, repo
 
 
 def test_the_first_visit_to_a_fresh_server_opens_the_page_typed(reports, browser, tmp_path) -> None:
-    """Before any session has run app.py, Streamlit knows only the page files: an address must still open its
-    page (no "Page not found"), through the app's navigation (its sidebar)."""
-    address = "/Companies"
+    """Before any session has run app.py, Streamlit knows only the page files: a page's address must still open
+    it (no "Page not found"), through the app's navigation (its sidebar)."""
+    address = "/companies"
     log = tmp_path / "fresh.log"
     with StreamlitApp("", reports[0], log_path=log, extra_env={"RESEARCH_DEMO": "1"}) as fresh:
         context = browser.new_context(viewport={"width": 1024, "height": 768})
         context.set_default_timeout(WAIT)
         page = context.new_page()
         try:
-            page.goto(fresh.url + address)
-            expect(page.get_by_role("heading", level=1).first).to_have_text("Company research")
+            page.goto(fresh.url + address)  # a fresh server's first run imports the whole app: give it time
+            expect(page.get_by_role("heading", level=1).first).to_have_text("Company research", timeout=WAIT)
             expect(page.get_by_role("heading", name="Model provider")).to_be_visible()
             assert page.get_by_text("Page not found").count() == 0
-            assert page.url.endswith(address.lower()), page.url
+            assert page.url.endswith(address), page.url
             assert not server_errors(log)
         finally:
             context.close()
