@@ -1,6 +1,6 @@
 # `make run` creates .venv, installs the pinned requirements and starts the app on http://localhost:8501.
 # `make report TOPIC=...` writes report.md from the command line.
-# `make test` runs every test (offline; the test servers listen on 127.0.0.1 only).
+# `make test` runs every test (offline; the test servers listen on 127.0.0.1 only), in two processes, a file at a time each.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -22,7 +22,7 @@ report: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks
