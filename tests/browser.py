@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support.browser_harness import (  # noqa: F401 - re-exported for the tests
     AGENT_CARD,
@@ -33,6 +33,11 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 SECTIONS = ("## Executive Summary", "## Market Overview", "## Competitive Landscape", "## Customer Segments",
             "## Strategic Recommendations")
 JOB_IN_URL = re.compile(r"[?&]job=([0-9a-f]{12})(?:&|$)")
+EXPECT_WAIT_MS = 20_000
+"""How long ``expect(...)`` waits when an assertion names no timeout: an upper bound, not a pace. Its own default,
+5 s, is too short for a page's first load on a busy CI machine (a fresh server, Streamlit's widget code still
+loading). Set here, on import, so it holds in every test process that runs a browser test."""
+expect.set_options(timeout=EXPECT_WAIT_MS)
 
 
 def require_chromium() -> None:

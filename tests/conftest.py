@@ -9,9 +9,6 @@ from tests.support.postgres import database_url, postgres_url  # noqa: F401 - fi
 
 set_tracing_disabled(True)
 
-EXPECT_WAIT_MS = 20_000
-"""How long a browser test's ``expect(...)`` waits when it names no timeout: an upper bound, not a pace."""
-
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -29,14 +26,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def browser():  # noqa: ANN201 - a Playwright Browser (imported only by the browser tests)
     """Debian's Chromium, launched once for a test module (skipped without it; on CI a failure)."""
     from browser import require_chromium  # tests/browser.py: imported as the browser tests import it
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     from tests.support.browser_harness import launch_chromium
 
     require_chromium()
-    # expect()'s own default is 5 s: a page's first load on a busy CI machine (a fresh server, Streamlit's
-    # widget code still loading) has taken longer. One bound for every browser assertion that names none.
-    expect.set_options(timeout=EXPECT_WAIT_MS)
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
