@@ -3,8 +3,11 @@ the test server: in one process (its own slots, SQLite) and through the deployme
 partitioned by owner, on PostgreSQL).
 
 Alice starts five reports at once, then Bob starts one; the deployment runs two model requests at once and
-each takes 0.2 s. Without a per-person share Bob's first request waits behind Alice's queued first requests;
-with a share of one, a slot is always left for him."""
+each takes 0.2 s. In one process without a per-person share, Bob's first request waits behind Alice's queued
+first requests; with a share of one, a slot is always left for him. Through the provider queue he does not
+wait even without a share: a process puts at most the deployment's cap of one person's steps in the queue
+(the rest wait in the process for a slot lent on), and a lent slot goes back to the queue as soon as
+anything waits there (:mod:`research.jobs.lending`)."""
 
 from __future__ import annotations
 
@@ -86,5 +89,8 @@ def test_a_person_with_many_queued_jobs_does_not_starve_anothers_first_request(b
     unfair = alices_requests_before_bobs_first(database(), None, tmp_path / "unfair")
     fair = alices_requests_before_bobs_first(database(), 1, tmp_path / "fair")
     print(f"\n{backend}: Alice's requests before Bob's first: {unfair} without a share, {fair} with a share of 1")
-    assert unfair >= 4, "the scenario starves Bob without a share (else it proves nothing)"
+    if backend.startswith("process"):
+        assert unfair >= 4, "the scenario starves Bob without a share (else it proves nothing)"
+    else:  # Alice's two requests in flight, and at most one more per slot lent on before the queue was looked at
+        assert unfair <= 4, "Alice's queued steps are not all ahead of Bob's first in the provider queue"
     assert fair <= 2, "with a share of one, a slot is left for Bob's first request (one of Alice's may hand over first)"

@@ -16,6 +16,9 @@ Model-calling steps wait for a slot: the process's own
 deployment-wide, the provider queue (:data:`~research.jobs.engine.PROVIDER_QUEUE`)
 as the workflow :func:`research_step` with the id ``<job id>:<step key>``,
 which any process of the deployment may run; the job's step records its outcome.
+Run in the job's own process, that workflow then lends its slot to the process's
+next waiting steps (:mod:`research.jobs.lending`), which run with no workflow of
+their own.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from research.core.budget import BUDGET_REACHED, BudgetReached, SharedBudget
 from research.core.errors import RecordedFailure, describe_error
 from research.core.graph import Step, StepInputs
 from research.core.steps import EventSink, StepContext, StepOutcome, StepState
-from research.jobs.engine import BOOT_ID, RESULT_POLL_SECONDS, RunState, deployment_wide
+from research.jobs.engine import BOOT_ID, PROVIDER_QUEUE, RESULT_POLL_SECONDS, RunState, deployment_wide, lends_slots
+from research.jobs.lending import QueueShare, TurnKind
 from research.jobs.orders import JobOrder, dump_outcome, load_outcome
 from research.jobs.slots import ProviderSlots
 from research.workflows import JobResult, workflow_for
@@ -80,6 +84,14 @@ class LocalJob:
     """By step key: set when the step's workflow begins here."""
     outcomes: dict[str, asyncio.Future[StepOutcome[Any]]] = field(default_factory=dict)
     """By step key: the outcome of a step that ran here, handed over without a database read."""
+    entries: set[str] = field(default_factory=set)
+    """Keys of the steps whose queue entry counts in the process's :class:`~research.jobs.lending.QueueShare`."""
+
+    def give_back(self, key: str, share: QueueShare, owner: str) -> None:
+        """The queue entry of step ``key`` has ended: the owner's count in ``share`` drops (once)."""
+        if key in self.entries:
+            self.entries.discard(key)
+            share.give_back(owner)
 
 
 class Attachment(Protocol):
@@ -101,6 +113,10 @@ class JobHost(Protocol):
     settings: Settings
     steps_for_others: set[asyncio.Task[Any]]
     """Queued steps of other processes' jobs running here (the service finishes them before it stops)."""
+    share: QueueShare
+    """This process's entries in the provider queue, and the slots its queued steps lend (:mod:`~research.jobs.lending`)."""
+    lenders: set[asyncio.Task[Any]]
+    """Queued steps of this process's jobs that lend their slot on (they end when the service stops)."""
 
     def budget_for(self, owner: str) -> SharedBudget | None:
         """The daily budgets ``owner``'s requests must fit (the deployment's, and the person's), if any."""
@@ -195,6 +211,7 @@ class DurableSteps:
         self.order, self.deadline, self.service = order, deadline, service
         self.local = service.local_jobs[order.id] = LocalJob(tools, attachment.publish, attachment.cancel)
         self.queued = deployment_wide(order.settings)
+        self.lends = lends_slots(order.settings)
         self.resumed = resumed
         graph = workflow_for(order.request.kind).steps(order.request, None)
         calls = [step.key for step in graph if step.calls_model]
@@ -210,8 +227,9 @@ class DurableSteps:
     async def __call__(self, step: Step, inputs: StepInputs, ctx: StepContext) -> Any:
         queued = self.queued and step.calls_model
         call = StepCall(order=self.order, key=step.key, deadline=self.deadline,
-                        # a step run in this process takes its inputs as they are; only a queued one needs JSON
-                        inputs={key: dump_outcome(o) for key, o in inputs.outcomes.items()} if queued else {},
+                        # a step run in this process takes its inputs as they are; only an enqueued one needs JSON
+                        inputs={key: dump_outcome(o) for key, o in inputs.outcomes.items()}
+                        if queued and not self.lends else {},
                         rank=self._ranks.get(step.key, len(self._ranks) + 1),
                         queued=queued, calls_model=step.calls_model, **self._budget_left())
         left = None if self.deadline is None else self.deadline - time.time()
@@ -249,25 +267,41 @@ class DurableSteps:
         An outcome that came to be in this process is also kept as it is, for :meth:`__call__` to take.
         """
         if call.queued:
-            text = await _outside_the_job(self._queued(call, ctx))
+            text = await _outside_the_job(self._queued(call, inputs, ctx))
             outcome, extra = load_outcome(text) if call.key not in self._ran_here else (self._ran_here[call.key], {})
             return dump_outcome(outcome, boot=extra.get("boot", BOOT_ID), job_boot=BOOT_ID)  # who ran it, recorded it
-        # Not recorded, in a job resumed after a restart: if its inputs were all ready before the restart, the step
-        # had started then (or was waiting for a slot), so it starts again now.
-        again = self.resumed and all(key in self._before_restart for key in inputs.outcomes)
-        outcome = await _run_step(call, self.local.tools, self.local.publish, again, self.local, self.service,
-                                  inputs)
+        outcome = await _run_step(call, self.local.tools, self.local.publish, self._again(inputs), self.local,
+                                  self.service, inputs)
         self._ran_here[call.key] = outcome
         return dump_outcome(outcome, boot=BOOT_ID)
 
-    async def _queued(self, call: StepCall, ctx: StepContext) -> str:
-        """Enqueue the step as the workflow ``<job id>:<step key>`` in the provider queue and wait for its outcome."""
+    def _again(self, inputs: StepInputs) -> bool:
+        """Whether a step not recorded, in a job resumed after a restart, had started before: if its inputs were all
+        ready before the restart, it had started then (or was waiting for a slot), so it starts again now."""
+        return self.resumed and all(key in self._before_restart for key in inputs.outcomes)
+
+    async def _queued(self, call: StepCall, inputs: StepInputs, ctx: StepContext) -> str:
+        """Run the step in a slot of the provider queue: one this process's last step lends on, or the slot of the
+        workflow ``<job id>:<step key>`` enqueued for it; its outcome as JSON."""
+        owner, share = call.order.owner, self.service.share
+        if self.lends:
+            turn = await share.turn(owner, call.rank, on_wait=lambda: ctx._emit(StepState.QUEUED, QUEUED_NOTE))
+            if turn.kind is TurnKind.LENT:
+                try:
+                    outcome = await _run_step(call, self.local.tools, self.local.publish, self._again(inputs),
+                                              self.local, self.service, inputs)
+                finally:
+                    turn.finish()
+                self._ran_here[call.key] = outcome
+                return dump_outcome(outcome, boot=BOOT_ID)
+            self.local.entries.add(call.key)
+            call = call.model_copy(update={"inputs": {key: dump_outcome(o) for key, o in inputs.outcomes.items()}})
         workflow_id = step_workflow_id(self.order.id, call.key)
         started = self.local.started.setdefault(call.key, asyncio.Event())
         here = self.local.outcomes.setdefault(call.key, asyncio.get_running_loop().create_future())
         try:
             # partitioned by owner: RESEARCH_USER_CONCURRENCY holds one person's share of the queue's slots
-            with SetWorkflowID(workflow_id), SetEnqueueOptions(priority=call.rank, queue_partition_key=call.order.owner):
+            with SetWorkflowID(workflow_id), SetEnqueueOptions(priority=call.rank, queue_partition_key=owner):
                 handle = await self.service.provider_queue().enqueue_async(research_step, call.model_dump_json())
             recorded = asyncio.ensure_future(handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
             await _say_when_held_back(started, recorded, ctx)
@@ -284,6 +318,8 @@ class DurableSteps:
             raise
         finally:
             self.local.outcomes.pop(call.key, None)
+            if not started.is_set():  # a workflow that began here gives its entry back when it stops lending
+                self.local.give_back(call.key, share, owner)
 
 
 async def _say_when_held_back(started: asyncio.Event, recorded: asyncio.Future[Any], ctx: StepContext) -> None:
@@ -297,36 +333,72 @@ async def _say_when_held_back(started: asyncio.Event, recorded: asyncio.Future[A
 
 @DBOS.workflow(name="research.step")
 async def research_step(call_json: str) -> str:
-    """Run one queued step of a job; returns its outcome as JSON (a failure is an outcome too, so it is recorded)."""
+    """Run one queued step of a job; returns its outcome as JSON (a failure is an outcome too, so it is recorded).
+
+    A step of a job of this process is recorded as it ends and handed to its job; then the workflow lends its
+    slot to the process's next steps (:mod:`research.jobs.lending`) before it ends and frees the slot.
+    """
     call = StepCall.model_validate_json(call_json)
     boot = await DBOS.run_step_async({"name": "began"}, _boot)
     service = serving()
     local = service.local_jobs.get(call.order.id)
-    if local is not None:
-        local.started.setdefault(call.key, asyncio.Event()).set()
-        waiting = local.outcomes.get(call.key)
+    if local is None:
+        return await _run_for_another_process(call, service, rerun=boot != BOOT_ID)
+    local.started.setdefault(call.key, asyncio.Event()).set()
+    waiting = local.outcomes.get(call.key)
+    task = asyncio.current_task()
+    assert task is not None
+    service.lenders.add(task)
+    try:
+        ran: list[StepOutcome[Any]] = []
+
+        async def run() -> str:
+            ran.append(await _run_step(call, local.tools, local.publish, boot != BOOT_ID, local, service))
+            return dump_outcome(ran[0], boot=BOOT_ID)
+
         try:
-            outcome = await _run_step(call, local.tools, local.publish, boot != BOOT_ID, local, service)
+            text = await DBOS.run_step_async({"name": "ran"}, run)
         except BaseException as exc:  # the job waits for this outcome here, so it hears of the failure too
             if waiting is not None and not waiting.done() and isinstance(exc, Exception):
                 waiting.set_exception(exc)
             elif waiting is not None:
                 waiting.cancel()
             raise
-        task = asyncio.current_task()
-        if waiting is not None and task is not None:  # handed over once DBOS has recorded it (the task's end)
-            task.add_done_callback(lambda _task: waiting.done() or waiting.set_result(outcome))
-    else:
-        settings = call.order.settings.with_changes(budget_tokens=call.budget_tokens, budget_usd=call.budget_usd)
-        task = asyncio.current_task()
-        assert task is not None
-        service.steps_for_others.add(task)
-        try:
-            async with run_tools(service.with_secrets(settings), shared_budget=service.budget_for(call.order.owner)) \
-                    as tools:
-                outcome = await _run_step(call, tools, lambda _event: None, boot != BOOT_ID, None, service)
-        finally:
-            service.steps_for_others.discard(task)
+        if waiting is not None and not waiting.done():  # recorded: the job may take it now
+            waiting.set_result(ran[0] if ran else load_outcome(text)[0])
+        if lends_slots(call.order.settings):
+            await _lend_slot(call.order.owner, local, service.share)
+        return text
+    finally:
+        service.lenders.discard(task)
+        local.give_back(call.key, service.share, call.order.owner)
+
+
+async def _lend_slot(owner: str, local: LocalJob, share: QueueShare) -> None:
+    """Lend this workflow's slot to the process's next steps of ``owner`` while nothing waits in the queue."""
+    async with share.lending():
+        while not local.cancel.is_set() and await share.lend(owner):
+            pass
+
+
+async def queue_waits() -> bool:
+    """Whether any step waits in the provider queue (of any process, or of a person at their share)."""
+    return bool(await DBOS.list_queued_workflows_async(queue_name=PROVIDER_QUEUE, status=RunState.ENQUEUED.value,
+                                                       limit=1, load_input=False, load_output=False))
+
+
+async def _run_for_another_process(call: StepCall, service: JobHost, rerun: bool) -> str:
+    """Run a queued step of a job another process runs, with tools of its own; its outcome as JSON."""
+    settings = call.order.settings.with_changes(budget_tokens=call.budget_tokens, budget_usd=call.budget_usd)
+    task = asyncio.current_task()
+    assert task is not None
+    service.steps_for_others.add(task)
+    try:
+        async with run_tools(service.with_secrets(settings), shared_budget=service.budget_for(call.order.owner)) \
+                as tools:
+            outcome = await _run_step(call, tools, lambda _event: None, rerun, None, service)
+    finally:
+        service.steps_for_others.discard(task)
     return dump_outcome(outcome, boot=BOOT_ID)
 
 

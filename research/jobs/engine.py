@@ -13,7 +13,9 @@ Model requests wait in the provider queue (:data:`PROVIDER_QUEUE`) when the
 limit must hold across processes: a shared database, or a rate limit. A
 single process on its own database limits them in memory instead
 (:class:`~research.jobs.slots.ProviderSlots`), so a freed slot goes to the
-next step at once rather than at the queue's next poll.
+next step at once rather than at the queue's next poll. Through the queue, a
+slot a queued step frees passes to the process's next step in memory too, while
+nothing waits in the queue (:mod:`research.jobs.lending`).
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ def deployment_wide(settings: Settings) -> bool:
     limit is counted by the queue. Otherwise the process's own slots suffice.
     """
     return bool(settings.database_url or settings.rate_limit)
+
+
+def lends_slots(settings: Settings) -> bool:
+    """True when a queued step's slot may pass to this process's next step in memory (:mod:`research.jobs.lending`):
+    the limit is deployment-wide and not a rate limit, which the queue must count request by request."""
+    return deployment_wide(settings) and not settings.rate_limit
 
 
 class DurableEngine:

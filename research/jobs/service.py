@@ -34,6 +34,7 @@ from research.inputs import CompanyRequest, MarketRequest, WorkflowKind
 from research.jobs import durable as durable_workflows
 from research.jobs.changes_writer import write_changes
 from research.jobs.engine import DurableEngine
+from research.jobs.lending import QueueShare
 from research.jobs.orders import JobOrder
 from research.jobs.slots import ProviderSlots
 from research.jobs.snapshots import JobSnapshot, JobState, StepView, snapshot_from_store
@@ -105,6 +106,11 @@ class JobService:
         self.slots = ProviderSlots(settings.worker_concurrency or settings.max_concurrency, settings.user_concurrency)
         self.steps_for_others: set[asyncio.Task[Any]] = set()
         """Queued steps of other processes' jobs that this process is running."""
+        self.share = QueueShare(min(settings.max_concurrency, settings.user_concurrency or settings.max_concurrency),
+                                durable_workflows.queue_waits)
+        """This process's entries in the provider queue and the slots its queued steps lend on (deployment-wide)."""
+        self.lenders: set[asyncio.Task[Any]] = set()
+        """Queued steps of this process's jobs, lending their slot on (they end when the service stops)."""
         self.ledger: SpendLedger | None = None
         """The deployment's daily budget (``RESEARCH_DAILY_BUDGET_*``) in the history's database, if set."""
         if store is not None and (settings.daily_budget_tokens or settings.daily_budget_usd):
@@ -333,9 +339,13 @@ class JobService:
         self._stop_loop()
 
     async def _finish_steps_for_others(self, limit: float) -> None:
+        await self.share.close()  # idle lenders end now, so DBOS records their workflows' ends before it stops
         deadline = time.monotonic() + limit
         while self.steps_for_others and time.monotonic() < deadline:
             await asyncio.wait(set(self.steps_for_others), timeout=deadline - time.monotonic())
+        lenders = {task for task in self.lenders if not task.done()}
+        if lenders and not self.local_jobs:  # with no job left here to lend to, every lender ends at once
+            await asyncio.wait(lenders, timeout=max(0.0, min(deadline - time.monotonic(), 1.0)))
 
     # Called by the durable workflows, on the jobs' loop.
 

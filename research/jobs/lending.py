@@ -1,0 +1,203 @@
+"""This process's share of the provider queue: a slot one step of a local job frees goes to the next one in memory.
+
+When the provider limit is deployment-wide (see :func:`research.jobs.engine.deployment_wide`), a model
+request holds one of the provider queue's slots: DBOS counts a slot as held while a queued step workflow
+runs. Started here, such a workflow does not end with its own step. While nobody waits in the queue, it
+*lends* its slot to this process's next waiting step of the same person (by rank, then arrival), or to one
+that arrives within :data:`LINGER` seconds; the lent step runs at once, with no database poll between.
+So a batch's sixth company starts the moment one of the first five ends, and the queue still decides
+between processes and between people: a lender stops lending as soon as anything waits in the queue.
+
+A step takes an idle lender's slot if there is one; else it enqueues a workflow of its own, as long as
+this process has fewer than ``per_owner`` queue entries for that person (enqueued, running, or lending);
+else it waits here for either. Lending is off under a rate limit, where the queue counts every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+
+LINGER = 0.05
+"""Seconds a lender keeps its slot for a step that is not waiting yet (the next step of a job whose step just
+ended arrives a few milliseconds later, once the job has recorded the outcome)."""
+LOOK_EVERY = 0.05
+"""Seconds between two looks at the provider queue while a slot is lent: how late a lender may notice that a step
+of another process, or of a person at their share, waits there."""
+
+
+class TurnKind(Enum):
+    """How a step waiting for a slot of the provider queue gets to run."""
+
+    LENT = "lent"
+    """In this process, at once, in the slot of a queued workflow whose own step has ended."""
+    QUEUED = "queued"
+    """As a workflow of its own in the provider queue (run by whichever process dequeues it)."""
+
+
+@dataclass
+class Turn:
+    """A step's turn: lent a slot here (call :meth:`finish` when it ends) or to be queued."""
+
+    kind: TurnKind
+    _lent: asyncio.Future[None] | None = None
+
+    def finish(self) -> None:
+        """The lent step has ended: its lender may lend the slot again or give it back to the queue."""
+        if self._lent is not None and not self._lent.done():
+            self._lent.set_result(None)
+
+
+@dataclass(order=True)
+class _Waiter:
+    rank: int
+    arrival: int
+    owner: str = field(compare=False)
+    future: asyncio.Future[Turn] = field(compare=False)
+
+
+class QueueShare:
+    """The queue entries this process holds per person, its idle lenders and its waiting steps (one event loop).
+
+    ``queue_waits`` says whether anything waits in the provider queue; while a lender lends, it is asked every
+    ``look_every`` seconds in the background, so no lent step waits for a database read.
+    """
+
+    def __init__(self, per_owner: int, queue_waits: Callable[[], Awaitable[bool]] | None = None,
+                 look_every: float = LOOK_EVERY) -> None:
+        self.per_owner = max(1, per_owner)
+        self.queue_waits, self.look_every = queue_waits, look_every
+        self.others_wait = False
+        """What :attr:`queue_waits` said last: True stops every lender after its lent step."""
+        self._lending = 0
+        self._looking: asyncio.Task[None] | None = None
+        self.held: Counter[str] = Counter()
+        """By owner: this process's queue entries (a step's workflow enqueued or running, or a lender)."""
+        self.closed = False
+        self._waiting: list[_Waiter] = []
+        self._idle: dict[str, list[asyncio.Future[asyncio.Future[None] | None]]] = defaultdict(list)
+        self._arrival = itertools.count()
+
+    @property
+    def waiting(self) -> int:
+        """Steps waiting here for a slot."""
+        return sum(1 for waiter in self._waiting if not waiter.future.done())
+
+    async def turn(self, owner: str, rank: int, on_wait: Callable[[], None] | None = None) -> Turn:
+        """Wait for ``owner``'s step of ``rank`` to get its turn; ``on_wait()`` is called first when it must wait.
+
+        A :data:`TurnKind.QUEUED` turn holds one of the owner's entries until :meth:`give_back`.
+        """
+        idle = self._idle.get(owner)
+        while idle:
+            lender = idle.pop(0)
+            if not lender.done():
+                lent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                lender.set_result(lent)
+                return Turn(TurnKind.LENT, lent)
+        if self.held[owner] < self.per_owner and not self._first(owner):
+            self.held[owner] += 1
+            return Turn(TurnKind.QUEUED)
+        if on_wait is not None:
+            on_wait()
+        waiter = _Waiter(rank, next(self._arrival), owner, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiter)
+        try:
+            return await waiter.future
+        except asyncio.CancelledError:
+            if waiter.future.done() and not waiter.future.cancelled():  # its turn came just as the wait was cancelled
+                turn = waiter.future.result()
+                turn.finish()
+                if turn.kind is TurnKind.QUEUED:
+                    self.give_back(owner)
+            raise
+        finally:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+
+    def give_back(self, owner: str) -> None:
+        """One of ``owner``'s entries has ended: the first waiting step of theirs may enqueue its own."""
+        self.held[owner] -= 1
+        if self.held[owner] <= 0:
+            del self.held[owner]
+        waiter = self._first(owner)
+        if waiter is not None and self.held[owner] < self.per_owner:
+            self._waiting.remove(waiter)
+            self.held[owner] += 1
+            waiter.future.set_result(Turn(TurnKind.QUEUED))
+
+    @asynccontextmanager
+    async def lending(self) -> AsyncIterator[None]:
+        """Hold for the time a lender lends: while any does, the queue is looked at in the background."""
+        self._lending += 1
+        if self._looking is None and self.queue_waits is not None:
+            # in a context of its own: started by a step workflow, its reads must not count as that workflow's steps
+            self._looking = asyncio.get_running_loop().create_task(self._look(), context=contextvars.Context())
+        try:
+            yield
+        finally:
+            self._lending -= 1
+
+    async def _look(self) -> None:
+        try:
+            while self._lending > 0 and not self.closed and self.queue_waits is not None:
+                self.others_wait = await self.queue_waits()
+                await asyncio.sleep(self.look_every)
+        finally:
+            self._looking, self.others_wait = None, False
+
+    async def lend(self, owner: str, linger: float = LINGER) -> bool:
+        """Lend this slot to ``owner``'s first waiting step, or to one that asks within ``linger`` seconds, and wait
+        until that step ends; False when none came, something waits in the queue, or the process is stopping."""
+        if self.closed or self.others_wait:
+            return False
+        waiter = self._first(owner)
+        if waiter is not None:
+            self._waiting.remove(waiter)
+            lent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiter.future.set_result(Turn(TurnKind.LENT, lent))
+        else:
+            lender: asyncio.Future[asyncio.Future[None] | None] = asyncio.get_running_loop().create_future()
+            self._idle[owner].append(lender)
+            try:
+                await asyncio.wait_for(asyncio.shield(lender), linger)
+            except TimeoutError:
+                pass
+            finally:
+                if lender in self._idle[owner]:
+                    self._idle[owner].remove(lender)
+                if not self._idle[owner]:
+                    del self._idle[owner]
+            if not lender.done():
+                lender.set_result(None)  # too late for a step to take it now
+            taken = lender.result()
+            if taken is None:
+                return False
+            lent = taken
+        await lent
+        return True
+
+    async def close(self) -> None:
+        """The process is stopping: idle lenders end now, no lender lends again, and the queue is no longer looked at."""
+        self.closed = True
+        for lenders in self._idle.values():
+            for lender in lenders:
+                if not lender.done():
+                    lender.set_result(None)
+        self._idle.clear()
+        if self._looking is not None:
+            self._looking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._looking
+
+    def _first(self, owner: str) -> _Waiter | None:
+        """``owner``'s first waiting step, by rank and then arrival."""
+        mine = [waiter for waiter in self._waiting if waiter.owner == owner and not waiter.future.done()]
+        return min(mine) if mine else None

@@ -1,0 +1,114 @@
+"""A process's share of the provider queue (research/jobs/lending.py): who enqueues, who waits, who is lent a slot.
+
+In memory, on one event loop, with no database: the steps and lenders are coroutines, and "the queue" is the
+share's ``queue_waits`` answer. What the process's jobs would notice: how many steps put a workflow in the
+queue, in what order waiting steps run, and that nothing runs beyond the owner's entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from research.jobs.lending import QueueShare, TurnKind
+
+
+async def _settle() -> None:
+    """Let every ready coroutine run until each waits on something outside the loop's ready queue."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def test_a_person_enqueues_up_to_their_entries_and_the_rest_wait_for_a_lent_slot() -> None:
+    async def scenario() -> tuple[list[TurnKind], list[str], int]:
+        share = QueueShare(per_owner=2)
+        first, second = await share.turn("alice", 1), await share.turn("alice", 1)
+        held_back: list[str] = []
+        ran: list[str] = []
+
+        async def step(name: str, rank: int) -> None:
+            turn = await share.turn("alice", rank, on_wait=lambda: held_back.append(name))
+            assert turn.kind is TurnKind.LENT
+            ran.append(name)
+            turn.finish()
+
+        steps = [asyncio.ensure_future(step("late", 3)), asyncio.ensure_future(step("early", 2))]
+        await _settle()
+        assert ran == [] and share.waiting == 2  # both entries are taken: they wait in the process, not the queue
+        # the first entry's own step has ended: its workflow lends the slot on, best rank first, until none waits
+        while await share.lend("alice", linger=0):
+            pass
+        await asyncio.gather(*steps)
+        return [first.kind, second.kind], ran, len(held_back)
+
+    kinds, ran, held_back = asyncio.run(scenario())
+    assert kinds == [TurnKind.QUEUED, TurnKind.QUEUED]
+    assert ran == ["early", "late"]  # rank 2 before rank 3, though it asked second
+    assert held_back == 2  # each card said it waits for the provider limit
+
+
+def test_a_step_that_asks_while_a_lender_lingers_takes_its_slot_and_another_persons_step_does_not() -> None:
+    async def scenario() -> tuple[TurnKind, TurnKind, bool]:
+        share = QueueShare(per_owner=1)
+        await share.turn("alice", 1)  # alice's one entry: its workflow is the lender below
+        lending = asyncio.ensure_future(share.lend("alice", linger=30))
+        await _settle()
+        bobs = await share.turn("bob", 1)  # another person's step enqueues its own workflow
+        alices = await share.turn("alice", 2)  # alice's next step takes the lingering slot at once
+        alices.finish()
+        return bobs.kind, alices.kind, await lending
+
+    bobs, alices, lent = asyncio.run(scenario())
+    assert (bobs, alices, lent) == (TurnKind.QUEUED, TurnKind.LENT, True)
+
+
+def test_a_lender_stops_when_something_waits_in_the_queue_and_gives_its_entry_back() -> None:
+    async def scenario() -> tuple[bool, TurnKind, int]:
+        queue_has_others = asyncio.Event()
+
+        async def queue_waits() -> bool:
+            return queue_has_others.is_set()
+
+        share = QueueShare(per_owner=1, queue_waits=queue_waits, look_every=0)
+        await share.turn("alice", 1)
+        waiting = asyncio.ensure_future(share.turn("alice", 2))
+        async with share.lending():
+            queue_has_others.set()  # a step of another process was enqueued
+            await _settle()  # the look in the background sees it
+            lent = await share.lend("alice", linger=0)
+        assert not waiting.done()  # alice's waiting step was not lent the slot
+        share.give_back("alice")  # the lender's workflow ends: the slot goes back to the queue
+        turn = await waiting  # and alice's waiting step may now enqueue a workflow of its own
+        await share.close()
+        return lent, turn.kind, share.held["alice"]
+
+    lent, kind, held = asyncio.run(scenario())
+    assert (lent, kind, held) == (False, TurnKind.QUEUED, 1)
+
+
+def test_a_cancelled_wait_hands_a_slot_it_was_just_lent_back_to_its_lender() -> None:
+    async def scenario() -> bool:
+        share = QueueShare(per_owner=1)
+        await share.turn("alice", 1)
+        waiting = asyncio.ensure_future(share.turn("alice", 2))
+        await _settle()
+        lending = asyncio.ensure_future(share.lend("alice", linger=0))
+        await asyncio.sleep(0)  # the slot is handed to the waiting step ...
+        waiting.cancel()  # ... whose job is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return await asyncio.wait_for(lending, 5)  # the lender is not left waiting for a step that never ran
+
+    assert asyncio.run(scenario()) is True
+
+
+def test_a_stopping_process_ends_idle_lenders_at_once() -> None:
+    async def scenario() -> bool:
+        share = QueueShare(per_owner=1)
+        lending = asyncio.ensure_future(share.lend("alice", linger=3600))
+        await _settle()
+        await share.close()
+        return await asyncio.wait_for(lending, 5)
+
+    assert asyncio.run(scenario()) is False
