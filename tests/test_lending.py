@@ -37,7 +37,7 @@ def test_a_person_enqueues_up_to_their_entries_and_the_rest_wait_for_a_lent_slot
         await _settle()
         assert ran == [] and share.waiting == 2  # both entries are taken: they wait in the process, not the queue
         # the first entry's own step has ended: its workflow lends the slot on, best rank first, until none waits
-        while await share.lend("alice", linger=0):
+        while await share.lend("alice"):
             pass
         await asyncio.gather(*steps)
         return [first.kind, second.kind], ran, len(held_back)
@@ -48,19 +48,35 @@ def test_a_person_enqueues_up_to_their_entries_and_the_rest_wait_for_a_lent_slot
     assert held_back == 2  # each card said it waits for the provider limit
 
 
-def test_a_step_that_asks_while_a_lender_lingers_takes_its_slot_and_another_persons_step_does_not() -> None:
-    async def scenario() -> tuple[TurnKind, TurnKind, bool]:
+def test_a_slot_waits_for_a_step_still_to_come_and_another_persons_step_does_not_take_it() -> None:
+    async def scenario() -> tuple[TurnKind, TurnKind, bool, bool]:
         share = QueueShare(per_owner=1)
-        await share.turn("alice", 1)  # alice's one entry: its workflow is the lender below
-        lending = asyncio.ensure_future(share.lend("alice", linger=30))
+        share.expect("report", "alice", 2)  # a job of two model steps, the second asking once the first has ended
+        await share.turn("alice", 1, job="report")  # its first: alice's one entry, whose workflow lends below
+        lending = asyncio.ensure_future(share.lend("alice"))
         await _settle()
         bobs = await share.turn("bob", 1)  # another person's step enqueues its own workflow
-        alices = await share.turn("alice", 2)  # alice's next step takes the lingering slot at once
+        alices = await share.turn("alice", 2, job="report")  # alice's second step takes the kept slot at once
         alices.finish()
-        return bobs.kind, alices.kind, await lending
+        lent = await lending
+        return bobs.kind, alices.kind, lent, await share.lend("alice")  # then nothing is to come: the slot goes back
 
-    bobs, alices, lent = asyncio.run(scenario())
-    assert (bobs, alices, lent) == (TurnKind.QUEUED, TurnKind.LENT, True)
+    bobs, alices, lent, again = asyncio.run(scenario())
+    assert (bobs, alices, lent, again) == (TurnKind.QUEUED, TurnKind.LENT, True, False)
+
+
+def test_a_job_that_ends_with_steps_it_never_asked_for_frees_the_slot_kept_for_them() -> None:
+    async def scenario() -> bool:
+        share = QueueShare(per_owner=1)
+        share.expect("report", "alice", 3)
+        await share.turn("alice", 1, job="report")
+        lending = asyncio.ensure_future(share.lend("alice"))
+        await _settle()
+        assert not lending.done()  # kept for the report's next steps
+        share.forget("report")  # its agent failed, so its section and summary never ask
+        return await asyncio.wait_for(lending, 5)
+
+    assert asyncio.run(scenario()) is False
 
 
 def test_a_lender_stops_when_something_waits_in_the_queue_and_gives_its_entry_back() -> None:
@@ -71,12 +87,17 @@ def test_a_lender_stops_when_something_waits_in_the_queue_and_gives_its_entry_ba
             return queue_has_others.is_set()
 
         share = QueueShare(per_owner=1, queue_waits=queue_waits, look_every=0)
-        await share.turn("alice", 1)
-        waiting = asyncio.ensure_future(share.turn("alice", 2))
+        share.expect("report", "alice", 5)
+        await share.turn("alice", 1, job="report")
         async with share.lending():
-            queue_has_others.set()  # a step of another process was enqueued
+            kept = asyncio.ensure_future(share.lend("alice"))  # kept for the report's next steps ...
+            await _settle()
+            queue_has_others.set()  # ... until a step of another process is enqueued
             await _settle()  # the look in the background sees it
-            lent = await share.lend("alice", linger=0)
+            assert await asyncio.wait_for(kept, 5) is False
+            waiting = asyncio.ensure_future(share.turn("alice", 2, job="report"))
+            await _settle()
+            lent = await share.lend("alice")
         assert not waiting.done()  # alice's waiting step was not lent the slot
         share.give_back("alice")  # the lender's workflow ends: the slot goes back to the queue
         turn = await waiting  # and alice's waiting step may now enqueue a workflow of its own
@@ -93,7 +114,7 @@ def test_a_cancelled_wait_hands_a_slot_it_was_just_lent_back_to_its_lender() -> 
         await share.turn("alice", 1)
         waiting = asyncio.ensure_future(share.turn("alice", 2))
         await _settle()
-        lending = asyncio.ensure_future(share.lend("alice", linger=0))
+        lending = asyncio.ensure_future(share.lend("alice"))
         await asyncio.sleep(0)  # the slot is handed to the waiting step ...
         waiting.cancel()  # ... whose job is cancelled before it runs
         with pytest.raises(asyncio.CancelledError):
@@ -106,7 +127,9 @@ def test_a_cancelled_wait_hands_a_slot_it_was_just_lent_back_to_its_lender() -> 
 def test_a_stopping_process_ends_idle_lenders_at_once() -> None:
     async def scenario() -> bool:
         share = QueueShare(per_owner=1)
-        lending = asyncio.ensure_future(share.lend("alice", linger=3600))
+        share.expect("report", "alice", 2)
+        await share.turn("alice", 1, job="report")
+        lending = asyncio.ensure_future(share.lend("alice"))
         await _settle()
         await share.close()
         return await asyncio.wait_for(lending, 5)

@@ -199,6 +199,7 @@ async def research_job(order_json: str) -> str:
                                     shared_budget=service.budget_for(order.owner))
     finally:
         service.local_jobs.pop(order.id, None)
+        service.share.forget(order.id)  # its steps still to come will not: no slot waits for them
     await service.finished(order.id, result)
     return result.status.value
 
@@ -216,6 +217,8 @@ class DurableSteps:
         graph = workflow_for(order.request.kind).steps(order.request, None)
         calls = [step.key for step in graph if step.calls_model]
         self._ranks = {key: rank for rank, key in enumerate(calls, 1)}
+        if self.lends:  # its queued steps' slots wait for its next ones
+            service.share.expect(order.id, order.owner, len(calls))
         # Each step's place in the job's DBOS log, drawn now in declaration order: the steps start in the order
         # their inputs finish, which differs between runs, but a restarted job finds each outcome at its key's place.
         self._reserved = {step.key: DBOS.reserve_step() for step in graph}
@@ -285,7 +288,8 @@ class DurableSteps:
         workflow ``<job id>:<step key>`` enqueued for it; its outcome as JSON."""
         owner, share = call.order.owner, self.service.share
         if self.lends:
-            turn = await share.turn(owner, call.rank, on_wait=lambda: ctx._emit(StepState.QUEUED, QUEUED_NOTE))
+            turn = await share.turn(owner, call.rank, on_wait=lambda: ctx._emit(StepState.QUEUED, QUEUED_NOTE),
+                                    job=self.order.id)
             if turn.kind is TurnKind.LENT:
                 try:
                     outcome = await _run_step(call, self.local.tools, self.local.publish, self._again(inputs),

@@ -3,10 +3,12 @@
 When the provider limit is deployment-wide (see :func:`research.jobs.engine.deployment_wide`), a model
 request holds one of the provider queue's slots: DBOS counts a slot as held while a queued step workflow
 runs. Started here, such a workflow does not end with its own step. While nobody waits in the queue, it
-*lends* its slot to this process's next waiting step of the same person (by rank, then arrival), or to one
-that arrives within :data:`LINGER` seconds; the lent step runs at once, with no database poll between.
-So a batch's sixth company starts the moment one of the first five ends, and the queue still decides
-between processes and between people: a lender stops lending as soon as anything waits in the queue.
+*lends* its slot to this process's next waiting step of the same person (by rank, then arrival); with none
+waiting, it keeps the slot for a step that is still to come (its jobs say how many model steps they have
+left: a section comes once its agent's outcome is recorded). The lent step runs at once, with no database
+poll between. So a batch's sixth company starts the moment one of the first five ends, a section the
+moment its agent ends, and the queue still decides between processes and between people: a lender gives
+its slot back as soon as anything waits in the queue (looked at every :data:`LOOK_EVERY` seconds).
 
 A step takes an idle lender's slot if there is one; else it enqueues a workflow of its own, as long as
 this process has fewer than ``per_owner`` queue entries for that person (enqueued, running, or lending);
@@ -25,9 +27,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
-LINGER = 0.05
-"""Seconds a lender keeps its slot for a step that is not waiting yet (the next step of a job whose step just
-ended arrives a few milliseconds later, once the job has recorded the outcome)."""
 LOOK_EVERY = 0.05
 """Seconds between two looks at the provider queue while a slot is lent: how late a lender may notice that a step
 of another process, or of a person at their share, waits there."""
@@ -84,17 +83,43 @@ class QueueShare:
         self._waiting: list[_Waiter] = []
         self._idle: dict[str, list[asyncio.Future[asyncio.Future[None] | None]]] = defaultdict(list)
         self._arrival = itertools.count()
+        self._to_come: dict[str, tuple[str, int]] = {}
+        """By job id: its owner, and how many of its model steps have yet to ask for a turn."""
+
+    def expect(self, job: str, owner: str, steps: int) -> None:
+        """Job ``job`` of ``owner`` will ask for up to ``steps`` turns: idle lenders of the owner wait for them."""
+        self._to_come[job] = (owner, steps)
+
+    def forget(self, job: str) -> None:
+        """Job ``job`` has ended: the turns it did not ask for will not come."""
+        owner, _ = self._to_come.pop(job, ("", 0))
+        self._trim(owner)
+
+    def _coming(self, owner: str) -> int:
+        return sum(steps for who, steps in self._to_come.values() if who == owner)
+
+    def _trim(self, owner: str | None) -> None:
+        """End the idle lenders of ``owner`` beyond the steps still to come (all of them: ``owner`` None)."""
+        for who in [owner] if owner is not None else list(self._idle):
+            idle = self._idle.get(who, [])
+            for lender in idle[max(0, self._coming(who)) if owner is not None else 0:]:
+                if not lender.done():
+                    lender.set_result(None)
 
     @property
     def waiting(self) -> int:
         """Steps waiting here for a slot."""
         return sum(1 for waiter in self._waiting if not waiter.future.done())
 
-    async def turn(self, owner: str, rank: int, on_wait: Callable[[], None] | None = None) -> Turn:
-        """Wait for ``owner``'s step of ``rank`` to get its turn; ``on_wait()`` is called first when it must wait.
+    async def turn(self, owner: str, rank: int, on_wait: Callable[[], None] | None = None, job: str = "") -> Turn:
+        """Wait for ``owner``'s step of ``rank`` (of ``job``) to get its turn; ``on_wait()`` is called first when it
+        must wait.
 
         A :data:`TurnKind.QUEUED` turn holds one of the owner's entries until :meth:`give_back`.
         """
+        if job in self._to_come:
+            who, steps = self._to_come[job]
+            self._to_come[job] = (who, max(0, steps - 1))
         idle = self._idle.get(owner)
         while idle:
             lender = idle.pop(0)
@@ -149,13 +174,15 @@ class QueueShare:
         try:
             while self._lending > 0 and not self.closed and self.queue_waits is not None:
                 self.others_wait = await self.queue_waits()
+                if self.others_wait:
+                    self._trim(None)  # idle lenders give their slots back to the queue now
                 await asyncio.sleep(self.look_every)
         finally:
             self._looking, self.others_wait = None, False
 
-    async def lend(self, owner: str, linger: float = LINGER) -> bool:
-        """Lend this slot to ``owner``'s first waiting step, or to one that asks within ``linger`` seconds, and wait
-        until that step ends; False when none came, something waits in the queue, or the process is stopping."""
+    async def lend(self, owner: str) -> bool:
+        """Lend this slot to ``owner``'s first waiting step, or keep it for one still to come, and wait until that
+        step ends; False when none is to come, something waits in the queue, or the process is stopping."""
         if self.closed or self.others_wait:
             return False
         waiter = self._first(owner)
@@ -164,20 +191,19 @@ class QueueShare:
             lent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             waiter.future.set_result(Turn(TurnKind.LENT, lent))
         else:
+            if len(self._idle.get(owner, ())) >= self._coming(owner):
+                return False  # every step still to come has an idle lender already
             lender: asyncio.Future[asyncio.Future[None] | None] = asyncio.get_running_loop().create_future()
             self._idle[owner].append(lender)
             try:
-                await asyncio.wait_for(asyncio.shield(lender), linger)
-            except TimeoutError:
-                pass
+                taken = await asyncio.shield(lender)
             finally:
                 if lender in self._idle[owner]:
                     self._idle[owner].remove(lender)
                 if not self._idle[owner]:
                     del self._idle[owner]
-            if not lender.done():
-                lender.set_result(None)  # too late for a step to take it now
-            taken = lender.result()
+                if not lender.done():
+                    lender.set_result(None)
             if taken is None:
                 return False
             lent = taken
