@@ -16,34 +16,43 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from research.jobs.durable import RERUN_NOTE
 from research.store import ReportStore
 from tests.support.crash import WAIT_SECONDS, cli, job_id_of, kill_when, step_recorded, step_status, wait_until
 from tests.support.held_server import held_server
+from tests.support.postgres import fresh_database
 
 
-def crash_then_resume(tmp_path: Path, held: set[str], finished_steps: list[str]) -> tuple[Counter[str], str, str]:
+def crash_then_resume(tmp_path: Path, held: set[str], finished_steps: list[str],
+                      database_url: str | None = None) -> tuple[Counter[str], str, str]:
     """Run a job until ``finished_steps`` are recorded and ``held`` requests are open, kill -9, resume.
 
     Returns the requests per schema, the resumed run's stderr and the report it wrote.
     """
     data_dir, out = tmp_path / "data", tmp_path / "report.md"
+    env = {"RESEARCH_DATABASE_URL": database_url} if database_url else {}
     with held_server(held) as stub:
-        job = kill_when(data_dir, stub, finished_steps, len(held))
+        job = kill_when(data_dir, stub, finished_steps, len(held), **env)
         stub.release()
-        resumed = cli(["--resume", "--out", str(out)], data_dir, stub.server)
+        resumed = cli(["--resume", "--out", str(out)], data_dir, stub.server, **env)
         _, err = resumed.communicate(timeout=WAIT_SECONDS)
         assert resumed.returncode == 0, err
-        store = ReportStore(data_dir)
+        store = ReportStore(data_dir, database_url)
         row = store.get(job)
         assert row is not None and row.status == "complete"
         return stub.titles(), err, out.read_text()
 
 
-def test_kill_9_with_one_agent_finished_resumes_without_asking_it_again(tmp_path: Path) -> None:
-    # At the crash: the market agent recorded; the two other agents and the market section in flight.
+@pytest.mark.parametrize("database", ["SQLite", "PostgreSQL"])
+def test_kill_9_with_one_agent_finished_resumes_without_asking_it_again(database: str, request, tmp_path: Path) -> None:
+    # At the crash: the market agent recorded; the two other agents and the market section in flight. On
+    # PostgreSQL each agent's step is a workflow in the provider queue, and the market section runs in the slot
+    # the market agent's workflow lends on; so a resumed queue step and a resumed lender are both exercised.
+    url = fresh_database(request.getfixturevalue("postgres_url"), "crash") if database == "PostgreSQL" else None
     titles, err, report = crash_then_resume(tmp_path, held={"CompetitorReport", "CustomerReport", "SectionText"},
-                                            finished_steps=["agent:market"])
+                                            finished_steps=["agent:market"], database_url=url)
     assert titles["MarketData"] == 1  # finished before the crash: never asked again
     assert titles["CompetitorReport"] == 2 and titles["CustomerReport"] == 2  # running at the crash: asked again
     assert titles["SectionText"] == 1 + 3  # the market section again, then the two others

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
+
 from research.store import DB_FILENAME
 from tests.support.held_server import HeldServer
 from tests.support.openai_server import StubOpenAIServer
@@ -53,8 +55,14 @@ def step_status(data_dir: Path, workflow_id: str) -> str | None:
     return row[0] if row else None
 
 
-def step_recorded(data_dir: Path, job_id: str, key: str) -> bool:
-    """True once DBOS has recorded the outcome of the job's step ``key`` (a step in the job's operation log)."""
+def step_recorded(data_dir: Path, job_id: str, key: str, database_url: str | None = None) -> bool:
+    """True once DBOS has recorded the outcome of the job's step ``key`` (a step in the job's operation log), in
+    the data folder's SQLite file or the PostgreSQL database of ``database_url``."""
+    if database_url is not None:
+        with psycopg.connect(database_url) as pg:
+            found = pg.execute("SELECT output FROM dbos.operation_outputs WHERE workflow_uuid = %s "
+                               "AND function_name = %s", (job_id, key)).fetchone()
+        return found is not None and found[0] is not None
     with closing(sqlite3.connect(data_dir / DB_FILENAME, timeout=10)) as conn:
         row = conn.execute("SELECT output FROM operation_outputs WHERE workflow_uuid = ? AND function_name = ?",
                            (job_id, key)).fetchone()
@@ -77,7 +85,8 @@ def kill_when(data_dir: Path, stub: HeldServer, recorded: list[str], in_flight: 
     try:
         job = job_id_of(first)
         for key in recorded:
-            wait_until(lambda key=key: step_recorded(data_dir, job, key), f"{key} recorded")
+            wait_until(lambda key=key: step_recorded(data_dir, job, key, env.get("RESEARCH_DATABASE_URL")),
+                       f"{key} recorded")
         wait_until(lambda: stub.server.in_flight == in_flight, f"{in_flight} held requests in flight")
     finally:
         first.kill()  # SIGKILL: no clean-up of any kind
