@@ -24,8 +24,10 @@ import itertools
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
+
+from research.jobs.slots import Waiter
 
 LOOK_EVERY = 0.05
 """Seconds between two looks at the provider queue while a slot is lent: how late a lender may notice that a step
@@ -54,14 +56,6 @@ class Turn:
             self._lent.set_result(None)
 
 
-@dataclass(order=True)
-class _Waiter:
-    rank: int
-    arrival: int
-    owner: str = field(compare=False)
-    future: asyncio.Future[Turn] = field(compare=False)
-
-
 class QueueShare:
     """The queue entries this process holds per person, its idle lenders and its waiting steps (one event loop).
 
@@ -80,7 +74,7 @@ class QueueShare:
         self.held: Counter[str] = Counter()
         """By owner: this process's queue entries (a step's workflow enqueued or running, or a lender)."""
         self.closed = False
-        self._waiting: list[_Waiter] = []
+        self._waiting: list[Waiter[Turn]] = []
         self._idle: dict[str, list[asyncio.Future[asyncio.Future[None] | None]]] = defaultdict(list)
         self._arrival = itertools.count()
         self._to_come: dict[str, tuple[str, int]] = {}
@@ -132,7 +126,7 @@ class QueueShare:
             return Turn(TurnKind.QUEUED)
         if on_wait is not None:
             on_wait()
-        waiter = _Waiter(rank, next(self._arrival), owner, asyncio.get_running_loop().create_future())
+        waiter = Waiter[Turn](rank, next(self._arrival), owner, asyncio.get_running_loop().create_future())
         self._waiting.append(waiter)
         try:
             return await waiter.future
@@ -223,7 +217,7 @@ class QueueShare:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._looking
 
-    def _first(self, owner: str) -> _Waiter | None:
+    def _first(self, owner: str) -> Waiter[Turn] | None:
         """``owner``'s first waiting step, by rank and then arrival."""
         mine = [waiter for waiter in self._waiting if waiter.owner == owner and not waiter.future.done()]
         return min(mine) if mine else None

@@ -19,14 +19,19 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(order=True)
-class _Waiter:
+class Waiter(Generic[T]):
+    """A step waiting for a slot: waiters sort by rank, then arrival; ``future`` is resolved when its turn comes."""
+
     rank: int
     arrival: int
     owner: str = field(compare=False)
-    future: asyncio.Future[None] = field(compare=False)
+    future: asyncio.Future[T] = field(compare=False)
 
 
 class ProviderSlots:
@@ -39,7 +44,7 @@ class ProviderSlots:
         self.busy = 0
         self.held: Counter[str] = Counter()
         """Slots held by each owner's steps."""
-        self._waiting: list[_Waiter] = []
+        self._waiting: list[Waiter[None]] = []
         self._arrival = itertools.count()
 
     @property
@@ -56,7 +61,7 @@ class ProviderSlots:
         if self.busy >= self.capacity or self._at_share(owner) or self._first_eligible(peek=True) is not None:
             if on_wait is not None:
                 on_wait()
-            waiter = _Waiter(rank, next(self._arrival), owner, asyncio.get_running_loop().create_future())
+            waiter = Waiter[None](rank, next(self._arrival), owner, asyncio.get_running_loop().create_future())
             heapq.heappush(self._waiting, waiter)
             try:
                 await waiter.future
@@ -72,7 +77,7 @@ class ProviderSlots:
         finally:
             self._release(owner)
 
-    def _first_eligible(self, *, peek: bool = False) -> _Waiter | None:
+    def _first_eligible(self, *, peek: bool = False) -> Waiter[None] | None:
         """The first waiting step (by rank, then arrival) whose owner is below their share; removed unless ``peek``."""
         self._waiting = [waiter for waiter in self._waiting if not waiter.future.done()]
         heapq.heapify(self._waiting)
