@@ -93,12 +93,12 @@ class QueueShare:
         return sum(steps for who, steps in self._to_come.values() if who == owner)
 
     def _trim(self, owner: str | None) -> None:
-        """End the idle lenders of ``owner`` beyond the steps still to come (all of them: ``owner`` None)."""
-        for who in [owner] if owner is not None else list(self._idle):
-            idle = self._idle.get(who, [])
-            for lender in idle[max(0, self._coming(who)) if owner is not None else 0:]:
-                if not lender.done():
-                    lender.set_result(None)
+        """End ``owner``'s idle lenders beyond their steps still to come; with ``owner`` None, every idle lender."""
+        for who, idle in list(self._idle.items()):
+            if owner is None or who == owner:
+                for lender in idle[self._coming(who) if owner is not None else 0:]:
+                    if not lender.done():
+                        lender.set_result(None)
 
     @property
     def waiting(self) -> int:
