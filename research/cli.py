@@ -23,12 +23,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from research.config import ConfigError, Settings, load_settings
-from research.core.steps import duration_label
-from research.inputs import CompanyRequest, InputError, MarketRequest
-from research.logs import route_library_logs
-
 if TYPE_CHECKING:
+    from research.config import Settings
+    from research.inputs import CompanyRequest, MarketRequest
     from research.jobs.service import JobService
     from research.jobs.snapshots import JobSnapshot
 
@@ -123,10 +120,12 @@ def _compare(argv: list[str]) -> int:
         args = build_compare_parser().parse_args(argv)
         for path in (args.out, args.json):
             _check_writable(path)
+        from research.config import load_settings
+
         settings = load_settings()
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except (UsageError, ConfigError) as exc:
+    except _usage_errors() as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from research.jobs.service import JobService
@@ -174,12 +173,15 @@ def _watch(argv: list[str]) -> int:
     """``python -m research watch add|list|remove``: the deployment's watched topics (DBOS schedules)."""
     try:
         args = build_watch_parser().parse_args(argv)
+        from research.config import load_settings
+        from research.inputs import MarketRequest
+
         request = MarketRequest.parse(args.topic) if args.action != "list" else None
         every = getattr(args, "every", "weekly")
         settings = load_settings()
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except (UsageError, InputError, ConfigError) as exc:
+    except _usage_errors() as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from dbos import error as dbos_error
@@ -243,9 +245,22 @@ def _prepare(argv: list[str]) -> tuple[argparse.Namespace, MarketRequest | Compa
         return build_worker_parser().parse_args(argv), None
     if argv[:1] == ["companies"]:
         args = build_companies_parser().parse_args(argv[1:])
+        from research.inputs import CompanyRequest
+
         return args, CompanyRequest.parse(_read_names(args), args.concurrency)
     args = build_parser().parse_args(argv)
+    from research.inputs import MarketRequest
+
     return args, MarketRequest.parse(args.topic)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input or configuration: a one-line message and exit 2. Imported only when one is
+    raised, so ``--help`` does not load pydantic and the settings model."""
+    from research.config import ConfigError
+    from research.inputs import InputError
+
+    return UsageError, InputError, ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,12 +274,16 @@ def main(argv: list[str] | None = None) -> int:
         args, request = _prepare(argv)
         for path in (getattr(args, "out", None), getattr(args, "json", None), getattr(args, "csv", None)):
             _check_writable(path)
+        from research.config import load_settings
+
         settings = load_settings(overrides=_overrides(args))
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except (UsageError, InputError, ConfigError) as exc:
+    except _usage_errors() as exc:
         print(f"research: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from research.config import ConfigError
+    from research.logs import route_library_logs
 
     route_library_logs(settings.data_dir)  # the SDK's own error lines must not interleave with the progress display
     for warning in settings.warnings:
@@ -351,6 +370,7 @@ def _until_finished(service: JobService, job_id: str) -> JobSnapshot:
 
 def _write(args: argparse.Namespace, snapshot: JobSnapshot, suffix: str) -> int:
     """Write one job's files and report (a run without a report still writes the files asked for); its exit status."""
+    from research.core.steps import duration_label
     from research.reports.exports import CSV, JSON, MARKDOWN, export
 
     result: Any = snapshot.result

@@ -26,6 +26,33 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
                           env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+LOADED = """
+import runpy, sys
+sys.argv = ["research", *sys.argv[1:]]
+try:
+    runpy.run_module("research", run_name="__main__")
+except SystemExit as exit:
+    print("exit", exit.code)
+print(" ".join(name for name in ("agents", "openai", "dbos", "pydantic") if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(("args", "not_loaded"), [
+    (["--help"], {"agents", "openai", "dbos", "pydantic"}),  # the help text needs no model and no settings
+    (["companies", "--help"], {"agents", "openai", "dbos", "pydantic"}),
+    ([""], {"agents", "openai", "dbos"}),  # a bad topic is told before the engine loads
+])
+def test_help_and_bad_input_answer_before_the_engine_loads(args: list[str], not_loaded: set[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
+    done = subprocess.run([sys.executable, "-c", LOADED, *args], capture_output=True, text=True, timeout=60,
+                          env={**env, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL)
+    *_, exit_line, loaded_line = done.stdout.splitlines()
+    assert exit_line == ("exit 0" if "--help" in args else "exit 2"), done.stdout + done.stderr
+    assert not set(loaded_line.split()) & not_loaded, loaded_line
+    if args == ["--help"]:
+        assert "--resume" in done.stdout and "--worker" in done.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
