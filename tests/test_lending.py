@@ -48,21 +48,48 @@ def test_a_person_enqueues_up_to_their_entries_and_the_rest_wait_for_a_lent_slot
     assert held_back == 2  # each card said it waits for the provider limit
 
 
-def test_a_slot_waits_for_a_step_still_to_come_and_another_persons_step_does_not_take_it() -> None:
-    async def scenario() -> tuple[TurnKind, TurnKind, bool, bool]:
+def test_a_slot_waits_for_a_step_still_to_come_and_the_same_persons_next_step_takes_it() -> None:
+    async def scenario() -> tuple[TurnKind, bool, bool]:
         share = QueueShare(per_owner=1)
         share.expect("report", "alice", 2)  # a job of two model steps, the second asking once the first has ended
         await share.turn("alice", 1, job="report")  # its first: alice's one entry, whose workflow lends below
         lending = asyncio.ensure_future(share.lend("alice"))
         await _settle()
-        bobs = await share.turn("bob", 1)  # another person's step enqueues its own workflow
-        alices = await share.turn("alice", 2, job="report")  # alice's second step takes the kept slot at once
+        assert not lending.done()  # kept for the report's second step
+        alices = await share.turn("alice", 2, job="report")  # which takes the kept slot at once
         alices.finish()
         lent = await lending
-        return bobs.kind, alices.kind, lent, await share.lend("alice")  # then nothing is to come: the slot goes back
+        return alices.kind, lent, await share.lend("alice")  # then nothing is to come: the slot goes back
 
-    bobs, alices, lent, again = asyncio.run(scenario())
-    assert (bobs, alices, lent, again) == (TurnKind.QUEUED, TurnKind.LENT, True, False)
+    assert asyncio.run(scenario()) == (TurnKind.LENT, True, False)
+
+
+def test_another_persons_step_enqueued_here_ends_lending_at_once_without_a_look_at_the_queue() -> None:
+    async def scenario() -> tuple[bool, bool, bool, bool]:
+        share = QueueShare(per_owner=2)  # no queue_waits: the share never looks at the queue
+        share.expect("alices", "alice", 4)
+        for _ in range(2):  # alice's two entries; their workflows begin here
+            await share.turn("alice", 1, job="alices")
+            share.began("alice")
+        waiting = asyncio.ensure_future(share.turn("alice", 2, job="alices"))
+        await _settle()
+        lending = asyncio.ensure_future(share.lend("alice"))  # one workflow's own step has ended: it lends on
+        lent = await waiting
+        await share.turn("bob", 1)  # bob's step is enqueued while alice's lent step runs: it waits in the queue
+        lent.finish()
+        busy_lent = await lending  # the lent step ran to its end ...
+        busy_stops = not await share.lend("alice")  # ... and its lender gives the slot back rather than lend again
+
+        share.began("bob")  # bob's workflow has begun: nothing of this process waits in the queue now
+        kept = asyncio.ensure_future(share.lend("alice"))  # alice's other workflow keeps its slot for her next step
+        await _settle()
+        kept_while_none_waits = not kept.done()
+        await share.turn("bob", 2)  # until bob's second step is enqueued
+        idle_stops = not await asyncio.wait_for(kept, 5)
+        await share.close()
+        return busy_lent, busy_stops, kept_while_none_waits, idle_stops
+
+    assert asyncio.run(scenario()) == (True, True, True, True)
 
 
 def test_a_job_that_ends_with_steps_it_never_asked_for_frees_the_slot_kept_for_them() -> None:

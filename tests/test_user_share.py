@@ -6,8 +6,8 @@ Alice starts five reports at once, then Bob starts one; the deployment runs two 
 each takes 0.2 s. In one process without a per-person share, Bob's first request waits behind Alice's queued
 first requests; with a share of one, a slot is always left for him. Through the provider queue he does not
 wait even without a share: a process puts at most the deployment's cap of one person's steps in the queue
-(the rest wait in the process for a slot lent on), and a lent slot goes back to the queue as soon as
-anything waits there (:mod:`research.jobs.lending`)."""
+(the rest wait in the process for a slot lent on), and a lent slot goes back to the queue as soon as the
+process has enqueued another person's step (:mod:`research.jobs.lending`)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,6 @@ def test_a_person_with_many_queued_jobs_does_not_starve_anothers_first_request(b
     print(f"\n{backend}: Alice's requests before Bob's first: {unfair} without a share, {fair} with a share of 1")
     if backend.startswith("process"):
         assert unfair >= 4, "the scenario starves Bob without a share (else it proves nothing)"
-    else:  # Alice's two requests in flight, and at most one more per slot lent on before the queue was looked at
+    else:  # Alice's two requests in flight; a slot is lent on again only if Bob's step was enqueued after they ended
         assert unfair <= 4, "Alice's queued steps are not all ahead of Bob's first in the provider queue"
     assert fair <= 2, "with a share of one, a slot is left for Bob's first request (one of Alice's may hand over first)"

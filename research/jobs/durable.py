@@ -86,12 +86,21 @@ class LocalJob:
     """By step key: the outcome of a step that ran here, handed over without a database read."""
     entries: set[str] = field(default_factory=set)
     """Keys of the steps whose queue entry counts in the process's :class:`~research.jobs.lending.QueueShare`."""
+    begun: set[str] = field(default_factory=set)
+    """Keys of the steps of :attr:`entries` whose workflow has begun here (no longer waiting in the queue)."""
+
+    def began(self, key: str, share: QueueShare, owner: str) -> None:
+        """The workflow of step ``key`` has begun here: the share stops counting it as waiting in the queue (once)."""
+        if key in self.entries and key not in self.begun:
+            self.begun.add(key)
+            share.began(owner)
 
     def give_back(self, key: str, share: QueueShare, owner: str) -> None:
         """The queue entry of step ``key`` has ended: the owner's count in ``share`` drops (once)."""
         if key in self.entries:
             self.entries.discard(key)
-            share.give_back(owner)
+            share.give_back(owner, waited=key not in self.begun)
+            self.begun.discard(key)
 
 
 class Attachment(Protocol):
@@ -349,6 +358,7 @@ async def research_step(call_json: str) -> str:
     if local is None:
         return await _run_for_another_process(call, service, rerun=boot != BOOT_ID)
     local.started.setdefault(call.key, asyncio.Event()).set()
+    local.began(call.key, service.share, call.order.owner)
     waiting = local.outcomes.get(call.key)
     task = asyncio.current_task()
     assert task is not None

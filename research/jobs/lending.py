@@ -8,7 +8,8 @@ waiting, it keeps the slot for a step that is still to come (its jobs say how ma
 left: a section comes once its agent's outcome is recorded). The lent step runs at once, with no database
 poll between. So a batch's sixth company starts the moment one of the first five ends, a section the
 moment its agent ends, and the queue still decides between processes and between people: a lender gives
-its slot back as soon as anything waits in the queue (looked at every :data:`LOOK_EVERY` seconds).
+its slot back as soon as anything waits in the queue. Another person's step this process has enqueued is
+known at once; anything else in the queue, within :data:`LOOK_EVERY` seconds of a look.
 
 A step takes an idle lender's slot if there is one; else it enqueues a workflow of its own, as long as
 this process has fewer than ``per_owner`` queue entries for that person (enqueued, running, or lending);
@@ -73,6 +74,8 @@ class QueueShare:
         self._looking: asyncio.Task[None] | None = None
         self.held: Counter[str] = Counter()
         """By owner: this process's queue entries (a step's workflow enqueued or running, or a lender)."""
+        self.in_queue: Counter[str] = Counter()
+        """By owner: the entries whose workflow waits in the queue (enqueued by this process, not yet begun here)."""
         self.closed = False
         self._waiting: list[Waiter[Turn]] = []
         self._idle: dict[str, list[asyncio.Future[asyncio.Future[None] | None]]] = defaultdict(list)
@@ -122,8 +125,7 @@ class QueueShare:
                 lender.set_result(lent)
                 return Turn(TurnKind.LENT, lent)
         if self.held[owner] < self.per_owner and not self._first(owner):
-            self.held[owner] += 1
-            return Turn(TurnKind.QUEUED)
+            return self._enqueue(owner)
         if on_wait is not None:
             on_wait()
         waiter = Waiter[Turn](rank, next(self._arrival), owner, asyncio.get_running_loop().create_future())
@@ -135,22 +137,49 @@ class QueueShare:
                 turn = waiter.future.result()
                 turn.finish()
                 if turn.kind is TurnKind.QUEUED:
-                    self.give_back(owner)
+                    self.give_back(owner, waited=True)
             raise
         finally:
             if waiter in self._waiting:
                 self._waiting.remove(waiter)
 
-    def give_back(self, owner: str) -> None:
-        """One of ``owner``'s entries has ended: the first waiting step of theirs may enqueue its own."""
+    def _enqueue(self, owner: str) -> Turn:
+        """A turn to enqueue a workflow: one more of ``owner``'s entries, waiting in the queue, so that other people's
+        lenders give their slots back to the queue (idle ones now, busy ones when their lent step ends)."""
+        self.held[owner] += 1
+        self.in_queue[owner] += 1
+        for who, idle in self._idle.items():
+            if who != owner:
+                for lender in idle:
+                    if not lender.done():
+                        lender.set_result(None)
+        return Turn(TurnKind.QUEUED)
+
+    def began(self, owner: str) -> None:
+        """One of ``owner``'s enqueued workflows has begun here: it no longer waits in the queue."""
+        self._leave_queue(owner)
+
+    def _leave_queue(self, owner: str) -> None:
+        self.in_queue[owner] -= 1
+        if self.in_queue[owner] <= 0:
+            del self.in_queue[owner]
+
+    def give_back(self, owner: str, waited: bool = False) -> None:
+        """One of ``owner``'s entries has ended (``waited``: without its workflow beginning here, see :meth:`began`):
+        the first waiting step of theirs may enqueue its own."""
+        if waited:
+            self._leave_queue(owner)
         self.held[owner] -= 1
         if self.held[owner] <= 0:
             del self.held[owner]
         waiter = self._first(owner)
         if waiter is not None and self.held[owner] < self.per_owner:
             self._waiting.remove(waiter)
-            self.held[owner] += 1
-            waiter.future.set_result(Turn(TurnKind.QUEUED))
+            waiter.future.set_result(self._enqueue(owner))
+
+    def _others_in_queue(self, owner: str) -> bool:
+        """Whether a step of someone other than ``owner`` that this process enqueued waits in the queue."""
+        return any(who != owner for who in self.in_queue)
 
     @asynccontextmanager
     async def lending(self) -> AsyncIterator[None]:
@@ -177,7 +206,7 @@ class QueueShare:
     async def lend(self, owner: str) -> bool:
         """Lend this slot to ``owner``'s first waiting step, or keep it for one still to come, and wait until that
         step ends; False when none is to come, something waits in the queue, or the process is stopping."""
-        if self.closed or self.others_wait:
+        if self.closed or self.others_wait or self._others_in_queue(owner):
             return False
         waiter = self._first(owner)
         if waiter is not None:
