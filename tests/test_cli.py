@@ -33,7 +33,7 @@ try:
     runpy.run_module("research", run_name="__main__")
 except SystemExit as exit:
     print("exit", exit.code)
-print(" ".join(name for name in ("agents", "openai", "dbos", "pydantic") if name in sys.modules))
+print(" ".join(name for name in ("agents", "openai", "dbos", "pydantic", "plotly") if name in sys.modules))
 """
 
 
@@ -51,6 +51,18 @@ def test_help_and_bad_input_answer_before_the_engine_loads(args: list[str], not_
     assert not set(loaded_line.split()) & not_loaded, loaded_line
     if args == ["--help"]:
         assert "--resume" in done.stdout and "--worker" in done.stdout
+
+
+def test_a_demo_report_written_as_markdown_does_not_load_the_html_exports_plotly(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
+    out = tmp_path / "report.md"
+    done = subprocess.run([sys.executable, "-c", LOADED, "--demo", "coffee shops", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                          env={**env, "PYTHONPATH": str(ROOT), "RESEARCH_DATA_DIR": str(tmp_path / "data")})
+    *_, exit_line, loaded_line = done.stdout.splitlines()
+    assert exit_line == "exit 0", done.stdout + done.stderr
+    assert "## Executive Summary" in out.read_text(encoding="utf-8")
+    assert {"agents", "dbos"} <= set(loaded_line.split()) and "plotly" not in loaded_line.split(), loaded_line
 
 
 @pytest.mark.parametrize(

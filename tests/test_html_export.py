@@ -102,8 +102,11 @@ def test_html_is_an_export_of_both_workflows() -> None:
         item = export(kind, "html")
         assert item is not None and item in EXPORTS[kind]
         assert (item.label, item.mime) == ("Download report (.html)", "text/html")
-    assert export(WorkflowKind.MARKET, "html").render is render_market_html
-    assert export(WorkflowKind.COMPANIES, "html").render is render_batch_html
+    market, batch = export(WorkflowKind.MARKET, "html"), export(WorkflowKind.COMPANIES, "html")
+    assert market is not None and batch is not None
+    market_run, batch_run = market_result("Vertical farming"), batch_result()
+    assert market.render(market_run) == render_market_html(market_run)
+    assert batch.render(batch_run) == render_batch_html(batch_run)
 
 
 @pytest.mark.parametrize("which", ["market", "batch"])

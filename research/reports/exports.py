@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from research.inputs import WorkflowKind
 from research.reports.companies import render_batch_csv, render_batch_json, render_batch_markdown
-from research.reports.html import render_batch_html, render_market_html
 from research.reports.market import render_json, render_markdown
+
+if TYPE_CHECKING:
+    from research.workflows.companies import CompanyBatchResult
+    from research.workflows.market import MarketResearchResult
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,21 @@ class Export:
     extension: str
     mime: str
     render: Callable[[Any], str]
+
+
+def render_market_html(result: MarketResearchResult) -> str:
+    """The market report as one HTML page (:mod:`research.reports.html`, imported here on first use: it loads
+    Plotly, which a command line that writes Markdown, JSON or CSV never needs)."""
+    from research.reports.html import render_market_html as render
+
+    return render(result)
+
+
+def render_batch_html(result: CompanyBatchResult) -> str:
+    """The company comparison as one HTML page (see :func:`render_market_html`)."""
+    from research.reports.html import render_batch_html as render
+
+    return render(result)
 
 
 MARKDOWN, JSON, CSV, HTML = "md", "json", "csv", "html"
