@@ -33,7 +33,11 @@ try:
     runpy.run_module("research", run_name="__main__")
 except SystemExit as exit:
     print("exit", exit.code)
-print(" ".join(name for name in ("agents", "openai", "dbos", "pydantic", "plotly") if name in sys.modules))
+loaded = [name for name in ("agents", "openai", "dbos", "pydantic", "plotly") if name in sys.modules]
+tracing = sys.modules.get("agents.tracing.processors")
+if tracing is not None and tracing._global_exporter is not None:  # the SDK's trace exporter: an HTTP client
+    loaded.append("trace-exporter")
+print(" ".join(loaded))
 """
 
 
@@ -53,7 +57,7 @@ def test_help_and_bad_input_answer_before_the_engine_loads(args: list[str], not_
         assert "--resume" in done.stdout and "--worker" in done.stdout
 
 
-def test_a_demo_report_written_as_markdown_does_not_load_the_html_exports_plotly(tmp_path) -> None:
+def test_a_demo_report_written_as_markdown_loads_neither_plotly_nor_the_trace_exporter(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RESEARCH_"))}
     out = tmp_path / "report.md"
     done = subprocess.run([sys.executable, "-c", LOADED, "--demo", "coffee shops", "--out", str(out)],
@@ -62,7 +66,8 @@ def test_a_demo_report_written_as_markdown_does_not_load_the_html_exports_plotly
     *_, exit_line, loaded_line = done.stdout.splitlines()
     assert exit_line == "exit 0", done.stdout + done.stderr
     assert "## Executive Summary" in out.read_text(encoding="utf-8")
-    assert {"agents", "dbos"} <= set(loaded_line.split()) and "plotly" not in loaded_line.split(), loaded_line
+    assert {"agents", "dbos"} <= set(loaded_line.split()), loaded_line
+    assert not {"plotly", "trace-exporter"} & set(loaded_line.split()), loaded_line  # no HTML, and tracing is off
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,10 @@ import ssl
 from dataclasses import dataclass, field
 from functools import cache
 
-from agents import set_tracing_disabled
 from agents.models.interface import Model
+from agents.tracing import set_trace_provider
+from agents.tracing.processors import default_processor
+from agents.tracing.provider import DefaultTraceProvider
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 from research.agents.wire import OutputSupport
@@ -83,9 +85,31 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+@cache
+def _trace_provider() -> DefaultTraceProvider:
+    """The SDK's trace provider for this process, installed on first use with no processor: the SDK's own default
+    builds its exporter (an HTTP client with a TLS context, about 0.1 s) even while tracing is off."""
+    provider = DefaultTraceProvider()
+    set_trace_provider(provider)
+    return provider
+
+
+@cache
+def _export_traces() -> None:
+    """Send traces to OpenAI's dashboard from now on (the SDK's exporting processor, added once)."""
+    _trace_provider().register_processor(default_processor())
+
+
+def set_tracing(enabled: bool) -> None:
+    """Turn the SDK's tracing on (``RESEARCH_TRACING``: runs are exported to OpenAI's dashboard) or off."""
+    if enabled:
+        _export_traces()
+    _trace_provider().set_disabled(not enabled)
+
+
 async def open_models(settings: Settings, *, demo_speed: float = 1.0) -> ModelSource:
     """Create the client and models for one run, inside the running event loop."""
-    set_tracing_disabled(not settings.tracing)
+    set_tracing(settings.tracing)
     kind, name = describe_settings(settings)
     if kind == "demo":
         from research.providers.demo_model import DemoModel
