@@ -11,6 +11,7 @@ from test_cli import run_cli
 from research.config import Settings
 from research.core.runs import JobStatus
 from research.inputs import CompanyRequest, MarketRequest
+from research.jobs.service import JobService
 from research.providers.demo_content import demo_output_for
 from research.reports.changes import NO_CHANGE, compare_runs, render_changes, render_comparison, same_name
 from research.reports.companies import render_batch_json, render_batch_markdown
@@ -190,6 +191,29 @@ def test_the_paragraph_on_what_changed_is_written_from_the_comparison_and_its_nu
     assert summary in render_markdown(written) and "What changed" in render_markdown(written).split("## Run details")[1]
     assert invented.changes.summary_notes == ["Data check: the text mentions 45 %, which is not in the research data."]
     assert "45 %, which is not in the research data" in render_markdown(invented)
+
+
+def test_a_job_run_in_memory_writes_its_paragraph_with_what_its_run_learned_of_the_server(tmp_path) -> None:
+    """A job with a session's own key runs in memory; its paragraph goes to the server the way its run's requests
+    went (in JSON mode, for a server that refuses JSON schemas), not through a fresh client that asks again."""
+    refusal = {"error": {"message": "Input should be 'text' or 'json_object'", "type": "invalid_request_error"}}
+
+    def respond(request: StubRequest) -> Reply:
+        if request.response_format_type == "json_schema":
+            return Reply(status=400, error_body=refusal)
+        return Reply(content=demo_output_for(schema_title(request), request.user_text))
+
+    with StubOpenAIServer(respond) as server:
+        settings = stub_settings(server.base_url, tmp_path / "data")
+        jobs = JobService(settings, ReportStore(settings.data_dir), durable=False)
+        try:
+            for _ in range(2):
+                assert jobs.wait(jobs.submit(MarketRequest.parse("plant-based dairy"), again=True), 60)
+        finally:
+            jobs.close()
+        paragraph = [r for r in server.requests if "What changed since" in r.user_text]
+    assert paragraph and all(r.response_format_type != "json_schema" for r in paragraph), \
+        [r.response_format_type for r in paragraph]
 
 
 def test_a_second_batch_says_which_companies_were_added_or_dropped_and_whose_figures_moved(tmp_path) -> None:

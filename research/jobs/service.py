@@ -402,7 +402,7 @@ class JobService:
         if state is not None:
             with state.lock:
                 state.result = result
-            if job_id not in self._models:  # a job submitted here is done once DBOS has recorded its end too
+            if job_id not in self._models:  # a job submitted here is done when its run ends (and DBOS recorded it)
                 state.done.set()
 
     # Inside.
@@ -517,9 +517,9 @@ class JobService:
             self._jobs.pop(job_id, None)
 
     async def _run(self, job: JobState, source: ModelSource) -> None:
+        self._models[job.id] = source  # :meth:`attach` hands them to a durable job; :meth:`finished` to its paragraph
         try:
             if self._durable(job.settings):
-                self._models[job.id] = source  # :meth:`attach` hands them to the job
                 order = JobOrder.of(job.id, job.request, job.settings, job.retry_of, job.created_at, job.owner,
                                     job.owner_name)
                 if await durable_workflows.start_job(order) is None and job.result is None:  # cancelled early
