@@ -5,8 +5,8 @@ local stub server three ways: in memory (no checkpoints), durable on SQLite in
 a temporary data folder, and durable on a throw-away PostgreSQL server (when
 its binaries are on the machine). It prints:
 
-- the overhead per step: a market job whose model answers at once (10 steps),
-  durable minus in-memory wall time, divided by the steps;
+- the overhead per step: a market job whose model answers at once (7 recorded
+  steps), durable minus in-memory wall time, divided by the steps;
 - the market fan-out at the default latencies against its critical path;
 - a 20-company batch at cap 5 against its ideal (``--company S`` sets a company's latency).
 
@@ -33,8 +33,9 @@ from research.store import ReportStore
 from tests.support.openai_server import StubOpenAIServer
 from tests.support.responders import latency_responder
 
-MARKET_STEPS = 10
-"""Evidence and agent per research agent, a section per agent, the summary."""
+MARKET_STEPS = 7
+"""The steps a durable market job records: an agent and a section per research agent, and the summary (evidence
+without web search is not recorded: a restarted job gathers it again for nothing)."""
 BATCH = (20, 0.5, 5)
 """Companies, seconds for the comparison, cap (seconds per company: ``--company``, default 1)."""
 

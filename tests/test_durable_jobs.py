@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dbos import DBOS
+
+from research.config import Settings
 from research.core.runs import JobStatus
 from research.core.steps import StepState
 from research.inputs import CompanyRequest, MarketRequest
 from research.jobs.durable import RERUN_NOTE
+from research.jobs.service import JobService
 from research.store import ReportStore
 from tests.support.crash import kill_when, wait_until
 from tests.support.held_server import held_server
@@ -67,6 +71,27 @@ def test_a_restarted_runner_resumes_the_job_and_says_so(tmp_path: Path) -> None:
     titles = stub.titles()
     assert titles["MarketData"] == 1 and titles["CompetitorReport"] == 2
     assert ReportStore(data_dir).get(job).status == "complete"
+
+
+def test_a_job_records_its_answers_but_not_evidence_it_can_gather_again_for_nothing(tmp_path: Path) -> None:
+    """Every record is a database write on the report's way. Without web search each agent's evidence is empty:
+    a restarted job gathers it again instead. The demo's passages are dated, so they stay recorded."""
+    def recorded(settings: Settings, demo_speed: float = 1.0) -> set[str]:
+        jobs = JobService(settings, ReportStore(settings.data_dir), demo_speed=demo_speed)
+        try:
+            job = jobs.submit(MarketRequest.parse("plant-based dairy"))
+            assert jobs.wait(job, WAIT) and jobs.snapshot(job).status is JobStatus.COMPLETE
+            return {step["function_name"] for step in DBOS.list_workflow_steps(job, load_output=False)}
+        finally:
+            jobs.close()
+
+    answers = {"agent:market", "agent:competitor", "agent:customer", "section:market", "section:competitor",
+               "section:customer", "report:summary"}
+    evidence = {"evidence:market", "evidence:competitor", "evidence:customer"}
+    with held_server(set()) as stub:
+        assert recorded(stub_settings(stub.server.base_url, tmp_path / "stub")) == answers
+    assert recorded(stub_settings("http://127.0.0.1:9/v1", tmp_path / "demo", RESEARCH_DEMO="1"), demo_speed=50) \
+        == answers | evidence
 
 
 def test_the_rate_limit_holds_back_requests_and_the_page_says_why(tmp_path: Path) -> None:

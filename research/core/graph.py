@@ -73,6 +73,9 @@ class Step:
     requires: Requires = Requires.ALL
     calls_model: bool = True
     """True when the step sends requests to the model server (it then waits for the provider's limit)."""
+    replayable: bool = False
+    """True when running the step again gives the same result at no cost (no request of any kind): a durable job
+    then runs it again after a restart rather than record it."""
 
 
 StepExecutor = Callable[[Step, StepInputs, StepContext], Awaitable[Any]]

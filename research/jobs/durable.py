@@ -232,11 +232,15 @@ class DurableSteps:
         # their inputs finish, which differs between runs, but a restarted job finds each outcome at its key's place.
         self._reserved = {step.key: DBOS.reserve_step() for step in graph}
         self._before_restart: set[str] = set()
-        """The steps whose outcomes were recorded before a restart."""
+        """The steps that finished before a restart: recorded, or replayable."""
         self._ran_here: dict[str, StepOutcome[Any]] = {}
         """By step key: the outcome of a step that ran in this process, until :meth:`__call__` takes it."""
 
     async def __call__(self, step: Step, inputs: StepInputs, ctx: StepContext) -> Any:
+        if step.replayable:  # not worth a record: a resumed job runs it again, as it had before the restart
+            if self.resumed:
+                self._before_restart.add(step.key)
+            return await step.work(inputs, ctx)
         queued = self.queued and step.calls_model
         call = StepCall(order=self.order, key=step.key, deadline=self.deadline,
                         # a step run in this process takes its inputs as they are; only an enqueued one needs JSON

@@ -26,6 +26,10 @@ FETCH_CONCURRENCY = 16
 class EvidenceSource:
     """No web search: every agent's evidence is empty and says why."""
 
+    replayable = True
+    """Whether gathering again gives the same evidence at no cost (no search, no page, no date in it): a durable
+    job then need not record it."""
+
     def __init__(self, status: str = "No web search is configured: figures are the model's own estimates.") -> None:
         self.status = status
 
@@ -40,6 +44,8 @@ class EvidenceSource:
 class DemoEvidence(EvidenceSource):
     """The offline demo's invented, labelled passages."""
 
+    replayable = False  # they are dated today
+
     def __init__(self, today: dt.date) -> None:
         super().__init__("Demo evidence: invented for the offline demo, not web sources.")
         self._today = today
@@ -53,6 +59,8 @@ class DemoEvidence(EvidenceSource):
 
 class WebEvidence(EvidenceSource):
     """The configured search backend and a page fetcher shared by every agent of the run."""
+
+    replayable = False
 
     def __init__(self, searcher: SearchBackend, fetcher: PageFetcher, status: str) -> None:
         super().__init__(status)

@@ -113,7 +113,8 @@ def company_steps(request: CompanyRequest, tools: RunTools | None) -> list[Step]
     def evidence(name: str) -> Step:
         async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
             return await tools.gather(company.SPEC.key, name, ctx)
-        return Step(StepKey.company_evidence(name), work, calls_model=False)
+        return Step(StepKey.company_evidence(name), work, calls_model=False,
+                    replayable=tools is not None and tools.evidence.replayable)
 
     def profile(name: str) -> Step:
         evidence_step = StepKey.company_evidence(name)

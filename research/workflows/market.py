@@ -120,7 +120,8 @@ def market_steps(request: MarketRequest, tools: RunTools | None) -> list[Step]:
     def evidence(agent: ResearchAgent) -> Step:
         async def work(_inputs: StepInputs, ctx: StepContext) -> Evidence:
             return await tools.gather(agent.key, request.topic, ctx)
-        return Step(StepKey.evidence(agent.key), work, calls_model=False)
+        return Step(StepKey.evidence(agent.key), work, calls_model=False,
+                    replayable=tools is not None and tools.evidence.replayable)
 
     def research(agent: ResearchAgent) -> Step:
         evidence_step = StepKey.evidence(agent.key)
