@@ -32,6 +32,28 @@ def section_of(request: StubRequest) -> str | None:
     return next(iter(findings), None) if isinstance(findings, dict) else None
 
 
+class Together:
+    """Holds each research agent's request until ``count`` of them have arrived, so they are all in flight at
+    once; a request that waits ``timeout`` seconds in vain is let through and the wait marked as missed."""
+
+    def __init__(self, count: int, timeout: float = 30) -> None:
+        self.count, self.timeout = count, timeout
+        self.arrived, self.missed = 0, False
+        self.all_here = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: StubRequest) -> Reply | None:
+        if agent_of(request) not in {"market", "competitor", "customer"}:
+            return None
+        with self._lock:
+            self.arrived += 1
+            if self.arrived >= self.count:
+                self.all_here.set()
+        if not self.all_here.wait(self.timeout):
+            self.missed = True
+        return None  # then the plan's answer
+
+
 @dataclass
 class Plan:
     """Per-agent behaviour: latency, and a list of replies to give before answering validly.

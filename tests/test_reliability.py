@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from stub import Plan, agent_of, serve
+from stub import Plan, Together, serve
 
 from research.config import Settings
 from research.core.runs import JobStatus
@@ -103,28 +103,6 @@ def test_download_names_are_safe() -> None:
     assert download_name(market, "EV charging: Europe & UK", "md") == "market-research-ev-charging-europe-uk.md"
     batch = CompanyRequest.parse(["../Stripe", "Data/dog", "<Acme>", "Zeta"])
     assert download_name(WorkflowKind.COMPANIES, batch.title, "csv") == "companies-stripe-data-dog-acme-and-1-more.csv"
-
-
-class Together:
-    """Holds each research agent's request until ``count`` of them have arrived, so they are all in flight at
-    once; a request that waits ``timeout`` seconds in vain is let through and the wait marked as missed."""
-
-    def __init__(self, count: int, timeout: float = 30) -> None:
-        self.count, self.timeout = count, timeout
-        self.arrived, self.missed = 0, False
-        self.all_here = threading.Event()
-        self._lock = threading.Lock()
-
-    def __call__(self, request) -> Reply | None:
-        if agent_of(request) not in {"market", "competitor", "customer"}:
-            return None
-        with self._lock:
-            self.arrived += 1
-            if self.arrived >= self.count:
-                self.all_here.set()
-        if not self.all_here.wait(self.timeout):
-            self.missed = True
-        return None  # then the plan's answer
 
 
 def test_twenty_concurrent_jobs_all_finish_and_none_is_mixed_up(tmp_path) -> None:
