@@ -12,6 +12,7 @@ import pytest
 import streamlit as st
 
 from research.providers.demo_content import demo_output_for, parse_request
+from research.workflows.keys import RESEARCH_AGENTS
 from tests.support.openai_server import Reply, StubOpenAIServer, StubRequest
 from tests.support.responders import TITLES, schema_title
 
@@ -32,6 +33,10 @@ def section_of(request: StubRequest) -> str | None:
     return next(iter(findings), None) if isinstance(findings, dict) else None
 
 
+RESEARCH_KEYS = frozenset(agent.key for agent in RESEARCH_AGENTS)
+"""The research agents' keys ("market", "competitor", "customer")."""
+
+
 class Together:
     """Holds each research agent's request until ``count`` of them have arrived, so they are all in flight at
     once; a request that waits ``timeout`` seconds in vain is let through and the wait marked as missed."""
@@ -43,7 +48,7 @@ class Together:
         self._lock = threading.Lock()
 
     def __call__(self, request: StubRequest) -> Reply | None:
-        if agent_of(request) not in {"market", "competitor", "customer"}:
+        if agent_of(request) not in RESEARCH_KEYS:
             return None
         with self._lock:
             self.arrived += 1
